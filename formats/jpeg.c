@@ -1,0 +1,240 @@
+/*
+ * JPEG through libjpeg-turbo's libjpeg API.
+ *
+ * Error handling: libjpeg reports fatal errors by calling error_exit, which must not
+ * return; we longjmp back to the caller with the library's message. libjpeg reports
+ * recoverable damage (a truncated file, a bad Huffman code) as *warnings* and carries on,
+ * filling the rest with grey. For training data that is silent corruption, so every
+ * warning is promoted to an error here.
+ *
+ * Untrusted input: dimensions are checked against the limits before any buffer is sized,
+ * and a progress monitor stops progressive files with more scans than the limit allows
+ * (a JPEG of thousands of tiny scans is a known CPU bomb).
+ */
+#include "internal.h"
+
+#include <jpeglib.h>
+#include <setjmp.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct jerr {
+    struct jpeg_error_mgr pub;
+    jmp_buf jump;
+    int code;
+    char msg[JMSG_LENGTH_MAX + 64];
+} jerr;
+
+typedef struct jprogress {
+    struct jpeg_progress_mgr pub;
+    j_decompress_ptr cinfo;
+    uint32_t max_scans;
+} jprogress;
+
+static void on_error_exit(j_common_ptr cinfo)
+{
+    jerr *e = (jerr *)cinfo->err;
+    char buf[JMSG_LENGTH_MAX];
+    cinfo->err->format_message(cinfo, buf);
+    if (!e->code) {
+        e->code = SP_E_CORRUPT;
+        snprintf(e->msg, sizeof(e->msg), "%s", buf);
+    }
+    longjmp(e->jump, 1);
+}
+
+static void on_message(j_common_ptr cinfo, int level)
+{
+    /* level -1 is a warning (damaged data); higher levels are trace messages. */
+    if (level < 0) {
+        jerr *e = (jerr *)cinfo->err;
+        char buf[JMSG_LENGTH_MAX];
+        cinfo->err->format_message(cinfo, buf);
+        e->code = SP_E_CORRUPT;
+        snprintf(e->msg, sizeof(e->msg), "%s", buf);
+        longjmp(e->jump, 1);
+    }
+}
+
+static void on_progress(j_common_ptr cinfo)
+{
+    jprogress *p = (jprogress *)cinfo->progress;
+    if (p->cinfo->progressive_mode && p->max_scans &&
+        (uint32_t)p->cinfo->input_scan_number > p->max_scans) {
+        jerr *e = (jerr *)cinfo->err;
+        e->code = SP_E_LIMIT;
+        snprintf(e->msg, sizeof(e->msg), "progressive JPEG has more than %u scans",
+                 p->max_scans);
+        longjmp(e->jump, 1);
+    }
+}
+
+static int jpeg_probe(const uint8_t *d, size_t n)
+{
+    return n >= 3 && d[0] == 0xFF && d[1] == 0xD8 && d[2] == 0xFF ? 100 : 0;
+}
+
+static int check_dims(uint32_t w, uint32_t h, const sp_limits *lim, sp_error *err)
+{
+    if (w == 0 || h == 0) return sp_fail(err, SP_E_CORRUPT, "image has zero size");
+    if (lim->max_dimension && (w > lim->max_dimension || h > lim->max_dimension))
+        return sp_fail(err, SP_E_LIMIT, "%ux%u exceeds the dimension limit of %u", w, h,
+                       lim->max_dimension);
+    if (lim->max_pixels && (uint64_t)w * h > lim->max_pixels)
+        return sp_fail(err, SP_E_LIMIT, "%ux%u = %llu pixels exceeds the limit of %llu", w, h,
+                       (unsigned long long)w * h, (unsigned long long)lim->max_pixels);
+    return SP_OK;
+}
+
+/* Both entry points share one setup so the error and limit handling cannot diverge. */
+typedef struct jdec {
+    struct jpeg_decompress_struct cinfo;
+    jerr err;
+    jprogress prog;
+} jdec;
+
+static void jdec_init(jdec *d, const uint8_t *data, size_t len, const sp_limits *lim)
+{
+    d->cinfo.err = jpeg_std_error(&d->err.pub);
+    d->err.pub.error_exit = on_error_exit;
+    d->err.pub.emit_message = on_message;
+    d->err.code = 0;
+    jpeg_create_decompress(&d->cinfo);
+    d->prog.pub.progress_monitor = on_progress;
+    d->prog.cinfo = &d->cinfo;
+    d->prog.max_scans = lim->max_scans;
+    d->cinfo.progress = &d->prog.pub;
+    jpeg_mem_src(&d->cinfo, data, (unsigned long)len);
+}
+
+static int jpeg_header(const uint8_t *data, size_t len, const sp_limits *lim,
+                       sp_image_info *info, sp_error *err)
+{
+    jdec d;
+    if (setjmp(d.err.jump)) {
+        jpeg_destroy_decompress(&d.cinfo);
+        return sp_fail(err, d.err.code, "%s", d.err.msg);
+    }
+    jdec_init(&d, data, len, lim);
+    jpeg_read_header(&d.cinfo, TRUE);
+    info->width = d.cinfo.image_width;
+    info->height = d.cinfo.image_height;
+    info->channels = (uint32_t)d.cinfo.num_components;
+    jpeg_destroy_decompress(&d.cinfo);
+    return check_dims(info->width, info->height, lim, err);
+}
+
+/* Adobe writes CMYK JPEGs inverted (0 = full ink); converting is a multiply per channel. */
+static void cmyk_to_rgb(const uint8_t *in, uint8_t *out, uint32_t w, bool inverted)
+{
+    for (uint32_t x = 0; x < w; x++) {
+        unsigned c = in[4 * x], m = in[4 * x + 1], y = in[4 * x + 2], k = in[4 * x + 3];
+        if (!inverted) {
+            c = 255 - c;
+            m = 255 - m;
+            y = 255 - y;
+            k = 255 - k;
+        }
+        out[3 * x] = (uint8_t)((c * k + 127) / 255);
+        out[3 * x + 1] = (uint8_t)((m * k + 127) / 255);
+        out[3 * x + 2] = (uint8_t)((y * k + 127) / 255);
+    }
+}
+
+static int jpeg_decode(const uint8_t *data, size_t len, const sp_limits *lim, sp_image *out,
+                       sp_error *err)
+{
+    jdec d;
+    uint8_t *volatile row4 = NULL;
+    sp_image img = {0};
+    if (setjmp(d.err.jump)) {
+        jpeg_destroy_decompress(&d.cinfo);
+        free(row4);
+        sp_image_release(&img);
+        return sp_fail(err, d.err.code, "%s", d.err.msg);
+    }
+    jdec_init(&d, data, len, lim);
+    jpeg_read_header(&d.cinfo, TRUE);
+    int rc = check_dims(d.cinfo.image_width, d.cinfo.image_height, lim, err);
+    if (rc != SP_OK) {
+        jpeg_destroy_decompress(&d.cinfo);
+        return rc;
+    }
+    bool cmyk = d.cinfo.jpeg_color_space == JCS_CMYK || d.cinfo.jpeg_color_space == JCS_YCCK;
+    d.cinfo.out_color_space = cmyk ? JCS_CMYK : JCS_RGB;
+    jpeg_start_decompress(&d.cinfo);
+    rc = sp_image_alloc(&img, d.cinfo.output_width, d.cinfo.output_height, 3);
+    if (rc == SP_OK && cmyk && !(row4 = malloc((size_t)d.cinfo.output_width * 4)))
+        rc = SP_E_NOMEM;
+    if (rc != SP_OK) {
+        jpeg_destroy_decompress(&d.cinfo);
+        free(row4);
+        sp_image_release(&img);
+        return sp_fail(err, rc, "cannot allocate %ux%u image", d.cinfo.output_width,
+                       d.cinfo.output_height);
+    }
+    while (d.cinfo.output_scanline < d.cinfo.output_height) {
+        uint8_t *dst = img.data + (size_t)d.cinfo.output_scanline * img.stride;
+        JSAMPROW row = cmyk ? row4 : dst;
+        jpeg_read_scanlines(&d.cinfo, &row, 1);
+        if (cmyk) cmyk_to_rgb(row4, dst, img.width, d.cinfo.saw_Adobe_marker);
+    }
+    jpeg_finish_decompress(&d.cinfo);
+    jpeg_destroy_decompress(&d.cinfo);
+    free(row4);
+    sp_image_move(out, &img);
+    return SP_OK;
+}
+
+static int jpeg_encode(const sp_image *img, int quality, uint8_t **out, size_t *len,
+                       sp_error *err)
+{
+    struct jpeg_compress_struct cinfo;
+    jerr e;
+    unsigned char *volatile mem = NULL;
+    unsigned long memlen = 0;
+    *out = NULL;
+    *len = 0;
+    if (img->channels != 1 && img->channels != 3)
+        return sp_fail(err, SP_E_USAGE, "JPEG encoding needs 1 or 3 channels, not %u",
+                       img->channels);
+    cinfo.err = jpeg_std_error(&e.pub);
+    e.pub.error_exit = on_error_exit;
+    e.code = 0;
+    if (setjmp(e.jump)) {
+        jpeg_destroy_compress(&cinfo);
+        free(mem);
+        return sp_fail(err, SP_E_INTERNAL, "JPEG encoder: %s", e.msg);
+    }
+    jpeg_create_compress(&cinfo);
+    unsigned char *m = NULL;
+    jpeg_mem_dest(&cinfo, &m, &memlen);
+    cinfo.image_width = img->width;
+    cinfo.image_height = img->height;
+    cinfo.input_components = (int)img->channels;
+    cinfo.in_color_space = img->channels == 1 ? JCS_GRAYSCALE : JCS_RGB;
+    jpeg_set_defaults(&cinfo);
+    jpeg_set_quality(&cinfo, quality, TRUE);
+    jpeg_start_compress(&cinfo, TRUE);
+    mem = m;
+    while (cinfo.next_scanline < cinfo.image_height) {
+        JSAMPROW row = img->data + (size_t)cinfo.next_scanline * img->stride;
+        jpeg_write_scanlines(&cinfo, &row, 1);
+    }
+    jpeg_finish_compress(&cinfo);
+    /* jpeg_mem_dest may have reallocated the buffer; the final pointer is in m. */
+    jpeg_destroy_compress(&cinfo);
+    *out = m;
+    *len = memlen;
+    return SP_OK;
+}
+
+const sp_format sp_format_jpeg = {
+    .name = "jpeg",
+    .extension = "jpg",
+    .help = "JPEG (baseline and progressive; gray, RGB, CMYK/YCCK) through libjpeg-turbo",
+    .probe = jpeg_probe,
+    .header = jpeg_header,
+    .decode = jpeg_decode,
+    .encode = jpeg_encode,
+};

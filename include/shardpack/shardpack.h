@@ -1,0 +1,143 @@
+/*
+ * shardpack — turn a raw labeled image dataset into clean, shuffled, packed shards.
+ *
+ * The public API is a handful of verbs on two opaque handles:
+ *
+ *   sp_ctx       the run context: threads, verbosity, callbacks, the last error.
+ *   sp_pipeline  a parsed and validated pipeline.ini (the stage graph).
+ *
+ * A run has four phases (see docs/design.md): scan → plan → build → finish. sp_run() does
+ * all four; the phase functions exist so the CLI (and embedders) can run them alone.
+ *
+ * Ownership: every object returned through a `T **out` parameter is owned by the caller
+ * and released with the matching `_free(T **)`, which NULLs the pointer. Strings returned
+ * as `const char *` are borrowed from the handle and valid until the next call on it.
+ *
+ * Errors: functions return an sp_status (0 = SP_OK, negative = error). The context keeps
+ * the last error with its location; sp_errmsg(ctx) formats it.
+ */
+#ifndef SHARDPACK_H
+#define SHARDPACK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SP_VERSION_STRING "0.1.0"
+#define SP_VERSION_MAJOR 0
+#define SP_VERSION_MINOR 1
+#define SP_VERSION_PATCH 0
+
+/* Result codes. Sample-level codes (SP_E_FORMAT, SP_E_CORRUPT, SP_E_LIMIT) reject one
+ * sample and let a run go on; the others fail the operation. sp_severity() tells which. */
+typedef enum sp_status {
+    SP_OK = 0,
+    SP_E_NOMEM = -1,     /* out of memory */
+    SP_E_IO = -2,        /* a read, write, fsync or rename failed */
+    SP_E_CONFIG = -3,    /* invalid pipeline configuration */
+    SP_E_USAGE = -4,     /* invalid argument to an API call or the CLI */
+    SP_E_FORMAT = -5,    /* not a recognised image format */
+    SP_E_CORRUPT = -6,   /* recognised but undecodable (truncated, bad data) */
+    SP_E_LIMIT = -7,     /* a limit for untrusted input was hit */
+    SP_E_CHANGED = -8,   /* a source changed between scan and build */
+    SP_E_CANCELLED = -9, /* a callback asked to stop */
+    SP_E_INTERNAL = -10, /* a bug: please report it */
+    SP_E_NOLABEL = -11,  /* a sample with no class */
+} sp_status;
+
+typedef enum sp_severity {
+    SP_SEV_OK = 0,
+    SP_SEV_SAMPLE = 1, /* one sample rejected; the run goes on unless on_error = fail */
+    SP_SEV_FAILED = 2, /* the operation failed */
+} sp_severity;
+
+/* Stable short name of a code, e.g. "corrupt". Used as the `reason` in manifests. */
+const char *sp_strerror(int code);
+sp_severity sp_severity_of(int code);
+
+/* An error with its location. Any field but code/msg may be empty (0 / ""). */
+typedef struct sp_error {
+    int code;
+    int line;          /* config line, 1-based, 0 if none */
+    char path[1024];   /* file the error is about */
+    char member[256];  /* archive member or record key */
+    char msg[1024];    /* what went wrong, one line */
+} sp_error;
+
+/* Formats "path: member: line N: msg" with the empty parts left out. Returns buf. */
+const char *sp_error_format(const sp_error *err, char *buf, size_t size);
+
+/* ---- context ------------------------------------------------------------------------ */
+
+typedef struct sp_ctx sp_ctx;
+
+typedef enum sp_log_level { SP_LOG_ERROR = 0, SP_LOG_WARN = 1, SP_LOG_INFO = 2, SP_LOG_DEBUG = 3 } sp_log_level;
+
+typedef enum sp_phase { SP_PHASE_SCAN = 0, SP_PHASE_PLAN, SP_PHASE_BUILD, SP_PHASE_FINISH } sp_phase;
+
+/* Called with every message at or below the context's verbosity. */
+typedef void (*sp_log_fn)(void *user, sp_log_level level, const char *msg);
+/* Called from the thread that runs the phase (never from worker threads), at least once
+ * per shard and per few hundred items. Return non-zero to cancel the run. */
+typedef int (*sp_progress_fn)(void *user, sp_phase phase, uint64_t done, uint64_t total);
+
+int sp_ctx_new(sp_ctx **out);
+void sp_ctx_free(sp_ctx **ctx);
+void sp_ctx_set_threads(sp_ctx *ctx, int threads); /* 0 = all cores (the default) */
+void sp_ctx_set_verbosity(sp_ctx *ctx, sp_log_level max_level); /* default SP_LOG_INFO */
+void sp_ctx_set_log(sp_ctx *ctx, sp_log_fn fn, void *user);     /* default: stderr */
+void sp_ctx_set_progress(sp_ctx *ctx, sp_progress_fn fn, void *user);
+
+/* The last error; borrowed, valid until the next call on ctx. */
+const sp_error *sp_last_error(const sp_ctx *ctx);
+const char *sp_errmsg(sp_ctx *ctx);
+
+/* ---- pipeline ----------------------------------------------------------------------- */
+
+typedef struct sp_pipeline sp_pipeline;
+
+/* Parses and validates a pipeline. `overrides` holds n "SECTION.KEY=VALUE" strings applied
+ * on top of the file (a missing section is created). Every problem is logged at
+ * SP_LOG_ERROR with file:line; the return is SP_E_CONFIG if there was any. */
+int sp_pipeline_load_file(sp_ctx *ctx, const char *path, const char *const *overrides,
+                          size_t n, sp_pipeline **out);
+int sp_pipeline_load_string(sp_ctx *ctx, const char *text, const char *name,
+                            const char *const *overrides, size_t n, sp_pipeline **out);
+void sp_pipeline_free(sp_pipeline **pipe);
+
+/* The output folder: the CLI's -o, else [run] output. */
+int sp_pipeline_set_output(sp_pipeline *pipe, const char *dir);
+const char *sp_pipeline_output(const sp_pipeline *pipe);
+
+/* ---- phases ------------------------------------------------------------------------- */
+
+typedef struct sp_summary {
+    uint64_t samples_found;   /* files seen by the sources */
+    uint64_t samples_skipped; /* rejected at scan or build */
+    uint64_t samples_cached;  /* catalog entries reused from the cache */
+    uint64_t records_planned;
+    uint64_t records_written;
+    uint64_t shards_written;
+    uint64_t bytes_written;
+} sp_summary;
+
+/* Each phase runs the ones before it when needed: plan scans, build plans. The phases
+ * write into the output folder: scan the catalog cache (.shardpack/), plan plan.tsv,
+ * build the shards, finish manifest.json. */
+int sp_run_scan(sp_ctx *ctx, sp_pipeline *pipe, sp_summary *summary);
+int sp_run_plan(sp_ctx *ctx, sp_pipeline *pipe, sp_summary *summary);
+int sp_run(sp_ctx *ctx, sp_pipeline *pipe, sp_summary *summary);
+
+/* ---- stage and format tables (help, docs) ------------------------------------------- */
+
+/* Writes every stage with its options, from the option tables, as text or markdown. */
+typedef enum sp_help_style { SP_HELP_TEXT = 0, SP_HELP_MARKDOWN = 1 } sp_help_style;
+int sp_print_stages(void *file /* FILE * */, sp_help_style style);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

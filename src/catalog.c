@@ -1,0 +1,165 @@
+/*
+ * The catalog: what scan learned about every sample, and its cache on disk.
+ *
+ * The cache is one TSV file per source (OUTDIR/.shardpack/catalog-SOURCE.tsv). A rebuild
+ * reuses a row when the file's (path, size, mtime) match, so rescanning a million
+ * unchanged files costs a stat each, not a read and a hash. The first line names the
+ * format version and a key (the source root and the limits in force, since a limit
+ * decides whether a header is accepted); a different key invalidates the whole file. The
+ * cache is written atomically, and a damaged one is ignored (it is only a cache).
+ */
+#include "internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define CACHE_MAGIC "shardpack-catalog\t1\t"
+
+void sp_catalog_free(sp_catalog *cat)
+{
+    for (size_t i = 0; i < cat->nsamples; i++) {
+        free(cat->samples[i].path);
+        free(cat->samples[i].detail);
+    }
+    free(cat->samples);
+    for (size_t i = 0; i < cat->nclasses; i++) free(cat->classes[i]);
+    free(cat->classes);
+    free(cat->to_global);
+    free(cat->source);
+    free(cat->root);
+    memset(cat, 0, sizeof(*cat));
+}
+
+int sp_catalog_class_index(const sp_catalog *cat, const char *name)
+{
+    for (size_t i = 0; i < cat->nclasses; i++)
+        if (strcmp(cat->classes[i], name) == 0) return (int)i;
+    return -1;
+}
+
+/* Paths and details may hold tabs or newlines; escape them so a row stays one line. */
+static void put_escaped(sp_buf *b, const char *s)
+{
+    for (; s && *s; s++) {
+        switch (*s) {
+        case '\t': sp_buf_puts(b, "\\t"); break;
+        case '\n': sp_buf_puts(b, "\\n"); break;
+        case '\r': sp_buf_puts(b, "\\r"); break;
+        case '\\': sp_buf_puts(b, "\\\\"); break;
+        default: sp_buf_append(b, s, 1);
+        }
+    }
+}
+
+static char *unescape(const char *s, size_t n)
+{
+    char *out = malloc(n + 1), *o = out;
+    if (!out) return NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '\\' && i + 1 < n) {
+            char c = s[++i];
+            *o++ = c == 't' ? '\t' : c == 'n' ? '\n' : c == 'r' ? '\r' : c;
+        } else {
+            *o++ = s[i];
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
+int sp_catalog_cache_save(const char *cache_path, const char *key, const sp_catalog *cat,
+                          sp_error *err)
+{
+    sp_buf b = {0};
+    sp_buf_puts(&b, CACHE_MAGIC);
+    put_escaped(&b, key);
+    sp_buf_puts(&b, "\n");
+    for (size_t i = 0; i < cat->nsamples; i++) {
+        const sp_sample *s = &cat->samples[i];
+        /* Read errors are not cached: the next scan should try the file again. */
+        if (s->status == SP_E_IO || s->status == SP_E_NOLABEL) continue;
+        char hex[33];
+        sp_hash_hex(s->hash, hex);
+        put_escaped(&b, s->path);
+        sp_buf_printf(&b, "\t%llu\t%lld\t%s\t%u\t%u\t%u\t%s\t%d\t",
+                      (unsigned long long)s->size, (long long)s->mtime_ns,
+                      s->format ? s->format->name : "-", s->info.width, s->info.height,
+                      s->info.channels, hex, s->status);
+        put_escaped(&b, s->detail ? s->detail : "");
+        sp_buf_puts(&b, "\n");
+    }
+    int rc = b.oom ? sp_fail(err, SP_E_NOMEM, "out of memory") : SP_OK;
+    if (rc == SP_OK) rc = sp_write_file_atomic(cache_path, b.data, b.len, err);
+    sp_buf_free(&b);
+    return rc;
+}
+
+/* Splits a line into up to n tab-separated fields (pointers into the line). */
+static size_t split_tabs(char *line, char **f, size_t n)
+{
+    size_t k = 0;
+    f[k++] = line;
+    for (char *p = line; *p && k < n; p++)
+        if (*p == '\t') {
+            *p = '\0';
+            f[k++] = p + 1;
+        }
+    return k;
+}
+
+int sp_catalog_cache_load(const char *cache_path, const char *key, sp_catalog *cache,
+                          sp_error *err)
+{
+    (void)err;
+    memset(cache, 0, sizeof(*cache));
+    uint8_t *data;
+    size_t len;
+    sp_error ignored;
+    if (sp_read_file(cache_path, (uint64_t)4 << 30, &data, &len, &ignored) != SP_OK)
+        return SP_OK; /* no cache yet */
+    char *text = sp_strndup((const char *)data, len);
+    free(data);
+    if (!text) return SP_OK;
+    sp_buf hdr = {0};
+    sp_buf_puts(&hdr, CACHE_MAGIC);
+    put_escaped(&hdr, key);
+    sp_buf_puts(&hdr, "\n");
+    bool ok = !hdr.oom && strncmp(text, hdr.data, hdr.len) == 0;
+    char *p = ok ? text + hdr.len : NULL;
+    sp_buf_free(&hdr);
+    size_t cap = 0;
+    while (p && *p) {
+        char *nl = strchr(p, '\n');
+        if (!nl) break; /* a torn last line: ignore it */
+        *nl = '\0';
+        char *f[10];
+        if (split_tabs(p, f, 10) == 10) {
+            if (cache->nsamples == cap) {
+                cap = cap ? cap * 2 : 1024;
+                sp_sample *v = realloc(cache->samples, cap * sizeof(*v));
+                if (!v) break;
+                cache->samples = v;
+            }
+            sp_sample *s = &cache->samples[cache->nsamples];
+            memset(s, 0, sizeof(*s));
+            s->path = unescape(f[0], strlen(f[0]));
+            s->size = strtoull(f[1], NULL, 10);
+            s->mtime_ns = strtoll(f[2], NULL, 10);
+            s->format = sp_format_by_name(f[3]);
+            s->info.width = (uint32_t)strtoul(f[4], NULL, 10);
+            s->info.height = (uint32_t)strtoul(f[5], NULL, 10);
+            s->info.channels = (uint32_t)strtoul(f[6], NULL, 10);
+            s->status = (int)strtol(f[8], NULL, 10);
+            s->detail = f[9][0] ? unescape(f[9], strlen(f[9])) : NULL;
+            if (s->path && sp_hash_parse(f[7], &s->hash) == SP_OK)
+                cache->nsamples++;
+            else {
+                free(s->path);
+                free(s->detail);
+            }
+        }
+        p = nl + 1;
+    }
+    free(text);
+    return SP_OK;
+}

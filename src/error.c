@@ -1,0 +1,85 @@
+/*
+ * Result codes and the error object. Codes have stable short names because they are the
+ * `reason` field of manifests and reports: scripts match on them.
+ */
+#include "internal.h"
+
+#include <string.h>
+
+static const struct {
+    int code;
+    const char *name;
+    sp_severity severity;
+} codes[] = {
+    {SP_OK, "ok", SP_SEV_OK},
+    {SP_E_NOMEM, "out_of_memory", SP_SEV_FAILED},
+    {SP_E_IO, "io_error", SP_SEV_FAILED}, /* a sample that cannot be read is only skipped */
+    {SP_E_CONFIG, "config_error", SP_SEV_FAILED},
+    {SP_E_USAGE, "usage_error", SP_SEV_FAILED},
+    {SP_E_FORMAT, "unknown_format", SP_SEV_SAMPLE},
+    {SP_E_CORRUPT, "corrupt", SP_SEV_SAMPLE},
+    {SP_E_LIMIT, "limit_exceeded", SP_SEV_SAMPLE},
+    {SP_E_CHANGED, "changed_since_scan", SP_SEV_SAMPLE},
+    {SP_E_CANCELLED, "cancelled", SP_SEV_FAILED},
+    {SP_E_INTERNAL, "internal_error", SP_SEV_FAILED},
+    {SP_E_NOLABEL, "no_label", SP_SEV_SAMPLE},
+};
+
+const char *sp_strerror(int code)
+{
+    for (size_t i = 0; i < SP_ARRAY_LEN(codes); i++)
+        if (codes[i].code == code) return codes[i].name;
+    return "unknown_error";
+}
+
+sp_severity sp_severity_of(int code)
+{
+    for (size_t i = 0; i < SP_ARRAY_LEN(codes); i++)
+        if (codes[i].code == code) return codes[i].severity;
+    return SP_SEV_FAILED;
+}
+
+int sp_fail(sp_error *err, int code, const char *fmt, ...)
+{
+    if (!err) return code;
+    err->code = code;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+void sp_error_clear(sp_error *err)
+{
+    memset(err, 0, sizeof(*err));
+}
+
+void sp_error_set_path(sp_error *err, const char *path)
+{
+    if (err) snprintf(err->path, sizeof(err->path), "%s", path ? path : "");
+}
+
+void sp_error_set_member(sp_error *err, const char *member)
+{
+    if (err) snprintf(err->member, sizeof(err->member), "%s", member ? member : "");
+}
+
+const char *sp_error_format(const sp_error *err, char *buf, size_t size)
+{
+    size_t n = 0;
+    buf[0] = '\0';
+#define PUT(...)                                                                              \
+    do {                                                                                       \
+        if (n < size) {                                                                        \
+            int k = snprintf(buf + n, size - n, __VA_ARGS__);                                  \
+            if (k > 0) n += (size_t)k;                                                         \
+        }                                                                                      \
+    } while (0)
+    if (err->path[0]) PUT("%s%s", err->path, err->line ? "" : ": ");
+    if (err->line) PUT(":%d: ", err->line);
+    if (err->member[0]) PUT("%s: ", err->member);
+    PUT("%s", err->msg[0] ? err->msg : sp_strerror(err->code));
+#undef PUT
+    return buf;
+}

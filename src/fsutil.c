@@ -1,0 +1,177 @@
+/*
+ * File helpers. The one rule they exist for: nothing half-written ever sits under a final
+ * name. Every output goes to a temporary name in the same folder (so rename is atomic),
+ * is fsynced, renamed, and the folder fsynced so the rename itself survives a crash.
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+char *sp_strdup(const char *s)
+{
+    return s ? sp_strndup(s, strlen(s)) : NULL;
+}
+
+char *sp_strndup(const char *s, size_t n)
+{
+    char *p = malloc(n + 1);
+    if (!p) return NULL;
+    memcpy(p, s, n);
+    p[n] = '\0';
+    return p;
+}
+
+char *sp_path_join(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    bool slash = la > 0 && a[la - 1] != '/';
+    char *p = malloc(la + lb + 2);
+    if (!p) return NULL;
+    memcpy(p, a, la);
+    if (slash) p[la++] = '/';
+    memcpy(p + la, b, lb + 1);
+    return p;
+}
+
+int sp_mkdirs(const char *path, sp_error *err)
+{
+    char *p = sp_strdup(path);
+    if (!p) return sp_fail(err, SP_E_NOMEM, "out of memory");
+    for (char *s = p + 1;; s++) {
+        if (*s != '/' && *s != '\0') continue;
+        char c = *s;
+        *s = '\0';
+        if (mkdir(p, 0777) != 0 && errno != EEXIST) {
+            int e = errno;
+            sp_error_set_path(err, p);
+            free(p);
+            return sp_fail(err, SP_E_IO, "cannot create folder: %s", strerror(e));
+        }
+        *s = c;
+        if (c == '\0') break;
+    }
+    free(p);
+    return SP_OK;
+}
+
+int sp_read_file(const char *path, uint64_t max_bytes, uint8_t **out, size_t *len,
+                 sp_error *err)
+{
+    *out = NULL;
+    *len = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        sp_error_set_path(err, path);
+        return sp_fail(err, SP_E_IO, "cannot open: %s", strerror(errno));
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        sp_error_set_path(err, path);
+        return sp_fail(err, SP_E_IO, "not a regular file");
+    }
+    if ((uint64_t)st.st_size > max_bytes || (uint64_t)st.st_size > SIZE_MAX - 1) {
+        close(fd);
+        sp_error_set_path(err, path);
+        return sp_fail(err, SP_E_LIMIT, "file is %lld bytes, over the limit of %llu",
+                       (long long)st.st_size, (unsigned long long)max_bytes);
+    }
+    size_t n = (size_t)st.st_size;
+    uint8_t *buf = malloc(n ? n : 1);
+    if (!buf) {
+        close(fd);
+        return sp_fail(err, SP_E_NOMEM, "out of memory reading %zu bytes", n);
+    }
+    size_t got = 0;
+    while (got < n) {
+        ssize_t k = read(fd, buf + got, n - got);
+        if (k < 0 && errno == EINTR) continue;
+        if (k <= 0) {
+            int e = k < 0 ? errno : 0;
+            close(fd);
+            free(buf);
+            sp_error_set_path(err, path);
+            return sp_fail(err, SP_E_IO, "read failed: %s", e ? strerror(e) : "file shrank");
+        }
+        got += (size_t)k;
+    }
+    close(fd);
+    *out = buf;
+    *len = n;
+    return SP_OK;
+}
+
+int sp_fsync_dir_of(const char *path, sp_error *err)
+{
+    const char *slash = strrchr(path, '/');
+    char *dir = slash ? sp_strndup(path, (size_t)(slash - path) + (slash == path)) : sp_strdup(".");
+    if (!dir) return sp_fail(err, SP_E_NOMEM, "out of memory");
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int rc = SP_OK;
+    if (fd < 0 || fsync(fd) != 0) {
+        sp_error_set_path(err, dir);
+        rc = sp_fail(err, SP_E_IO, "cannot sync folder: %s", strerror(errno));
+    }
+    if (fd >= 0) close(fd);
+    free(dir);
+    return rc;
+}
+
+int sp_commit_file(const char *tmp, const char *final, sp_error *err)
+{
+    if (rename(tmp, final) != 0) {
+        int e = errno;
+        unlink(tmp);
+        sp_error_set_path(err, final);
+        return sp_fail(err, SP_E_IO, "cannot rename from %s: %s", tmp, strerror(e));
+    }
+    return sp_fsync_dir_of(final, err);
+}
+
+int sp_write_file_atomic(const char *path, const void *data, size_t len, sp_error *err)
+{
+    size_t n = strlen(path);
+    char *tmp = malloc(n + 8);
+    if (!tmp) return sp_fail(err, SP_E_NOMEM, "out of memory");
+    snprintf(tmp, n + 8, "%s.tmp", path);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        sp_error_set_path(err, tmp);
+        int rc = sp_fail(err, SP_E_IO, "cannot create: %s", strerror(errno));
+        free(tmp);
+        return rc;
+    }
+    const char *p = data;
+    size_t left = len;
+    int rc = SP_OK;
+    while (left > 0) {
+        ssize_t k = write(fd, p, left);
+        if (k < 0 && errno == EINTR) continue;
+        if (k < 0) {
+            rc = SP_E_IO;
+            break;
+        }
+        p += k;
+        left -= (size_t)k;
+    }
+    if (rc == SP_OK && fsync(fd) != 0) rc = SP_E_IO;
+    int e = errno;
+    if (close(fd) != 0 && rc == SP_OK) {
+        rc = SP_E_IO;
+        e = errno;
+    }
+    if (rc != SP_OK) {
+        unlink(tmp);
+        sp_error_set_path(err, path);
+        sp_fail(err, rc, "write failed: %s", strerror(e));
+    } else {
+        rc = sp_commit_file(tmp, path, err);
+    }
+    free(tmp);
+    return rc;
+}

@@ -1,0 +1,429 @@
+/*
+ * Internal declarations shared by src/, stages/ and formats/. Not installed.
+ */
+#ifndef SP_INTERNAL_H
+#define SP_INTERNAL_H
+
+#include "shardpack/image.h"
+#include "shardpack/shardpack.h"
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#if defined(__GNUC__)
+#define SP_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define SP_PRINTF(a, b)
+#endif
+
+#define SP_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/* ---- errors (src/error.c) ---------------------------------------------------------- */
+
+/* Sets err (if non-NULL) and returns code, so callers can `return sp_fail(...)`. */
+int sp_fail(sp_error *err, int code, const char *fmt, ...) SP_PRINTF(3, 4);
+void sp_error_clear(sp_error *err);
+void sp_error_set_path(sp_error *err, const char *path);
+void sp_error_set_member(sp_error *err, const char *member);
+
+/* ---- context (src/ctx.c) ----------------------------------------------------------- */
+
+struct sp_ctx {
+    int threads;
+    sp_log_level verbosity;
+    sp_log_fn log;
+    void *log_user;
+    sp_progress_fn progress;
+    void *progress_user;
+    sp_error err;
+    char errbuf[2400];
+};
+
+void sp_log(sp_ctx *ctx, sp_log_level level, const char *fmt, ...) SP_PRINTF(3, 4);
+/* Stores err as the context's last error and returns its code. */
+int sp_ctx_error(sp_ctx *ctx, const sp_error *err);
+int sp_ctx_threads(const sp_ctx *ctx);
+/* Returns SP_E_CANCELLED if the progress callback asked to stop. */
+int sp_progress(sp_ctx *ctx, sp_phase phase, uint64_t done, uint64_t total);
+
+/* ---- growable buffer (src/buf.c) --------------------------------------------------- */
+
+typedef struct sp_buf {
+    char *data;
+    size_t len, cap;
+    bool oom; /* sticky: an append failed; checked once at the end */
+} sp_buf;
+
+void sp_buf_append(sp_buf *b, const void *data, size_t n);
+void sp_buf_puts(sp_buf *b, const char *s);
+void sp_buf_printf(sp_buf *b, const char *fmt, ...) SP_PRINTF(2, 3);
+void sp_buf_free(sp_buf *b);
+/* JSON helpers: a quoted, escaped string. */
+void sp_json_str(sp_buf *b, const char *s);
+
+/* ---- files (src/fsutil.c) ---------------------------------------------------------- */
+
+/* mkdir -p */
+int sp_mkdirs(const char *path, sp_error *err);
+/* Reads a whole file, refusing files larger than max_bytes. *out is malloc'd. */
+int sp_read_file(const char *path, uint64_t max_bytes, uint8_t **out, size_t *len,
+                 sp_error *err);
+/* Writes data atomically: temporary name in the same folder, fsync, rename, fsync dir. */
+int sp_write_file_atomic(const char *path, const void *data, size_t len, sp_error *err);
+/* Renames tmp to final and fsyncs the folder (after the caller fsynced the file). */
+int sp_commit_file(const char *tmp, const char *final, sp_error *err);
+int sp_fsync_dir_of(const char *path, sp_error *err);
+/* a + "/" + b in a new malloc'd string */
+char *sp_path_join(const char *a, const char *b);
+char *sp_strdup(const char *s);
+char *sp_strndup(const char *s, size_t n);
+
+/* ---- hashing and random numbers (src/rng.c) ---------------------------------------- */
+
+typedef struct sp_hash128 {
+    uint64_t hi, lo;
+} sp_hash128;
+
+sp_hash128 sp_hash_bytes(const void *data, size_t len);
+/* 32 lowercase hex digits + NUL */
+void sp_hash_hex(sp_hash128 h, char out[33]);
+int sp_hash_parse(const char *hex, sp_hash128 *out);
+
+/* A counter-based random stream: draw i is a pure function of (key, i). Streams are keyed by
+ * (seed, stage instance, record key, copy), so a draw never depends on thread count or on
+ * which other records exist. */
+typedef struct sp_rng {
+    uint64_t k0, k1;
+    uint64_t counter;
+} sp_rng;
+
+sp_rng sp_rng_for(uint64_t seed, const char *stage, const char *record_key, uint32_t copy);
+uint64_t sp_rng_u64(sp_rng *r);
+double sp_rng_uniform(sp_rng *r); /* [0, 1) with 53 bits */
+
+/* ---- option tables (src/options.c) ------------------------------------------------- */
+
+typedef enum sp_opt_type {
+    SP_OPT_INT,    /* int64_t */
+    SP_OPT_DOUBLE, /* double */
+    SP_OPT_BOOL,   /* bool: true/false/yes/no/on/off/1/0 */
+    SP_OPT_STRING, /* char * (malloc'd, freed by sp_options_free) */
+    SP_OPT_ENUM,   /* int, one of choices */
+    SP_OPT_SIZE,   /* uint64_t bytes, with optional K/M/G/T suffix (powers of 1024) */
+} sp_opt_type;
+
+typedef struct sp_enum_choice {
+    int value;
+    const char *name;
+    const char *help;
+} sp_enum_choice;
+
+#define SP_OPT_REQUIRED 1u
+
+/* One row of a stage's option table. `def` is parsed by the same code as user values, so
+ * a table cannot hold a default its own validation would reject. */
+typedef struct sp_option {
+    const char *name;
+    const char *help;
+    size_t offset; /* into the stage's options struct */
+    sp_opt_type type;
+    const char *def; /* NULL: no default (then usually SP_OPT_REQUIRED) */
+    double min, max; /* for INT, DOUBLE, SIZE; min > max means unbounded */
+    const sp_enum_choice *choices; /* for ENUM, ends with {0, NULL, NULL} */
+    unsigned flags;
+} sp_option;
+
+#define SP_OPT_END {NULL, NULL, 0, SP_OPT_INT, NULL, 0, 0, NULL, 0}
+
+const sp_option *sp_option_find(const sp_option *table, const char *name);
+/* Parses `value` into the field of `opts` described by `o`. On error returns SP_E_CONFIG
+ * with a message that names the option and the accepted values. */
+int sp_option_parse(const sp_option *o, void *opts, const char *value, sp_error *err);
+/* Sets every option to its default. */
+int sp_options_defaults(const sp_option *table, void *opts, sp_error *err);
+/* Frees the strings held by opts. */
+void sp_options_free(const sp_option *table, void *opts);
+/* Canonical text of an option's current value, for the manifest. */
+void sp_option_format(const sp_option *o, const void *opts, sp_buf *out);
+const char *sp_opt_type_name(sp_opt_type t);
+
+/* ---- limits for untrusted input ---------------------------------------------------- */
+
+typedef struct sp_limits {
+    uint64_t max_pixels;     /* width × height of one image */
+    uint64_t max_file_bytes; /* one input file */
+    uint32_t max_dimension;  /* width or height */
+    uint32_t max_scans;      /* progressive JPEG scans */
+} sp_limits;
+
+/* ---- formats (formats/) ------------------------------------------------------------ */
+
+typedef struct sp_image_info {
+    uint32_t width, height;
+    uint32_t channels; /* as stored: 1 gray, 2 gray+alpha, 3 colour, 4 colour+alpha/CMYK */
+} sp_image_info;
+
+/* An image codec. The reader follows four steps: probe (score a bounded peek), header
+ * (cheap facts), decode (full read), and nothing to close: buffers are the caller's. */
+typedef struct sp_format {
+    const char *name;      /* "jpeg" */
+    const char *extension; /* "jpg": the field name in a WebDataset sample */
+    const char *help;
+    /* 0 = not this format, 100 = certain. Sees at most SP_PROBE_BYTES. */
+    int (*probe)(const uint8_t *data, size_t len);
+    int (*header)(const uint8_t *data, size_t len, const sp_limits *lim, sp_image_info *info,
+                  sp_error *err);
+    /* Decodes to 8-bit RGB (channels = 3): gray, palette, 16-bit and alpha are normalised;
+     * alpha is composited on white. */
+    int (*decode)(const uint8_t *data, size_t len, const sp_limits *lim, sp_image *out,
+                  sp_error *err);
+    /* Encodes; *out is malloc'd. `quality` is 1..100 where it applies. */
+    int (*encode)(const sp_image *img, int quality, uint8_t **out, size_t *len, sp_error *err);
+} sp_format;
+
+#define SP_PROBE_BYTES 64
+
+extern const sp_format sp_format_jpeg;
+extern const sp_format sp_format_png;
+
+const sp_format *sp_format_by_name(const char *name);
+const sp_format *sp_format_probe(const uint8_t *data, size_t len);
+const sp_format *const *sp_formats(size_t *count);
+
+/* ---- tar writer (formats/tar.c) ---------------------------------------------------- */
+
+#define SP_TAR_MTIME 946684800 /* 2000-01-01T00:00:00Z: fixed, so shards are reproducible */
+#define SP_TAR_MODE 0444
+
+/* Fills a 512-byte USTAR header for a regular file. Fails if the name does not fit. */
+int sp_tar_header(const char *name, uint64_t size, uint8_t out[512], sp_error *err);
+
+typedef struct sp_tar_writer sp_tar_writer;
+int sp_tar_open(const char *path, sp_tar_writer **out, sp_error *err);
+int sp_tar_add(sp_tar_writer *w, const char *name, const void *data, size_t len,
+               sp_error *err);
+/* Writes the end-of-archive blocks, fsyncs and closes. Reports size and content hash. */
+int sp_tar_finish(sp_tar_writer *w, uint64_t *bytes, sp_hash128 *hash, sp_error *err);
+void sp_tar_abort(sp_tar_writer **w); /* closes and removes the file */
+void sp_tar_free(sp_tar_writer **w);
+
+/* ---- resampling (src/resample.c) --------------------------------------------------- */
+
+typedef enum sp_filter {
+    SP_FILTER_NEAREST,
+    SP_FILTER_BILINEAR,
+    SP_FILTER_BICUBIC,
+    SP_FILTER_LANCZOS3,
+    SP_FILTER_AREA,
+} sp_filter;
+
+extern const sp_enum_choice sp_filter_choices[];
+
+/* Resizes src into a new image of dst_w × dst_h. Antialiased when shrinking: the filter's
+ * support is widened by the scale factor, as Pillow does. */
+int sp_resample(const sp_image *src, uint32_t dst_w, uint32_t dst_h, sp_filter filter,
+                sp_image *dst, sp_error *err);
+
+/* ---- catalog (src/catalog.c) ------------------------------------------------------- */
+
+typedef struct sp_sample {
+    char *path;       /* relative to the source root, '/'-separated */
+    int32_t label;    /* index into the catalog's classes; -1 if none */
+    uint64_t size;    /* bytes */
+    int64_t mtime_ns; /* from stat */
+    const sp_format *format; /* NULL if unknown */
+    sp_image_info info;
+    sp_hash128 hash; /* XXH3-128 of the file's bytes */
+    int status;      /* SP_OK or the code that rejected it */
+    char *detail;    /* why it was rejected, or NULL */
+    bool cached;     /* taken from the catalog cache */
+} sp_sample;
+
+typedef struct sp_catalog {
+    char *source;  /* stage instance name */
+    char *root;    /* the source's path */
+    char **classes;
+    size_t nclasses;
+    sp_sample *samples; /* sorted by path */
+    size_t nsamples;
+    int32_t *to_global; /* local class index -> index into the run's classes */
+} sp_catalog;
+
+void sp_catalog_free(sp_catalog *cat);
+int sp_catalog_class_index(const sp_catalog *cat, const char *name);
+/* Catalog cache: one file per source under OUTDIR/.shardpack/. */
+int sp_catalog_cache_load(const char *cache_path, const char *key, sp_catalog *cache,
+                          sp_error *err);
+int sp_catalog_cache_save(const char *cache_path, const char *key, const sp_catalog *cat,
+                          sp_error *err);
+
+/* ---- the stage graph (src/graph.c, stages/) ----------------------------------------- */
+
+typedef enum sp_stage_kind {
+    SP_STAGE_SOURCE, /* enumerates samples (scan) */
+    SP_STAGE_RECORD, /* acts on the record list (plan) */
+    SP_STAGE_PIXEL,  /* acts on one image (build) */
+    SP_STAGE_SINK,   /* writes shards (plan assigns, build writes) */
+} sp_stage_kind;
+
+typedef struct sp_stage_desc sp_stage_desc;
+typedef struct sp_stage sp_stage;
+typedef struct sp_plan sp_plan;
+typedef struct sp_record sp_record;
+typedef struct sp_job sp_job;
+
+/* One record of the plan: an output sample. */
+struct sp_record {
+    uint32_t source; /* index into run->catalogs */
+    uint32_t sample; /* index into that catalog's samples */
+    uint32_t copy;   /* 0 = the plain sample */
+    uint64_t order;  /* sort key drawn by shuffle */
+    uint32_t shard;  /* index into the sink's shards */
+    char key[24];    /* output key: no dots, short enough for USTAR */
+};
+
+typedef struct sp_recvec {
+    sp_record *v;
+    size_t n, cap;
+} sp_recvec;
+
+int sp_recvec_push(sp_recvec *rv, const sp_record *r);
+void sp_recvec_free(sp_recvec *rv);
+
+/* What a stage sees while it works. */
+typedef struct sp_stage_env {
+    sp_job *run;
+    const sp_stage *stage;
+    uint64_t seed;
+} sp_stage_env;
+
+struct sp_stage_desc {
+    const char *name;
+    const char *help;
+    sp_stage_kind kind;
+    size_t opts_size;
+    const sp_option *options;
+    /* SOURCE: enumerate every sample under opts into cat (paths, sizes, mtimes, labels).
+     * Headers and hashes are filled in by the scan phase, in parallel. */
+    int (*enumerate)(const sp_stage_env *env, const void *opts, sp_catalog *cat,
+                     sp_error *err);
+    /* RECORD: transform the record list in place. */
+    int (*plan)(const sp_stage_env *env, const void *opts, sp_recvec *recs, sp_error *err);
+    /* PIXEL: transform one image. rng is this (stage, record, copy)'s stream. */
+    int (*process)(const void *opts, sp_image *img, sp_rng *rng, sp_error *err);
+    /* PIXEL (optional): the output size for an input size, for planning estimates. */
+    void (*out_size)(const void *opts, uint32_t *w, uint32_t *h);
+};
+
+/* A stage instance: one section of pipeline.ini. */
+struct sp_stage {
+    char *name;
+    const sp_stage_desc *desc;
+    void *opts; /* desc->opts_size bytes, parsed from the section */
+    int input;  /* index of the upstream stage, -1 for sources */
+    int line;   /* where the section starts */
+};
+
+const sp_stage_desc *sp_stage_desc_by_name(const char *name);
+const sp_stage_desc *const *sp_stage_descs(size_t *count);
+
+/* [run]: the one section that is not a stage. */
+typedef enum sp_on_error { SP_ON_ERROR_SKIP = 0, SP_ON_ERROR_FAIL = 1 } sp_on_error;
+typedef struct sp_run_opts {
+    int64_t seed;
+    char *output;
+    int on_error;
+    int64_t max_pixels;
+    uint64_t max_file_bytes;
+    int64_t max_dimension;
+    int64_t max_scans;
+} sp_run_opts;
+extern const sp_option sp_run_options[];
+
+struct sp_pipeline {
+    char *name; /* config file name, for messages */
+    sp_run_opts run;
+    sp_stage *stages;
+    size_t nstages;
+    char *output_override;
+    sp_limits limits;
+};
+
+/* ---- the run (src/scan.c, plan.c, build.c, finish.c) -------------------------------- */
+
+typedef struct sp_skip {
+    uint32_t source, sample;
+    const char *phase; /* "scan" or "build" */
+    int code;
+    char *detail;
+} sp_skip;
+
+/* One output shard. */
+typedef struct sp_shard {
+    uint32_t sink; /* stage index */
+    uint32_t index;
+    char *path;    /* relative to the output folder */
+    size_t first, count; /* slice of the sink's records */
+    uint64_t records_written;
+    uint64_t bytes;
+    sp_hash128 hash;
+} sp_shard;
+
+/* The records one sink writes, with the pixel chain that leads to it. */
+typedef struct sp_sink_plan {
+    int stage;     /* the sink's stage index */
+    int source;    /* the source stage index at the head of its path */
+    uint32_t catalog;
+    int *chain;    /* pixel stage indexes, in order */
+    size_t nchain;
+    sp_recvec recs;
+    sp_shard *shards;
+    size_t nshards;
+} sp_sink_plan;
+
+struct sp_job {
+    sp_ctx *ctx;
+    sp_pipeline *pipe;
+    const char *outdir;
+    sp_catalog *catalogs; /* one per source stage, in stage order */
+    int *catalog_of_stage; /* stage index -> catalog index, -1 if not a source */
+    size_t ncatalogs;
+    char **classes; /* the union of every source's classes, in byte order */
+    size_t nclasses;
+    sp_sink_plan *sinks;
+    size_t nsinks;
+    sp_skip *skips;
+    size_t nskips, capskips;
+    uint64_t *counts_in, *counts_out; /* per run class */
+    sp_summary summary;
+};
+
+int sp_scan(sp_job *run);
+int sp_plan_run(sp_job *run);
+int sp_build(sp_job *run);
+int sp_finish(sp_job *run);
+int sp_run_add_skip(sp_job *run, uint32_t source, uint32_t sample, const char *phase, int code,
+                    const char *detail);
+/* The sample behind a record. */
+const sp_sample *sp_run_sample(const sp_job *run, const sp_record *r);
+
+/* ---- sink options shared by shard writers ------------------------------------------ */
+
+typedef struct sp_tar_sink_opts {
+    char *prefix;
+    int64_t max_records;
+    uint64_t max_bytes;
+} sp_tar_sink_opts;
+
+/* ---- encode stage options (read by the build to pick the output codec) --------------- */
+
+typedef struct sp_encode_opts {
+    int format; /* index into the encoder choices */
+    int64_t quality;
+} sp_encode_opts;
+extern const sp_stage_desc sp_stage_encode;
+const sp_format *sp_encode_format(const sp_encode_opts *o);
+
+#endif

@@ -1,0 +1,174 @@
+/*
+ * The run: the public verbs (sp_run_scan, sp_run_plan, sp_run) over the four phases, the
+ * [run] section's option table, and the list of skipped samples.
+ */
+#include "internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const sp_enum_choice on_error_choices[] = {
+    {SP_ON_ERROR_SKIP, "skip", "record a bad sample in the manifest and go on"},
+    {SP_ON_ERROR_FAIL, "fail", "stop the run at the first bad sample"},
+    {0, NULL, NULL},
+};
+
+#define OFF(f) offsetof(sp_run_opts, f)
+const sp_option sp_run_options[] = {
+    {"seed", "seed of every random choice (shuffle, augmentation)", OFF(seed), SP_OPT_INT, "0",
+     0, 9007199254740991.0, NULL, 0},
+    {"output", "output folder (the CLI's -o overrides it)", OFF(output), SP_OPT_STRING, "out",
+     0, 0, NULL, SP_OPT_REQUIRED},
+    {"on_error", "what a bad sample does to the run", OFF(on_error), SP_OPT_ENUM, "skip", 1, 0,
+     on_error_choices, 0},
+    /* Pillow refuses images over 2 × 89,478,485 pixels as decompression bombs. */
+    {"max_pixels", "largest image accepted, in pixels (width x height)", OFF(max_pixels),
+     SP_OPT_INT, "178956970", 1, 1e12, NULL, 0},
+    {"max_file_bytes", "largest input file accepted", OFF(max_file_bytes), SP_OPT_SIZE, "256M",
+     1024, 1099511627776.0, NULL, 0},
+    {"max_dimension", "largest width or height accepted, in pixels", OFF(max_dimension),
+     SP_OPT_INT, "65500", 1, 1000000, NULL, 0},
+    {"max_scans", "most scans accepted in a progressive JPEG", OFF(max_scans), SP_OPT_INT,
+     "256", 1, 100000, NULL, 0},
+    SP_OPT_END,
+};
+
+int sp_run_add_skip(sp_job *run, uint32_t source, uint32_t sample, const char *phase, int code,
+                    const char *detail)
+{
+    if (run->nskips == run->capskips) {
+        size_t cap = run->capskips ? run->capskips * 2 : 64;
+        sp_skip *v = realloc(run->skips, cap * sizeof(*v));
+        if (!v) return sp_fail(&run->ctx->err, SP_E_NOMEM, "out of memory");
+        run->skips = v;
+        run->capskips = cap;
+    }
+    const sp_catalog *cat = &run->catalogs[source];
+    sp_skip *k = &run->skips[run->nskips++];
+    k->source = source;
+    k->sample = sample;
+    k->phase = phase;
+    k->code = code;
+    k->detail = sp_strdup(detail);
+    const char *path = cat->samples[sample].path;
+    sp_log(run->ctx, SP_LOG_DEBUG, "%s: %s/%s: %s: %s", phase, cat->source, path,
+           sp_strerror(code), detail);
+    if (run->pipe->run.on_error == SP_ON_ERROR_FAIL) {
+        sp_error e;
+        sp_error_clear(&e);
+        char *full = sp_path_join(cat->root, path);
+        sp_error_set_path(&e, full ? full : path);
+        free(full);
+        sp_fail(&e, code, "%s: %s (on_error = fail)", sp_strerror(code), detail);
+        return sp_ctx_error(run->ctx, &e);
+    }
+    return SP_OK;
+}
+
+static void run_free(sp_job *run)
+{
+    for (size_t i = 0; i < run->ncatalogs; i++) sp_catalog_free(&run->catalogs[i]);
+    free(run->catalogs);
+    free(run->catalog_of_stage);
+    for (size_t s = 0; s < run->nsinks; s++) {
+        sp_sink_plan *sp = &run->sinks[s];
+        for (size_t i = 0; i < sp->nshards; i++) free(sp->shards[i].path);
+        free(sp->shards);
+        free(sp->chain);
+        sp_recvec_free(&sp->recs);
+    }
+    free(run->sinks);
+    for (size_t i = 0; i < run->nskips; i++) free(run->skips[i].detail);
+    free(run->skips);
+    for (size_t i = 0; i < run->nclasses; i++) free(run->classes[i]);
+    free(run->classes);
+    free(run->counts_in);
+    free(run->counts_out);
+}
+
+static int count_inputs(sp_job *run)
+{
+    run->counts_in = calloc(run->nclasses ? run->nclasses : 1, sizeof(uint64_t));
+    run->counts_out = calloc(run->nclasses ? run->nclasses : 1, sizeof(uint64_t));
+    if (!run->counts_in || !run->counts_out)
+        return sp_fail(&run->ctx->err, SP_E_NOMEM, "out of memory");
+    for (size_t c = 0; c < run->ncatalogs; c++) {
+        const sp_catalog *cat = &run->catalogs[c];
+        for (size_t i = 0; i < cat->nsamples; i++)
+            if (cat->samples[i].label >= 0) run->counts_in[cat->to_global[cat->samples[i].label]]++;
+    }
+    return SP_OK;
+}
+
+/* plan.tsv: one line per record, the plan a build will carry out. */
+static int write_plan(sp_job *run)
+{
+    sp_buf b = {0};
+    sp_buf_puts(&b, "sink\tshard\tkey\tsource\tpath\tlabel\tcopy\n");
+    for (size_t s = 0; s < run->nsinks; s++) {
+        const sp_sink_plan *sp = &run->sinks[s];
+        for (size_t i = 0; i < sp->recs.n; i++) {
+            const sp_record *r = &sp->recs.v[i];
+            const sp_catalog *cat = &run->catalogs[r->source];
+            const sp_sample *smp = &cat->samples[r->sample];
+            sp_buf_printf(&b, "%s\t%s\t%s\t%s\t%s\t%d\t%u\n", run->pipe->stages[sp->stage].name,
+                          sp->shards[r->shard].path, r->key, cat->source, smp->path,
+                          cat->to_global[smp->label], r->copy);
+        }
+    }
+    sp_error err;
+    sp_error_clear(&err);
+    char *path = sp_path_join(run->outdir, "plan.tsv");
+    int rc = b.oom || !path ? sp_fail(&err, SP_E_NOMEM, "out of memory")
+                            : sp_write_file_atomic(path, b.data, b.len, &err);
+    free(path);
+    sp_buf_free(&b);
+    return rc == SP_OK ? rc : sp_ctx_error(run->ctx, &err);
+}
+
+typedef enum { UNTIL_SCAN, UNTIL_PLAN, UNTIL_FINISH } until;
+
+static int run_phases(sp_ctx *ctx, sp_pipeline *pipe, until last, sp_summary *summary)
+{
+    sp_error_clear(&ctx->err);
+    sp_job run = {.ctx = ctx, .pipe = pipe, .outdir = sp_pipeline_output(pipe)};
+    int rc = sp_scan(&run);
+    if (rc == SP_OK) rc = count_inputs(&run);
+    if (rc == SP_OK && last == UNTIL_SCAN) {
+        sp_log(ctx, SP_LOG_INFO, "scan: %llu samples in %zu classes, %zu rejected, %llu from cache",
+               (unsigned long long)run.summary.samples_found, run.nclasses, run.nskips,
+               (unsigned long long)run.summary.samples_cached);
+        for (size_t c = 0; c < run.nclasses; c++)
+            sp_log(ctx, SP_LOG_INFO, "  %-20s %8llu", run.classes[c],
+                   (unsigned long long)run.counts_in[c]);
+    }
+    if (rc == SP_OK && last >= UNTIL_PLAN) rc = sp_plan_run(&run);
+    if (rc == SP_OK && last >= UNTIL_PLAN) rc = write_plan(&run);
+    if (rc == SP_OK && last == UNTIL_PLAN) {
+        size_t shards = 0;
+        for (size_t s = 0; s < run.nsinks; s++) shards += run.sinks[s].nshards;
+        sp_log(ctx, SP_LOG_INFO, "plan: %llu records in %zu shards (%s/plan.tsv)",
+               (unsigned long long)run.summary.records_planned, shards, run.outdir);
+    }
+    if (rc == SP_OK && last == UNTIL_FINISH) rc = sp_build(&run);
+    if (rc == SP_OK && last == UNTIL_FINISH) rc = sp_finish(&run);
+    run.summary.samples_skipped = run.nskips;
+    if (summary) *summary = run.summary;
+    run_free(&run);
+    return rc;
+}
+
+int sp_run_scan(sp_ctx *ctx, sp_pipeline *pipe, sp_summary *summary)
+{
+    return run_phases(ctx, pipe, UNTIL_SCAN, summary);
+}
+
+int sp_run_plan(sp_ctx *ctx, sp_pipeline *pipe, sp_summary *summary)
+{
+    return run_phases(ctx, pipe, UNTIL_PLAN, summary);
+}
+
+int sp_run(sp_ctx *ctx, sp_pipeline *pipe, sp_summary *summary)
+{
+    return run_phases(ctx, pipe, UNTIL_FINISH, summary);
+}

@@ -1,0 +1,34 @@
+/*
+ * The stage registry: every stage type, in the order `shardpack stages` lists them.
+ * Adding a stage is one file in stages/ and one line here.
+ */
+#include "internal.h"
+
+#include <string.h>
+
+extern const sp_stage_desc sp_stage_source;
+extern const sp_stage_desc sp_stage_shuffle;
+extern const sp_stage_desc sp_stage_resize;
+extern const sp_stage_desc sp_stage_crop;
+extern const sp_stage_desc sp_stage_encode;
+extern const sp_stage_desc sp_stage_tar;
+
+static const sp_stage_desc *const stages[] = {
+    &sp_stage_source, /* sources */
+    &sp_stage_shuffle, /* record stages */
+    &sp_stage_resize, &sp_stage_crop, &sp_stage_encode, /* pixel stages */
+    &sp_stage_tar, /* sinks */
+};
+
+const sp_stage_desc *const *sp_stage_descs(size_t *count)
+{
+    *count = SP_ARRAY_LEN(stages);
+    return stages;
+}
+
+const sp_stage_desc *sp_stage_desc_by_name(const char *name)
+{
+    for (size_t i = 0; i < SP_ARRAY_LEN(stages); i++)
+        if (strcmp(stages[i]->name, name) == 0) return stages[i];
+    return NULL;
+}

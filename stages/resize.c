@@ -1,0 +1,63 @@
+/*
+ * resize — scale so the shorter side is `size` pixels, keeping the aspect ratio
+ * (torchvision's Resize(int): the longer side is truncated, not rounded).
+ *
+ *   [resize]
+ *   size = 256
+ *   filter = bilinear
+ *
+ * Antialiased when shrinking, as Pillow does (see src/resample.c).
+ */
+#include "internal.h"
+
+typedef struct resize_opts {
+    int64_t size;
+    int filter;
+} resize_opts;
+
+#define OFF(f) offsetof(resize_opts, f)
+static const sp_option resize_options[] = {
+    {"size", "length of the shorter side after resizing, in pixels", OFF(size), SP_OPT_INT,
+     "256", 1, 65535, NULL, 0},
+    {"filter", "resampling filter", OFF(filter), SP_OPT_ENUM, "bilinear", 1, 0,
+     sp_filter_choices, 0},
+    SP_OPT_END,
+};
+
+static void resize_out_size(const void *opts, uint32_t *w, uint32_t *h)
+{
+    const resize_opts *o = opts;
+    uint64_t s = (uint64_t)o->size;
+    if (*w <= *h) {
+        *h = (uint32_t)(s * *h / *w);
+        *w = (uint32_t)s;
+    } else {
+        *w = (uint32_t)(s * *w / *h);
+        *h = (uint32_t)s;
+    }
+    if (*w == 0) *w = 1;
+    if (*h == 0) *h = 1;
+}
+
+static int resize_process(const void *opts, sp_image *img, sp_rng *rng, sp_error *err)
+{
+    (void)rng;
+    const resize_opts *o = opts;
+    uint32_t w = img->width, h = img->height;
+    resize_out_size(opts, &w, &h);
+    if (w == img->width && h == img->height) return SP_OK;
+    sp_image out = {0};
+    int rc = sp_resample(img, w, h, (sp_filter)o->filter, &out, err);
+    if (rc == SP_OK) sp_image_move(img, &out);
+    return rc;
+}
+
+const sp_stage_desc sp_stage_resize = {
+    .name = "resize",
+    .help = "scale the shorter side to a size, keeping the aspect ratio",
+    .kind = SP_STAGE_PIXEL,
+    .opts_size = sizeof(resize_opts),
+    .options = resize_options,
+    .process = resize_process,
+    .out_size = resize_out_size,
+};
