@@ -15,13 +15,24 @@ static const char *kind_name(sp_stage_kind k)
     return "?";
 }
 
+static void number(FILE *f, double v)
+{
+    if (v == (double)(long long)v)
+        fprintf(f, "%lld", (long long)v);
+    else
+        fprintf(f, "%g", v);
+}
+
 static void range(FILE *f, const sp_option *o)
 {
     if (o->type == SP_OPT_ENUM) {
         for (const sp_enum_choice *c = o->choices; c->name; c++)
-            fprintf(f, "%s%s", c == o->choices ? "" : "|", c->name);
-    } else if (o->min <= o->max) {
-        fprintf(f, "%.15g..%.15g", o->min, o->max);
+            fprintf(f, "%s%s", c == o->choices ? "" : ", ", c->name);
+    } else if ((o->type == SP_OPT_INT || o->type == SP_OPT_DOUBLE || o->type == SP_OPT_SIZE) &&
+               o->min <= o->max) {
+        number(f, o->min);
+        fprintf(f, "..");
+        number(f, o->max);
     }
 }
 

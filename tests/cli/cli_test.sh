@@ -1,0 +1,127 @@
+#!/bin/sh
+# CLI behaviour: exit codes, error messages with file:line, phases run alone, the catalog
+# cache, on_error, sharding limits, quiet mode. Runs the real binary on examples/data.
+# usage: cli_test.sh SHARDPACK WORKDIR   (run from the repository root)
+set -u
+SP=$1
+W=$2
+PY=/usr/bin/python3
+rm -rf "$W" && mkdir -p "$W"
+pass=0 fail=0
+
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+
+# expect CODE DESCRIPTION -- COMMAND...: runs COMMAND, captures stdout/stderr in $W/out, $W/err
+expect() {
+  want=$1; shift; what=$1; shift
+  "$@" >"$W/out" 2>"$W/err"
+  got=$?
+  if [ "$got" -eq "$want" ]; then ok; else bad "$what: exit $got, wanted $want"; sed 's/^/    /' "$W/err"; fi
+}
+# has FILE TEXT DESCRIPTION
+has() { if grep -qF -- "$2" "$1"; then ok; else bad "$3: '$2' not in $1"; sed 's/^/    /' "$1"; fi; }
+hasnt() { if grep -qF -- "$2" "$1"; then bad "$3: '$2' found in $1"; else ok; fi; }
+
+# --- usage ---------------------------------------------------------------------------
+expect 2 "no arguments" "$SP"
+expect 0 "--version" "$SP" --version
+has "$W/out" "shardpack 0." "--version prints the version"
+expect 0 "--help" "$SP" --help
+has "$W/out" "usage: shardpack" "--help prints usage"
+expect 2 "unknown command" "$SP" frobnicate
+has "$W/err" "unknown command 'frobnicate'" "unknown command is named"
+expect 2 "unknown option" "$SP" build --bogus
+expect 2 "bad -j" "$SP" build -j 0
+expect 0 "stages" "$SP" stages
+for s in "[run]" "source (source)" "shuffle (record)" "resize (pixel)" "crop (pixel)" "encode (pixel)" "tar (sink)"; do
+  has "$W/out" "$s" "stages lists $s"
+done
+
+# --- configuration errors: every one listed, each with file:line, exit 2 --------------
+cat >"$W/bad.ini" <<'INI'
+[source]
+path = examples/data
+
+[resize]
+sise = 256
+filter = bilinearr
+
+[crop]
+width = 0
+
+[shards]
+type = tarr
+INI
+expect 2 "bad config" "$SP" build "$W/bad.ini" -o "$W/never"
+has "$W/err" "bad.ini:5: [resize] unknown option 'sise' (did you mean 'size'?)" "unknown key with line"
+has "$W/err" "bad.ini:6: [resize] filter = bilinearr is not valid (expected one of: nearest, bilinear" "bad enum with choices"
+has "$W/err" "bad.ini:9: [crop] width = 0 is out of range" "out of range with line"
+has "$W/err" "bad.ini:12: [shards] unknown stage type 'tarr' (did you mean 'tar'?)" "unknown type"
+has "$W/err" "4 errors in the configuration" "all errors reported at once"
+[ ! -e "$W/never" ] && ok || bad "a config error must not create the output folder"
+
+expect 2 "missing config" "$SP" build "$W/nope.ini"
+has "$W/err" "nope.ini" "missing config is named"
+expect 2 "bad --set value" "$SP" build --set resize.size=abc -o "$W/never"
+has "$W/err" "--set: [resize] size = abc is not an integer" "--set error"
+expect 2 "malformed --set" "$SP" build --set resize -o "$W/never"
+
+# --- phases alone ------------------------------------------------------------------------
+expect 0 "scan" "$SP" scan -o "$W/phases"
+[ -f "$W/phases/.shardpack/catalog-source.tsv" ] && ok || bad "scan writes the catalog cache"
+[ ! -e "$W/phases/manifest.json" ] && ok || bad "scan alone writes no manifest"
+has "$W/err" "scan:" "scan prints a summary"
+expect 0 "plan" "$SP" plan -o "$W/phases"
+[ -f "$W/phases/plan.tsv" ] && ok || bad "plan writes plan.tsv"
+ls "$W/phases"/*.tar >/dev/null 2>&1 && bad "plan alone writes no shard" || ok
+
+# --- a full build, then a rebuild served by the cache -------------------------------------
+expect 0 "build" "$SP" build -o "$W/o1" -j 2
+[ -f "$W/o1/manifest.json" ] && ok || bad "build writes manifest.json"
+has "$W/err" "records in" "build prints a summary"
+has "$W/o1/manifest.json" '"reason": "corrupt"' "truncated JPEG reported as corrupt"
+has "$W/o1/manifest.json" '"reason": "unknown_format"' "non-image reported as unknown_format"
+left=$(find "$W/o1" -name '*.tmp' | wc -l)
+[ "$left" -eq 0 ] && ok || bad "temporary files left behind: $left"
+found=$(sed -n 's/.*samples found \([0-9]*\).*/\1/p' "$W/err")
+expect 0 "rebuild" "$SP" build -o "$W/o1" -j 2
+has "$W/err" "catalog cache hits $found" "a rebuild reads every sample from the cache"
+# the plan (records, keys, order) is identical on a rebuild
+records=$($PY -c "import json,sys; print(json.load(open(sys.argv[1]))['records'])" "$W/o1/manifest.json")
+lines=$(($(wc -l <"$W/o1/plan.tsv") - 1))
+# planned records include the corrupt one that is skipped at build time
+[ "$lines" -eq $((records + 1)) ] && ok || bad "plan.tsv has $lines records, manifest $records (+1 skipped at build)"
+
+# --- a changed file is rescanned, not served stale -----------------------------------------
+mkdir -p "$W/data/a" "$W/data/b"
+cp examples/data/circles/$(ls examples/data/circles | head -1) "$W/data/a/x.jpg"
+cp examples/data/squares/$(ls examples/data/squares | grep -v txt | head -1) "$W/data/b/y.img"
+expect 0 "small build" "$SP" build --set source.path="$W/data" -o "$W/o2"
+has "$W/err" "catalog cache hits 0" "first scan reads everything"
+printf 'not an image' >"$W/data/a/x.jpg"
+expect 0 "small rebuild" "$SP" build --set source.path="$W/data" -o "$W/o2"
+has "$W/err" "catalog cache hits 1" "only the unchanged file comes from the cache"
+has "$W/o2/manifest.json" '"path": "a/x.jpg", "phase": "scan", "reason": "unknown_format"' "changed file rescanned"
+
+# --- on_error = fail stops at the first bad sample, exit 1 -------------------------------
+expect 1 "on_error=fail" "$SP" build --set run.on_error=fail -o "$W/o3"
+has "$W/err" "(on_error = fail)" "on_error=fail names the cause"
+[ ! -e "$W/o3/manifest.json" ] && ok || bad "a failed run writes no manifest"
+
+# --- sharding by records, quiet mode --------------------------------------------------------
+expect 0 "max_records" "$SP" build -q --set shards.max_records=10 -o "$W/o4"
+[ ! -s "$W/err" ] && ok || { bad "-q prints nothing on success"; cat "$W/err"; }
+$PY - "$W/o4/manifest.json" <<'PYEOF' && ok || bad "shards hold at most 10 records"
+import json, sys
+m = json.load(open(sys.argv[1]))
+counts = [s["records"] for s in m["shards"]]
+assert len(counts) >= 2 and max(counts) <= 10 and sum(counts) == m["records"], counts
+PYEOF
+
+# --- a source that does not exist fails clearly -------------------------------------------
+expect 1 "missing source" "$SP" build --set source.path="$W/no-such-dir" -o "$W/o5"
+has "$W/err" "no-such-dir" "missing source is named"
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
