@@ -7,6 +7,7 @@
  */
 #include "internal.h"
 
+#include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -188,8 +189,63 @@ static int build_shard(sp_job *run, sp_sink_plan *sp, sp_shard *sh, item *items,
     return rc;
 }
 
+/* Index of a shard file name "PREFIX-NNNNNN.tar" (optionally as ".NAME.tmp"), or -1. */
+static long shard_index(const char *name, const char *prefix, bool *tmp)
+{
+    *tmp = name[0] == '.';
+    if (*tmp) name++;
+    size_t lp = strlen(prefix);
+    if (strncmp(name, prefix, lp) != 0 || name[lp] != '-') return -1;
+    const char *d = name + lp + 1;
+    for (int i = 0; i < 6; i++)
+        if (d[i] < '0' || d[i] > '9') return -1;
+    if (strcmp(d + 6, *tmp ? ".tar.tmp" : ".tar") != 0) return -1;
+    return strtol(d, NULL, 10);
+}
+
+/* Before writing: the old manifest goes first (it would describe shards about to be
+ * replaced), then temporary files a killed run left behind, then shards of this sink that
+ * the new plan no longer has — a loader globbing PREFIX-*.tar must not read stale data. */
+static int clear_stale(sp_job *run)
+{
+    sp_error err;
+    sp_error_clear(&err);
+    char *manifest = sp_path_join(run->outdir, "manifest.json");
+    if (!manifest) return sp_fail(&run->ctx->err, SP_E_NOMEM, "out of memory");
+    bool removed = unlink(manifest) == 0;
+    DIR *d = opendir(run->outdir);
+    if (!d) {
+        free(manifest);
+        return SP_OK;
+    }
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        for (size_t s = 0; s < run->nsinks; s++) {
+            const sp_sink_plan *sp = &run->sinks[s];
+            const sp_stage *st = &run->pipe->stages[sp->stage];
+            const sp_tar_sink_opts *o = st->opts;
+            bool tmp;
+            long idx = shard_index(e->d_name, o->prefix && o->prefix[0] ? o->prefix : st->name, &tmp);
+            if (idx < 0 || (!tmp && (size_t)idx < sp->nshards)) continue;
+            char *path = sp_path_join(run->outdir, e->d_name);
+            if (path && unlink(path) == 0) {
+                removed = true;
+                sp_log(run->ctx, SP_LOG_DEBUG, "removed %s %s", tmp ? "leftover" : "stale", path);
+            }
+            free(path);
+        }
+    }
+    closedir(d);
+    /* Syncing the folder of manifest.json syncs the output folder itself. */
+    int rc = removed ? sp_fsync_dir_of(manifest, &run->ctx->err) : SP_OK;
+    free(manifest);
+    return rc;
+}
+
 int sp_build(sp_job *run)
 {
+    int rc0 = clear_stale(run);
+    if (rc0 != SP_OK) return rc0;
     size_t window = (size_t)sp_ctx_threads(run->ctx) * WINDOW_PER_THREAD;
     item *items = calloc(window, sizeof(item));
     if (!items) return sp_fail(&run->ctx->err, SP_E_NOMEM, "out of memory");

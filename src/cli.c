@@ -61,7 +61,7 @@ static int on_progress(void *user, sp_phase phase, uint64_t done, uint64_t total
         p->last.tv_sec = 0;
     }
     double el = seconds(p->start, now);
-    double rate = el > 0 ? (double)done / el : 0.0;
+    double rate = el > 0.2 ? (double)done / el : 0.0; /* too early for a meaningful rate */
     double eta = rate > 0 ? (double)(total - done) / rate : 0.0;
     int finished = done >= total;
     if (p->tty) {

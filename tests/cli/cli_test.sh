@@ -119,6 +119,16 @@ counts = [s["records"] for s in m["shards"]]
 assert len(counts) >= 2 and max(counts) <= 10 and sum(counts) == m["records"], counts
 PYEOF
 
+# a rebuild into the same folder with fewer shards removes the ones the plan no longer has
+touch "$W/o4/.shard-000001.tar.tmp"
+expect 0 "rebuild with fewer shards" "$SP" build -q -o "$W/o4"
+$PY - "$W/o4" <<'PYEOF' && ok || bad "no stale shard or temporary file survives a rebuild"
+import json, os, sys
+m = json.load(open(os.path.join(sys.argv[1], "manifest.json")))
+on_disk = sorted(f for f in os.listdir(sys.argv[1]) if f.endswith(".tar") or f.endswith(".tmp"))
+assert on_disk == sorted(s["path"] for s in m["shards"]), on_disk
+PYEOF
+
 # --- a source that does not exist fails clearly -------------------------------------------
 expect 1 "missing source" "$SP" build --set source.path="$W/no-such-dir" -o "$W/o5"
 has "$W/err" "no-such-dir" "missing source is named"
