@@ -1,6 +1,6 @@
 /*
  * PNG through libpng. Every PNG flavour is normalised to 8-bit RGB: palette expanded (with
- * tRNS as alpha), 16-bit reduced, gray replicated, interlacing undone, and alpha
+ * tRNS as alpha), 16-bit scaled to 8, gray replicated, interlacing undone, and alpha
  * composited on white — the background Pillow users get from `.convert("RGB")` on a
  * white canvas, and the one that keeps transparent icons readable.
  *
@@ -137,7 +137,11 @@ static int png_decode(const uint8_t *data, size_t len, const sp_limits *lim, sp_
     }
     /* Normalise every colour type to RGBA 8-bit; one path for all of them. */
     png_set_expand(png); /* palette → RGB, gray < 8 bits → 8, tRNS → alpha */
+#ifdef PNG_READ_SCALE_16_TO_8_SUPPORTED
+    png_set_scale_16(png); /* v * 255 / 65535, rounded: strip_16 would just drop the low byte */
+#else
     png_set_strip_16(png);
+#endif
     png_set_gray_to_rgb(png);
     png_set_add_alpha(png, 0xff, PNG_FILLER_AFTER);
     png_set_interlace_handling(png);
