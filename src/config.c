@@ -68,7 +68,7 @@ static void cfg_error(cfg *c, int line, const char *fmt, ...)
         sp_error_clear(e);
         e->code = SP_E_CONFIG;
         e->line = line > 0 ? line : 0;
-        snprintf(e->path, sizeof(e->path), "%s", line > 0 ? c->file : "--set");
+        snprintf(e->path, sizeof(e->path), "%s", line != 0 ? c->file : "--set");
         snprintf(e->msg, sizeof(e->msg), "%s", msg);
     }
 }
@@ -209,7 +209,7 @@ static char *cfg_reader(char *str, int num, void *stream)
     }
     c->lines[c->nlines++] = raw;
     c->pos += len;
-    if (len >= (size_t)num) {
+    if (len + (nl ? 0 : 1) >= (size_t)num) { /* room for the added newline and NUL */
         cfg_error(c, c->lineno, "line is longer than %d characters", num - 1);
         str[0] = '\n';
         str[1] = '\0';
@@ -319,7 +319,7 @@ static void parse_options(cfg *c, const cfg_section *s, const sp_option *table, 
             cfg_error(c, e->line, "[%s] %s", s->name, err.msg);
     }
     for (const sp_option *o = table; o && o->name; o++) {
-        if (!(o->flags & SP_OPT_REQUIRED)) continue;
+        if (!(o->flags & SP_OPT_REQUIRED) || o->def) continue; /* a default satisfies it */
         bool set = false;
         for (size_t i = 0; i < s->n; i++) set |= strcmp(s->entries[i].key, o->name) == 0;
         if (!set) cfg_error(c, s->line, "[%s] missing required option '%s'", s->name, o->name);
@@ -401,10 +401,14 @@ static void link_graph(cfg *c, sp_pipeline *p, char **inputs, int *input_lines)
         if (steps > p->nstages)
             cfg_error(c, p->stages[i].line, "[%s] is part of an input cycle", p->stages[i].name);
     }
-    size_t sinks = 0;
-    for (size_t i = 0; i < p->nstages; i++)
+    /* An unknown type is already reported; it may well have been meant as the sink. */
+    size_t sinks = 0, unknown = 0;
+    for (size_t i = 0; i < p->nstages; i++) {
         sinks += p->stages[i].desc && p->stages[i].desc->kind == SP_STAGE_SINK;
-    if (sinks == 0 && p->nstages > 0) cfg_error(c, -1, "the pipeline has no sink stage (e.g. type = tar)");
+        unknown += !p->stages[i].desc;
+    }
+    if (sinks == 0 && unknown == 0 && p->nstages > 0)
+        cfg_error(c, -1, "the pipeline has no sink stage (e.g. type = tar)");
     if (p->nstages == 0) cfg_error(c, -1, "the pipeline has no stages");
 }
 
