@@ -61,10 +61,29 @@ void sp_buf_free(sp_buf *b)
     memset(b, 0, sizeof(*b));
 }
 
+/* Length of the valid UTF-8 sequence at p (1-4), or 0 if it is not one. File names are
+ * bytes on Linux; JSON must be UTF-8, so invalid bytes become U+FFFD rather than making
+ * the whole manifest unreadable. */
+static size_t utf8_len(const unsigned char *p)
+{
+    if (p[0] < 0x80) return 1;
+    size_t n = p[0] >= 0xF0 && p[0] <= 0xF4 ? 4 : p[0] >= 0xE0 ? 3 : p[0] >= 0xC2 && p[0] < 0xE0 ? 2 : 0;
+    if (n == 0 || p[0] > 0xF4) return 0;
+    for (size_t i = 1; i < n; i++)
+        if ((p[i] & 0xC0) != 0x80) return 0;
+    uint32_t cp = n == 2 ? (p[0] & 0x1Fu) : n == 3 ? (p[0] & 0x0Fu) : (p[0] & 0x07u);
+    for (size_t i = 1; i < n; i++) cp = (cp << 6) | (p[i] & 0x3Fu);
+    /* Overlong forms, surrogates and values past U+10FFFF are not valid UTF-8. */
+    if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+        (cp >= 0xD800 && cp <= 0xDFFF))
+        return 0;
+    return n;
+}
+
 void sp_json_str(sp_buf *b, const char *s)
 {
     sp_buf_append(b, "\"", 1);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    for (const unsigned char *p = (const unsigned char *)s; *p;) {
         switch (*p) {
         case '"': sp_buf_puts(b, "\\\""); break;
         case '\\': sp_buf_puts(b, "\\\\"); break;
@@ -72,11 +91,21 @@ void sp_json_str(sp_buf *b, const char *s)
         case '\r': sp_buf_puts(b, "\\r"); break;
         case '\t': sp_buf_puts(b, "\\t"); break;
         default:
-            if (*p < 0x20)
+            if (*p < 0x20) {
                 sp_buf_printf(b, "\\u%04x", *p);
-            else
-                sp_buf_append(b, p, 1);
+            } else {
+                size_t n = utf8_len(p);
+                if (n == 0) {
+                    sp_buf_puts(b, "\\ufffd");
+                    p++;
+                } else {
+                    sp_buf_append(b, p, n);
+                    p += n;
+                }
+                continue;
+            }
         }
+        p++;
     }
     sp_buf_append(b, "\"", 1);
 }

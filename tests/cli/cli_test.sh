@@ -104,6 +104,20 @@ expect 0 "small rebuild" "$SP" build --set source.path="$W/data" -o "$W/o2"
 has "$W/err" "catalog cache hits 1" "only the unchanged file comes from the cache"
 has "$W/o2/manifest.json" '"path": "a/x.jpg", "phase": "scan", "reason": "unknown_format"' "changed file rescanned"
 
+# --- file names that are not UTF-8 still give valid JSON (U+FFFD for the bad bytes) ------
+mkdir -p "$W/odd/c"
+printf 'junk' >"$W/odd/c/$(printf 'bad\377name').jpg"
+cp examples/data/circles/circle_005.jpg "$W/odd/c/$(printf 'ok\376').jpg"
+expect 0 "non-UTF-8 names" "$SP" build --set source.path="$W/odd" -o "$W/o6"
+$PY - "$W/o6" <<'PYEOF' && ok || bad "manifest and record JSON stay valid with non-UTF-8 names"
+import json, os, sys, tarfile
+m = json.load(open(os.path.join(sys.argv[1], "manifest.json"), encoding="utf-8"))
+assert m["skipped"][0]["path"] == "c/bad\ufffdname.jpg", m["skipped"]
+with tarfile.open(os.path.join(sys.argv[1], m["shards"][0]["path"])) as t:
+    meta = [json.loads(t.extractfile(x).read().decode("utf-8")) for x in t if x.name.endswith(".json")]
+assert [x["source"] for x in meta] == ["c/ok\ufffd.jpg"], meta
+PYEOF
+
 # --- on_error = fail stops at the first bad sample, exit 1 -------------------------------
 expect 1 "on_error=fail" "$SP" build --set run.on_error=fail -o "$W/o3"
 has "$W/err" "(on_error = fail)" "on_error=fail names the cause"
