@@ -55,7 +55,7 @@ static int parse_size(const char *s, uint64_t *out)
 {
     errno = 0;
     char *end;
-    if (*s == '-' || *s == '\0') return -1;
+    if (*s < '0' || *s > '9') return -1; /* strtoull takes " -5" as 2^64 - 5 */
     unsigned long long v = strtoull(s, &end, 10);
     if (errno || end == s) return -1;
     unsigned shift = 0;

@@ -49,6 +49,7 @@ sp_rng sp_rng_for(uint64_t seed, const char *stage, const char *record_key, uint
 {
     /* Fields are length-prefixed so ("ab","c") and ("a","bc") give different streams. */
     XXH3_state_t st;
+    XXH3_INITSTATE(&st); /* required on the stack before a seeded reset (xxhash.h) */
     XXH3_128bits_reset_withSeed(&st, seed);
     uint64_t ls = strlen(stage), lk = strlen(record_key);
     XXH3_128bits_update(&st, &ls, sizeof(ls));

@@ -1,0 +1,469 @@
+/*
+ * Unit tests for sp_resample (src/resample.c).
+ *
+ * Why: resize is the stage every image goes through, and its promise is Pillow's
+ * behaviour (antialiased convolution, support widened by the scale when shrinking), which
+ * is what users' trained models expect. The library computes it in 22-bit fixed point
+ * with cached coefficients; this test holds it against a straightforward double-precision
+ * implementation written from the description, on random images (seed printed), for
+ * every filter, shrinking and enlarging, one and three channels: any difference over one
+ * level of rounding is a bug. Plus properties any resampler must have: identity copies,
+ * nearest duplicates, constants stay constant, and a fine checkerboard averages to grey.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "internal.h"
+
+static const double pi = 3.14159265358979323846;
+
+static unsigned test_seed(const char *test)
+{
+    const char *env = getenv("SP_TEST_SEED");
+    unsigned seed = env ? (unsigned)strtoul(env, NULL, 10) : (unsigned)time(NULL);
+    print_message("%s: seed %u (set SP_TEST_SEED to repeat)\n", test, seed);
+    return seed;
+}
+
+/* ---- the reference ------------------------------------------------------------------ */
+
+static double r_box(double x) { return x > -0.5 && x <= 0.5 ? 1.0 : 0.0; }
+static double r_triangle(double x) { return fabs(x) < 1.0 ? 1.0 - fabs(x) : 0.0; }
+
+/* Keys' cubic convolution with a = -0.5. */
+static double r_cubic(double x)
+{
+    const double a = -0.5;
+    x = fabs(x);
+    if (x < 1.0) return (a + 2.0) * x * x * x - (a + 3.0) * x * x + 1.0;
+    if (x < 2.0) return a * x * x * x - 5.0 * a * x * x + 8.0 * a * x - 4.0 * a;
+    return 0.0;
+}
+
+static double r_sinc(double x) { return x == 0.0 ? 1.0 : sin(pi * x) / (pi * x); }
+static double r_lanczos3(double x) { return fabs(x) < 3.0 ? r_sinc(x) * r_sinc(x / 3.0) : 0.0; }
+
+typedef struct ref_filter {
+    sp_filter id;
+    const char *name;
+    double (*fn)(double);
+    double support;
+} ref_filter;
+
+static const ref_filter filters[] = {
+    {SP_FILTER_BILINEAR, "bilinear", r_triangle, 1.0},
+    {SP_FILTER_BICUBIC, "bicubic", r_cubic, 2.0},
+    {SP_FILTER_LANCZOS3, "lanczos3", r_lanczos3, 3.0},
+    {SP_FILTER_AREA, "area", r_box, 0.5},
+};
+
+static uint8_t to_u8(double v)
+{
+    v = floor(v + 0.5);
+    return v < 0 ? 0 : v > 255 ? 255 : (uint8_t)v;
+}
+
+/* One pass along x (horizontal) or y: src is w × h × ch with row stride sstride; the
+ * result is tight, with the resampled axis of length n, in exact (double) values. */
+static double *ref_pass(const uint8_t *src, size_t sstride, uint32_t w, uint32_t h,
+                        uint32_t ch, uint32_t n, bool horizontal, const ref_filter *f)
+{
+    uint32_t in = horizontal ? w : h;
+    uint32_t ow = horizontal ? n : w, oh = horizontal ? h : n;
+    double *out = malloc(sizeof(double) * ow * oh * ch);
+    double *wt = malloc(sizeof(double) * (in + 1));
+    assert_non_null(out);
+    assert_non_null(wt);
+    double scale = (double)in / n;
+    double fscale = scale > 1.0 ? scale : 1.0;
+    double support = f->support * fscale;
+    for (uint32_t i = 0; i < n; i++) {
+        double center = (i + 0.5) * scale;
+        int lo = (int)(center - support + 0.5), hi = (int)(center + support + 0.5);
+        if (lo < 0) lo = 0;
+        if (hi > (int)in) hi = (int)in;
+        double total = 0;
+        for (int x = lo; x < hi; x++) total += wt[x - lo] = f->fn((x - center + 0.5) / fscale);
+        for (int x = lo; x < hi; x++) wt[x - lo] = total != 0.0 ? wt[x - lo] / total : 0.0;
+        uint32_t others = horizontal ? h : w;
+        for (uint32_t o = 0; o < others; o++)
+            for (uint32_t c = 0; c < ch; c++) {
+                double s = 0;
+                for (int x = lo; x < hi; x++) {
+                    size_t at = horizontal ? (size_t)o * sstride + (size_t)x * ch + c
+                                           : (size_t)x * sstride + (size_t)o * ch + c;
+                    s += wt[x - lo] * src[at];
+                }
+                size_t to = horizontal ? ((size_t)o * ow + i) * ch + c : ((size_t)i * ow + o) * ch + c;
+                out[to] = s;
+            }
+    }
+    free(wt);
+    return out;
+}
+
+static uint8_t *round_all(double *v, size_t n)
+{
+    uint8_t *out = malloc(n ? n : 1);
+    assert_non_null(out);
+    for (size_t i = 0; i < n; i++) out[i] = to_u8(v[i]);
+    free(v);
+    return out;
+}
+
+/* The whole reference: horizontal pass, then vertical, each only when that axis changes
+ * size, rounded to 8 bits after each pass. */
+static uint8_t *ref_resample(const sp_image *src, uint32_t W, uint32_t H, const ref_filter *f)
+{
+    const uint32_t ch = src->channels;
+    uint8_t *cur = NULL;
+    size_t stride = src->stride;
+    const uint8_t *in = src->data;
+    uint32_t w = src->width;
+    if (W != src->width) {
+        cur = round_all(ref_pass(in, stride, w, src->height, ch, W, true, f),
+                        (size_t)W * src->height * ch);
+        in = cur;
+        w = W;
+        stride = (size_t)W * ch;
+    }
+    if (H != src->height) {
+        uint8_t *next = round_all(ref_pass(in, stride, w, src->height, ch, H, false, f),
+                                  (size_t)W * H * ch);
+        free(cur);
+        return next;
+    }
+    if (cur) return cur;
+    uint8_t *copy = malloc((size_t)W * H * ch);
+    assert_non_null(copy);
+    for (uint32_t y = 0; y < H; y++) memcpy(copy + (size_t)y * W * ch, in + y * stride, (size_t)W * ch);
+    return copy;
+}
+
+/* ---- helpers ------------------------------------------------------------------------ */
+
+static void random_image(sp_image *img, uint32_t w, uint32_t h, uint32_t ch)
+{
+    memset(img, 0, sizeof(*img));
+    assert_int_equal(sp_image_alloc(img, w, h, ch), SP_OK);
+    for (size_t i = 0; i < (size_t)w * h * ch; i++) img->data[i] = (uint8_t)(rand() >> 7);
+}
+
+/* Largest |a - b| between an sp_image and a tight buffer of the same shape. */
+static int max_diff(const sp_image *a, const uint8_t *b, uint32_t *at_x, uint32_t *at_y)
+{
+    int worst = 0;
+    const uint32_t rowlen = a->width * a->channels;
+    for (uint32_t y = 0; y < a->height; y++)
+        for (uint32_t i = 0; i < rowlen; i++) {
+            int d = abs((int)a->data[(size_t)y * a->stride + i] - (int)b[(size_t)y * rowlen + i]);
+            if (d > worst) {
+                worst = d;
+                *at_x = i / a->channels;
+                *at_y = y;
+            }
+        }
+    return worst;
+}
+
+static void resample_ok(const sp_image *src, uint32_t w, uint32_t h, sp_filter f, sp_image *out)
+{
+    sp_error err;
+    sp_error_clear(&err);
+    memset(out, 0, sizeof(*out));
+    int rc = sp_resample(src, w, h, f, out, &err);
+    if (rc != SP_OK) fail_msg("sp_resample to %ux%u: %s", w, h, err.msg);
+    assert_int_equal(out->width, w);
+    assert_int_equal(out->height, h);
+    assert_int_equal(out->channels, src->channels);
+    assert_true(out->stride >= (size_t)w * out->channels);
+    assert_non_null(out->data);
+    assert_ptr_not_equal(out->data, src->data);
+}
+
+/* ---- against the reference ---------------------------------------------------------- */
+
+static const uint32_t shapes[][4] = {
+    /* in w, in h, out w, out h */
+    {37, 29, 13, 11},  /* shrink both */
+    {37, 29, 80, 64},  /* enlarge both */
+    {37, 29, 50, 10},  /* enlarge x, shrink y */
+    {37, 29, 37, 15},  /* y only */
+    {37, 29, 12, 29},  /* x only */
+    {64, 48, 7, 5},    /* shrink by ~9: wide kernels */
+    {5, 4, 33, 31},    /* enlarge by ~7 */
+    {100, 3, 30, 2},
+    {1, 7, 3, 2},      /* from a single column */
+    {40, 30, 1, 1},    /* to a single pixel */
+    {256, 256, 224, 224},
+};
+
+/* Largest |a - clamp(v)| between an sp_image and exact values of the same shape. */
+static double max_err(const sp_image *a, const double *v)
+{
+    double worst = 0;
+    const uint32_t rowlen = a->width * a->channels;
+    for (uint32_t y = 0; y < a->height; y++)
+        for (uint32_t i = 0; i < rowlen; i++) {
+            double e = v[(size_t)y * rowlen + i];
+            e = e < 0 ? 0 : e > 255 ? 255 : e;
+            double d = fabs(a->data[(size_t)y * a->stride + i] - e);
+            if (d > worst) worst = d;
+        }
+    return worst;
+}
+
+/* Each pass must be the exact value correctly rounded, give or take the fixed-point error
+ * of the weights (< 0.01 of a level here): |lib - exact| <= 0.5 + 0.01, so never more than
+ * 1 off the rounded reference. Each pass is checked on the library's own input to it (the
+ * horizontal-only result is the library's intermediate), because the weights here are
+ * often simple fractions, so exact .5 ties are common and one tie broken the other way in
+ * the intermediate can move an end-to-end result by 2; end to end, the bound is 2. */
+static void test_against_reference(void **state)
+{
+    (void)state;
+    unsigned seed = test_seed("test_against_reference");
+    srand(seed);
+    double worst_pass = 0;
+    int worst_total = 0;
+    for (size_t s = 0; s < SP_ARRAY_LEN(shapes); s++)
+        for (uint32_t ch = 1; ch <= 3; ch += 2)
+            for (size_t f = 0; f < SP_ARRAY_LEN(filters); f++) {
+                const uint32_t w = shapes[s][0], h = shapes[s][1], W = shapes[s][2],
+                               H = shapes[s][3];
+                const ref_filter *rf = &filters[f];
+                sp_image src, mid = {0}, out;
+                random_image(&src, w, h, ch);
+                const sp_image *vin = &src; /* the vertical pass's input */
+                if (W != w) {
+                    resample_ok(&src, W, h, rf->id, &mid);
+                    double *exact = ref_pass(src.data, src.stride, w, h, ch, W, true, rf);
+                    double e = max_err(&mid, exact);
+                    free(exact);
+                    if (e > 0.51)
+                        fail_msg("%s %ux%u -> %ux%u, %u channel(s): horizontal pass off by %.3f (seed %u)",
+                                 rf->name, w, h, W, h, ch, e, seed);
+                    if (e > worst_pass) worst_pass = e;
+                    vin = &mid;
+                }
+                resample_ok(&src, W, H, rf->id, &out);
+                if (H != h) {
+                    double *exact = ref_pass(vin->data, vin->stride, W, h, ch, H, false, rf);
+                    double e = max_err(&out, exact);
+                    free(exact);
+                    if (e > 0.51)
+                        fail_msg("%s %ux%u -> %ux%u, %u channel(s): vertical pass off by %.3f (seed %u)",
+                                 rf->name, w, h, W, H, ch, e, seed);
+                    if (e > worst_pass) worst_pass = e;
+                }
+                uint8_t *ref = ref_resample(&src, W, H, rf);
+                uint32_t x = 0, y = 0;
+                int d = max_diff(&out, ref, &x, &y);
+                if (d > 2 || (d > 1 && (W == w || H == h)))
+                    fail_msg("%s %ux%u -> %ux%u, %u channel(s): off by %d at (%u, %u) (seed %u)",
+                             rf->name, w, h, W, H, ch, d, x, y, seed);
+                if (d > worst_total) worst_total = d;
+                free(ref);
+                sp_image_release(&out);
+                sp_image_release(&mid);
+                sp_image_release(&src);
+            }
+    print_message("largest error of one pass: %.4f; end to end: %d\n", worst_pass, worst_total);
+}
+
+/* Rows with padding (PNG decodes to a 4-byte stride with 3 channels) give the same pixels
+ * as tight rows. */
+static void test_padded_stride(void **state)
+{
+    (void)state;
+    unsigned seed = test_seed("test_padded_stride");
+    srand(seed);
+    const uint32_t w = 23, h = 17, ch = 3;
+    sp_image tight;
+    random_image(&tight, w, h, ch);
+    sp_image padded = {0};
+    assert_int_equal(sp_image_alloc(&padded, w + 3, h, ch), SP_OK); /* room for padding */
+    padded.width = w;
+    memset(padded.data, 0xAB, padded.stride * h);
+    for (uint32_t y = 0; y < h; y++)
+        memcpy(padded.data + y * padded.stride, tight.data + y * tight.stride, (size_t)w * ch);
+    static const uint32_t outs[][2] = {{23, 17}, {10, 17}, {23, 8}, {50, 40}, {9, 9}};
+    for (size_t i = 0; i < SP_ARRAY_LEN(outs); i++)
+        for (int f = SP_FILTER_NEAREST; f <= SP_FILTER_AREA; f++) {
+            sp_image a, b;
+            resample_ok(&tight, outs[i][0], outs[i][1], (sp_filter)f, &a);
+            resample_ok(&padded, outs[i][0], outs[i][1], (sp_filter)f, &b);
+            for (uint32_t y = 0; y < a.height; y++)
+                assert_memory_equal(a.data + y * a.stride, b.data + y * b.stride,
+                                    (size_t)a.width * ch);
+            sp_image_release(&a);
+            sp_image_release(&b);
+        }
+    sp_image_release(&tight);
+    sp_image_release(&padded);
+}
+
+/* ---- properties --------------------------------------------------------------------- */
+
+static void test_identity_is_copy(void **state)
+{
+    (void)state;
+    srand(1);
+    for (uint32_t ch = 1; ch <= 4; ch++)
+        for (int f = SP_FILTER_NEAREST; f <= SP_FILTER_AREA; f++) {
+            sp_image src, out;
+            random_image(&src, 19, 11, ch);
+            resample_ok(&src, 19, 11, (sp_filter)f, &out);
+            for (uint32_t y = 0; y < 11; y++)
+                assert_memory_equal(out.data + y * out.stride, src.data + y * src.stride,
+                                    (size_t)19 * ch);
+            sp_image_release(&out);
+            sp_image_release(&src);
+        }
+}
+
+static void test_nearest_duplicates(void **state)
+{
+    (void)state;
+    srand(2);
+    for (uint32_t ch = 1; ch <= 3; ch += 2) {
+        sp_image src, out;
+        random_image(&src, 13, 7, ch);
+        resample_ok(&src, 26, 14, SP_FILTER_NEAREST, &out);
+        for (uint32_t y = 0; y < 14; y++)
+            for (uint32_t x = 0; x < 26; x++)
+                assert_memory_equal(out.data + y * out.stride + x * ch,
+                                    src.data + (y / 2) * src.stride + (x / 2) * ch, ch);
+        sp_image_release(&out);
+        sp_image_release(&src);
+
+        /* Shrinking by a whole factor k samples the centre of each k × k block (pixel
+         * centres, as Pillow does: input (k x + k / 2, k y + k / 2)), never a blend. */
+        for (uint32_t k = 2; k <= 3; k++) {
+            random_image(&src, 4 * k, 3 * k, ch);
+            resample_ok(&src, 4, 3, SP_FILTER_NEAREST, &out);
+            for (uint32_t y = 0; y < 3; y++)
+                for (uint32_t x = 0; x < 4; x++)
+                    assert_memory_equal(out.data + y * out.stride + x * ch,
+                                        src.data + (k * y + k / 2) * src.stride + (k * x + k / 2) * ch, ch);
+            sp_image_release(&out);
+            sp_image_release(&src);
+        }
+    }
+}
+
+static void test_constant_stays_constant(void **state)
+{
+    (void)state;
+    static const uint8_t levels[] = {0, 1, 77, 128, 254, 255};
+    static const uint32_t outs[][2] = {{7, 5}, {60, 45}, {30, 9}, {1, 1}, {97, 3}, {29, 31}};
+    for (size_t l = 0; l < SP_ARRAY_LEN(levels); l++)
+        for (uint32_t ch = 1; ch <= 3; ch += 2) {
+            sp_image src = {0};
+            assert_int_equal(sp_image_alloc(&src, 29, 31, ch), SP_OK);
+            memset(src.data, levels[l], src.stride * src.height);
+            for (size_t o = 0; o < SP_ARRAY_LEN(outs); o++)
+                for (int f = SP_FILTER_NEAREST; f <= SP_FILTER_AREA; f++) {
+                    sp_image out;
+                    resample_ok(&src, outs[o][0], outs[o][1], (sp_filter)f, &out);
+                    for (uint32_t y = 0; y < out.height; y++)
+                        for (uint32_t i = 0; i < out.width * ch; i++)
+                            if (out.data[y * out.stride + i] != levels[l])
+                                fail_msg("filter %d, level %u -> %ux%u: got %u at row %u", f,
+                                         levels[l], outs[o][0], outs[o][1],
+                                         out.data[y * out.stride + i], y);
+                    sp_image_release(&out);
+                }
+            sp_image_release(&src);
+        }
+}
+
+/* A one-pixel checkerboard of 0 and 255 is pure Nyquist: shrunk with antialiasing it must
+ * come out mid-grey, not as an aliased pattern. Away from the border every value is
+ * within 127 ± 2. At the border, the kernel is cut off and renormalised (Pillow does the
+ * same), so the image edge is off by a few levels more; it is checked within 127 ± 4. */
+static void check_grey(const sp_image *out, uint32_t factor, sp_filter f)
+{
+    int lo = 255, hi = 0, blo = 255, bhi = 0;
+    for (uint32_t y = 0; y < out->height; y++)
+        for (uint32_t x = 0; x < out->width; x++) {
+            int v = out->data[y * out->stride + x];
+            bool border = x == 0 || y == 0 || x + 1 == out->width || y + 1 == out->height;
+            int tol = border ? 4 : 2;
+            if (v < 127 - tol || v > 127 + tol)
+                fail_msg("filter %d, shrink by %u: %d at (%u, %u)", f, factor, v, x, y);
+            if (!border && v < lo) lo = v;
+            if (!border && v > hi) hi = v;
+            if (border && v < blo) blo = v;
+            if (border && v > bhi) bhi = v;
+        }
+    print_message("filter %d, shrink by %u: interior %d..%d, border %d..%d\n", f, factor, lo, hi,
+                  blo, bhi);
+}
+
+static void test_checkerboard_antialiased(void **state)
+{
+    (void)state;
+    for (uint32_t factor = 2; factor <= 3; factor++) {
+        const uint32_t n = 24 * factor;
+        sp_image src = {0};
+        assert_int_equal(sp_image_alloc(&src, n, n, 1), SP_OK);
+        for (uint32_t y = 0; y < n; y++)
+            for (uint32_t x = 0; x < n; x++) src.data[y * src.stride + x] = ((x + y) & 1) ? 255 : 0;
+        sp_image out;
+        resample_ok(&src, n / factor, n / factor, SP_FILTER_BILINEAR, &out);
+        check_grey(&out, factor, SP_FILTER_BILINEAR);
+        sp_image_release(&out);
+        /* area is the plain mean of each block: grey for even blocks only (a 3 × 3 block
+         * holds 5 of one colour and 4 of the other). */
+        if (factor == 2) {
+            resample_ok(&src, n / 2, n / 2, SP_FILTER_AREA, &out);
+            check_grey(&out, 2, SP_FILTER_AREA);
+            sp_image_release(&out);
+        }
+        /* Nearest does not antialias: by 3 it samples one colour of the pattern. */
+        if (factor == 3) {
+            resample_ok(&src, n / 3, n / 3, SP_FILTER_NEAREST, &out);
+            for (uint32_t i = 0; i < out.width; i++) assert_true(out.data[i] == 0 || out.data[i] == 255);
+            sp_image_release(&out);
+        }
+        sp_image_release(&src);
+    }
+}
+
+static void test_empty_target_refused(void **state)
+{
+    (void)state;
+    sp_image src = {0}, out = {0};
+    assert_int_equal(sp_image_alloc(&src, 4, 4, 3), SP_OK);
+    memset(src.data, 9, src.stride * 4);
+    sp_error err;
+    sp_error_clear(&err);
+    assert_int_equal(sp_resample(&src, 0, 4, SP_FILTER_BILINEAR, &out, &err), SP_E_USAGE);
+    assert_int_equal(sp_resample(&src, 4, 0, SP_FILTER_NEAREST, &out, &err), SP_E_USAGE);
+    assert_null(out.data);
+    sp_image_release(&src);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_against_reference),
+        cmocka_unit_test(test_padded_stride),
+        cmocka_unit_test(test_identity_is_copy),
+        cmocka_unit_test(test_nearest_duplicates),
+        cmocka_unit_test(test_constant_stays_constant),
+        cmocka_unit_test(test_checkerboard_antialiased),
+        cmocka_unit_test(test_empty_target_refused),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
