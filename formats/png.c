@@ -56,16 +56,21 @@ static int png_probe(const uint8_t *d, size_t n)
     return n >= 8 && png_sig_cmp((png_const_bytep)d, 0, 8) == 0 ? 100 : 0;
 }
 
-static void set_limits(png_structp png, const sp_limits *lim)
+/* libpng only warns when its user limits are hit (and then fails with "Invalid IHDR
+ * data"), so they stay at the PNG maximum and our own check reports a limit as a limit.
+ * Nothing big is allocated before check_pixels runs: png_read_info reads chunks only. */
+static void set_limits(png_structp png)
 {
-    uint32_t dim = lim->max_dimension ? lim->max_dimension : 0x7fffffff;
-    png_set_user_limits(png, dim, dim);
+    png_set_user_limits(png, 0x7fffffff, 0x7fffffff);
     png_set_chunk_cache_max(png, 1000);
     png_set_chunk_malloc_max(png, 64u << 20);
 }
 
 static int check_pixels(uint32_t w, uint32_t h, const sp_limits *lim, sp_error *err)
 {
+    if (lim->max_dimension && (w > lim->max_dimension || h > lim->max_dimension))
+        return sp_fail(err, SP_E_LIMIT, "%ux%u exceeds the dimension limit of %u", w, h,
+                       lim->max_dimension);
     if (lim->max_pixels && (uint64_t)w * h > lim->max_pixels)
         return sp_fail(err, SP_E_LIMIT, "%ux%u = %llu pixels exceeds the limit of %llu", w, h,
                        (unsigned long long)w * h, (unsigned long long)lim->max_pixels);
@@ -86,7 +91,7 @@ static int png_header(const uint8_t *data, size_t len, const sp_limits *lim,
         png_destroy_read_struct(&png, &pi, NULL);
         return sp_fail(err, s.code ? s.code : SP_E_CORRUPT, "%s", s.msg);
     }
-    set_limits(png, lim);
+    set_limits(png);
     png_set_read_fn(png, &s, on_read);
     png_read_info(png, pi);
     info->width = png_get_image_width(png, pi);
@@ -126,7 +131,7 @@ static int png_decode(const uint8_t *data, size_t len, const sp_limits *lim, sp_
         sp_image_release(&img);
         return sp_fail(err, s.code ? s.code : SP_E_CORRUPT, "%s", s.msg);
     }
-    set_limits(png, lim);
+    set_limits(png);
     png_set_read_fn(png, &s, on_read);
     png_read_info(png, pi);
     uint32_t w = png_get_image_width(png, pi), h = png_get_image_height(png, pi);

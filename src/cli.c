@@ -87,8 +87,9 @@ static int exit_code(int rc)
     return rc == SP_E_CONFIG || rc == SP_E_USAGE ? EXIT_USAGE : EXIT_FAILED;
 }
 
-static int usage_error(const char *fmt, const char *arg)
+static int usage_error(const char **sets, const char *fmt, const char *arg)
 {
+    free((void *)sets);
     fprintf(stderr, "shardpack: ");
     fprintf(stderr, fmt, arg);
     fprintf(stderr, "\nTry 'shardpack --help'.\n");
@@ -112,7 +113,7 @@ int main(int argc, char **argv)
     }
     if (!strcmp(cmd, "stages")) {
         int md = argc > 2 && !strcmp(argv[2], "--markdown");
-        if (argc > 2 + md) return usage_error("stages: unexpected argument '%s'", argv[2 + md]);
+        if (argc > 2 + md) return usage_error(NULL, "stages: unexpected argument '%s'", argv[2 + md]);
         sp_print_stages(stdout, md ? SP_HELP_MARKDOWN : SP_HELP_TEXT);
         return 0;
     }
@@ -120,7 +121,7 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "build")) phase = sp_run;
     else if (!strcmp(cmd, "scan")) phase = sp_run_scan;
     else if (!strcmp(cmd, "plan")) phase = sp_run_plan;
-    else return usage_error("unknown command '%s'", cmd);
+    else return usage_error(NULL, "unknown command '%s'", cmd);
 
     const char *config = NULL, *outdir = NULL;
     const char **sets = calloc((size_t)argc, sizeof(char *));
@@ -131,23 +132,23 @@ int main(int argc, char **argv)
         const char *a = argv[i];
         const char *val = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "-o") || !strcmp(a, "--output")) {
-            if (!val) return usage_error("%s needs a folder", a);
+            if (!val) return usage_error(sets, "%s needs a folder", a);
             outdir = val;
             i++;
         } else if (!strcmp(a, "-j") || !strcmp(a, "--threads")) {
             char *end;
             long n = val ? strtol(val, &end, 10) : 0;
             if (!val || *end || n < 1 || n > 4096)
-                return usage_error("%s needs a thread count from 1 to 4096", a);
+                return usage_error(sets, "%s needs a thread count from 1 to 4096", a);
             threads = (int)n;
             i++;
         } else if (!strncmp(a, "-j", 2) && a[2]) {
             char *end;
             long n = strtol(a + 2, &end, 10);
-            if (*end || n < 1 || n > 4096) return usage_error("bad thread count in '%s'", a);
+            if (*end || n < 1 || n > 4096) return usage_error(sets, "bad thread count in '%s'", a);
             threads = (int)n;
         } else if (!strcmp(a, "--set")) {
-            if (!val) return usage_error("%s needs SECTION.KEY=VALUE", a);
+            if (!val) return usage_error(sets, "%s needs SECTION.KEY=VALUE", a);
             sets[nsets++] = val;
             i++;
         } else if (!strncmp(a, "--set=", 6)) {
@@ -158,14 +159,14 @@ int main(int argc, char **argv)
             verbose = 1;
         } else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             fputs(usage, stdout);
-            free(sets);
+            free((void *)sets);
             return 0;
         } else if (a[0] == '-' && a[1]) {
-            return usage_error("unknown option '%s'", a);
+            return usage_error(sets, "unknown option '%s'", a);
         } else if (!config) {
             config = a;
         } else {
-            return usage_error("unexpected argument '%s'", a);
+            return usage_error(sets, "unexpected argument '%s'", a);
         }
     }
     if (!config) config = "pipeline.ini";
@@ -187,6 +188,6 @@ int main(int argc, char **argv)
     }
     sp_pipeline_free(&pipe);
     sp_ctx_free(&ctx);
-    free(sets);
+    free((void *)sets);
     return exit_code(rc);
 }

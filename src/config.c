@@ -210,7 +210,7 @@ static char *cfg_reader(char *str, int num, void *stream)
     c->lines[c->nlines++] = raw;
     c->pos += len;
     if (len + (nl ? 0 : 1) >= (size_t)num) { /* room for the added newline and NUL */
-        cfg_error(c, c->lineno, "line is longer than %d characters", num - 1);
+        cfg_error(c, c->lineno, "line is longer than %d characters", num - 2);
         str[0] = '\n';
         str[1] = '\0';
         return str;
@@ -258,16 +258,25 @@ static void apply_override(cfg *c, const char *ov)
         cfg_error(c, 0, "'%s' is not SECTION.KEY=VALUE", ov);
         return;
     }
+    /* "resize.size = 300" is read like the same line in the file: spaces around the
+     * key and the value do not count. */
+    const char *ke = eq, *v = eq + 1;
+    while (ke > dot + 1 && (ke[-1] == ' ' || ke[-1] == '\t')) ke--;
+    while (*v == ' ' || *v == '\t') v++;
     char *sec = sp_strndup(ov, (size_t)(dot - ov));
-    char *key = sp_strndup(dot + 1, (size_t)(eq - dot - 1));
-    if (sec && key) {
+    char *key = sp_strndup(dot + 1, (size_t)(ke - dot - 1));
+    char *val = sp_strdup(v);
+    for (size_t n = val ? strlen(val) : 0; n && (val[n - 1] == ' ' || val[n - 1] == '\t'); n--)
+        val[n - 1] = '\0';
+    if (sec && key && val) {
         cfg_section *s = section_get(c, sec, -1, true);
-        if (s) entry_set(c, s, key, eq + 1, 0);
+        if (s) entry_set(c, s, key, val, 0);
     } else {
         c->oom = true;
     }
     free(sec);
     free(key);
+    free(val);
 }
 
 static void cfg_free(cfg *c)

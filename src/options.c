@@ -182,6 +182,11 @@ void sp_option_format(const sp_option *o, const void *opts, sp_buf *out)
         /* The shortest text that reads back as the same double: 0.1, not 0.10000000000000001. */
         double v = *(const double *)field;
         char tmp[32];
+        if (v == floor(v) && fabs(v) < 1e15) {
+            snprintf(tmp, sizeof(tmp), "%.0f", v); /* 2500, not 2.5e+03 */
+            sp_buf_puts(out, tmp);
+            break;
+        }
         for (int prec = 1; prec <= 17; prec++) {
             snprintf(tmp, sizeof(tmp), "%.*g", prec, v);
             if (strtod(tmp, NULL) == v) break;

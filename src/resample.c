@@ -135,37 +135,52 @@ static inline uint8_t clip8(int32_t v)
     return v < 0 ? 0 : v > 255 ? 255 : (uint8_t)v;
 }
 
-static void pass_h(const sp_image *src, sp_image *dst, const coeffs *c)
+/* `ch` is a compile-time constant at each call site below, so the channel loop unrolls. */
+static inline void pass_h_rows(const sp_image *src, sp_image *dst, const coeffs *c,
+                               const uint32_t ch)
 {
-    const uint32_t ch = src->channels;
     for (uint32_t y = 0; y < dst->height; y++) {
         const uint8_t *in = src->data + (size_t)y * src->stride;
         uint8_t *out = dst->data + (size_t)y * dst->stride;
         for (uint32_t x = 0; x < dst->width; x++) {
             int xmin = c->bounds[2 * x], n = c->bounds[2 * x + 1];
             const int32_t *k = c->k + (size_t)x * c->ksize;
-            for (uint32_t b = 0; b < ch; b++) {
-                int32_t ss = 1 << (PRECISION_BITS - 1);
-                for (int i = 0; i < n; i++) ss += in[(size_t)(xmin + i) * ch + b] * k[i];
-                out[x * ch + b] = clip8(ss);
-            }
+            const uint8_t *p = in + (size_t)xmin * ch;
+            int32_t ss[4] = {1 << (PRECISION_BITS - 1), 1 << (PRECISION_BITS - 1),
+                             1 << (PRECISION_BITS - 1), 1 << (PRECISION_BITS - 1)};
+            for (int i = 0; i < n; i++, p += ch)
+                for (uint32_t b = 0; b < ch; b++) ss[b] += p[b] * k[i];
+            for (uint32_t b = 0; b < ch; b++) out[x * ch + b] = clip8(ss[b]);
         }
     }
 }
 
-static void pass_v(const sp_image *src, sp_image *dst, const coeffs *c)
+static void pass_h(const sp_image *src, sp_image *dst, const coeffs *c)
+{
+    switch (src->channels) {
+    case 1: pass_h_rows(src, dst, c, 1); break;
+    case 3: pass_h_rows(src, dst, c, 3); break;
+    case 4: pass_h_rows(src, dst, c, 4); break;
+    default: pass_h_rows(src, dst, c, 2); break;
+    }
+}
+
+/* Row-wise: each tap adds a whole input row into an accumulator row, so the inner loop
+ * walks memory in order and vectorises; `acc` holds width × channels int32s. */
+static void pass_v(const sp_image *src, sp_image *dst, const coeffs *c, int32_t *acc)
 {
     const size_t rowlen = (size_t)dst->width * dst->channels;
     for (uint32_t y = 0; y < dst->height; y++) {
         int ymin = c->bounds[2 * y], n = c->bounds[2 * y + 1];
         const int32_t *k = c->k + (size_t)y * c->ksize;
-        uint8_t *out = dst->data + (size_t)y * dst->stride;
-        /* Row-wise accumulation walks memory in order: the inner loop vectorises. */
-        for (size_t x = 0; x < rowlen; x++) {
-            int32_t ss = 1 << (PRECISION_BITS - 1);
-            for (int i = 0; i < n; i++) ss += src->data[(size_t)(ymin + i) * src->stride + x] * k[i];
-            out[x] = clip8(ss);
+        for (size_t x = 0; x < rowlen; x++) acc[x] = 1 << (PRECISION_BITS - 1);
+        for (int i = 0; i < n; i++) {
+            const uint8_t *in = src->data + (size_t)(ymin + i) * src->stride;
+            const int32_t w = k[i];
+            for (size_t x = 0; x < rowlen; x++) acc[x] += in[x] * w;
         }
+        uint8_t *out = dst->data + (size_t)y * dst->stride;
+        for (size_t x = 0; x < rowlen; x++) out[x] = clip8(acc[x]);
     }
 }
 
@@ -210,10 +225,12 @@ int sp_resample(const sp_image *src, uint32_t dst_w, uint32_t dst_h, sp_filter f
     }
     if (rc == SP_OK && dst_h != src->height) {
         coeffs c;
-        rc = coeffs_make(src->height, dst_h, f, &c);
+        int32_t *acc = malloc(sizeof(int32_t) * dst_w * src->channels);
+        rc = acc ? coeffs_make(src->height, dst_h, f, &c) : SP_E_NOMEM;
         if (rc == SP_OK) rc = sp_image_alloc(&out, dst_w, dst_h, src->channels);
-        if (rc == SP_OK) pass_v(cur, &out, &c);
-        coeffs_free(&c);
+        if (rc == SP_OK) pass_v(cur, &out, &c, acc);
+        if (acc) coeffs_free(&c);
+        free(acc);
         sp_image_release(&tmp);
     } else if (rc == SP_OK && cur == &tmp) {
         sp_image_move(&out, &tmp);

@@ -45,6 +45,14 @@ int sp_hash_parse(const char *hex, sp_hash128 *out)
     return SP_OK;
 }
 
+/* Integers are hashed as little-endian bytes so streams are the same on every host. */
+static void put_le(XXH3_state_t *st, uint64_t v, size_t n)
+{
+    uint8_t b[8];
+    for (size_t i = 0; i < n; i++) b[i] = (uint8_t)(v >> (8 * i));
+    XXH3_128bits_update(st, b, n);
+}
+
 sp_rng sp_rng_for(uint64_t seed, const char *stage, const char *record_key, uint32_t copy)
 {
     /* Fields are length-prefixed so ("ab","c") and ("a","bc") give different streams. */
@@ -52,11 +60,11 @@ sp_rng sp_rng_for(uint64_t seed, const char *stage, const char *record_key, uint
     XXH3_INITSTATE(&st); /* required on the stack before a seeded reset (xxhash.h) */
     XXH3_128bits_reset_withSeed(&st, seed);
     uint64_t ls = strlen(stage), lk = strlen(record_key);
-    XXH3_128bits_update(&st, &ls, sizeof(ls));
+    put_le(&st, ls, 8);
     XXH3_128bits_update(&st, stage, ls);
-    XXH3_128bits_update(&st, &lk, sizeof(lk));
+    put_le(&st, lk, 8);
     XXH3_128bits_update(&st, record_key, lk);
-    XXH3_128bits_update(&st, &copy, sizeof(copy));
+    put_le(&st, copy, 4);
     XXH128_hash_t h = XXH3_128bits_digest(&st);
     return (sp_rng){h.high64, h.low64, 0};
 }
