@@ -251,7 +251,7 @@ int sp_build(sp_job *run)
     if (!items) return sp_fail(&run->ctx->err, SP_E_NOMEM, "out of memory");
     uint64_t total = 0, done = 0;
     for (size_t s = 0; s < run->nsinks; s++) total += run->sinks[s].recs.n;
-    int rc = SP_OK;
+    int rc = sp_progress(run->ctx, SP_PHASE_BUILD, 0, total);
     for (size_t s = 0; rc == SP_OK && s < run->nsinks; s++) {
         sp_sink_plan *sp = &run->sinks[s];
         for (size_t i = 0; rc == SP_OK && i < sp->nshards; i++)

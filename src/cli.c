@@ -61,7 +61,8 @@ static int on_progress(void *user, sp_phase phase, uint64_t done, uint64_t total
         p->last.tv_sec = 0;
     }
     double el = seconds(p->start, now);
-    double rate = el > 0.2 ? (double)done / el : 0.0; /* too early for a meaningful rate */
+    /* Too early for a meaningful rate until 0.2 s in, unless the phase is already done. */
+    double rate = el > 0.2 || (done >= total && el > 0) ? (double)done / el : 0.0;
     double eta = rate > 0 ? (double)(total - done) / rate : 0.0;
     int finished = done >= total;
     if (p->tty) {
@@ -72,10 +73,19 @@ static int on_progress(void *user, sp_phase phase, uint64_t done, uint64_t total
                 (unsigned long long)done, (unsigned long long)total, rate, (int)eta / 60,
                 (int)eta % 60);
         if (finished) fputc('\n', stderr);
-    } else if (finished || p->last.tv_sec == 0 || seconds(p->last, now) >= 5.0) {
+    } else if (done == 0) {
+        p->last = now; /* a phase starting: nothing to report yet */
+    } else if (finished || seconds(p->last, now) >= 5.0) {
         /* Logs get a line every few seconds, not a carriage-return storm. */
-        fprintf(stderr, "%s: %llu/%llu (%.0f/s, ETA %ds)\n", names[phase],
-                (unsigned long long)done, (unsigned long long)total, rate, (int)eta);
+        if (finished)
+            fprintf(stderr, "%s: %llu/%llu done in %.1fs\n", names[phase],
+                    (unsigned long long)done, (unsigned long long)total, el);
+        else if (rate > 0)
+            fprintf(stderr, "%s: %llu/%llu (%.0f/s, ETA %ds)\n", names[phase],
+                    (unsigned long long)done, (unsigned long long)total, rate, (int)eta);
+        else
+            fprintf(stderr, "%s: %llu/%llu\n", names[phase], (unsigned long long)done,
+                    (unsigned long long)total);
         p->last = now;
     }
     return 0;

@@ -115,6 +115,7 @@ static int scan_source(sp_job *run, size_t stage_index, sp_catalog *cat)
     sp_catalog_free(&cache);
 
     int threads = sp_ctx_threads(ctx);
+    if (rc == SP_OK) rc = sp_progress(ctx, SP_PHASE_SCAN, 0, ntodo);
     for (size_t base = 0; rc == SP_OK && base < ntodo; base += CHUNK) {
         size_t end = base + CHUNK < ntodo ? base + CHUNK : ntodo;
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
