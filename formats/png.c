@@ -174,31 +174,68 @@ static int png_decode(const uint8_t *data, size_t len, const sp_limits *lim, sp_
     return SP_OK;
 }
 
-static int png_encode(const sp_image *img, int quality, uint8_t **out, size_t *len,
+typedef struct pwrite {
+    sp_buf out;
+    char msg[256];
+} pwrite;
+
+static void on_write(png_structp png, png_bytep data, size_t n)
+{
+    pwrite *w = png_get_io_ptr(png);
+    sp_buf_append(&w->out, data, n);
+    if (w->out.oom) png_error(png, "out of memory");
+}
+
+static void on_flush(png_structp png)
+{
+    (void)png;
+}
+
+static void on_write_error(png_structp png, png_const_charp msg)
+{
+    pwrite *w = png_get_error_ptr(png);
+    snprintf(w->msg, sizeof(w->msg), "%s", msg);
+    png_longjmp(png, 1);
+}
+
+/* Through libpng's full write API (not png_image) so the zlib level and row filters are
+ * the user's to choose. No time or text chunks: the bytes depend on the pixels only. */
+static int png_encode(const sp_image *img, const sp_encode_opts *o, uint8_t **out, size_t *len,
                       sp_error *err)
 {
-    (void)quality;
-    png_image pim;
-    memset(&pim, 0, sizeof(pim));
-    pim.version = PNG_IMAGE_VERSION;
-    pim.width = img->width;
-    pim.height = img->height;
-    pim.format = img->channels == 1 ? PNG_FORMAT_GRAY
-                 : img->channels == 4 ? PNG_FORMAT_RGBA
-                                      : PNG_FORMAT_RGB;
-    png_alloc_size_t size = 0;
-    if (!png_image_write_to_memory(&pim, NULL, &size, 0, img->data, (png_int_32)img->stride,
-                                   NULL))
-        return sp_fail(err, SP_E_INTERNAL, "PNG encoder: %s", pim.message);
-    uint8_t *buf = malloc(size);
-    if (!buf) return sp_fail(err, SP_E_NOMEM, "out of memory");
-    if (!png_image_write_to_memory(&pim, buf, &size, 0, img->data, (png_int_32)img->stride,
-                                   NULL)) {
-        free(buf);
-        return sp_fail(err, SP_E_INTERNAL, "PNG encoder: %s", pim.message);
+    static const int types[] = {0, PNG_COLOR_TYPE_GRAY, PNG_COLOR_TYPE_GRAY_ALPHA,
+                                PNG_COLOR_TYPE_RGB, PNG_COLOR_TYPE_RGB_ALPHA};
+    static const int filters[] = {PNG_ALL_FILTERS, PNG_FILTER_NONE, PNG_FILTER_SUB,
+                                  PNG_FILTER_UP, PNG_FILTER_AVG, PNG_FILTER_PAETH};
+    *out = NULL;
+    *len = 0;
+    if (img->channels < 1 || img->channels > 4)
+        return sp_fail(err, SP_E_USAGE, "PNG encoding needs 1 to 4 channels, not %u",
+                       img->channels);
+    pwrite w = {{0}, {0}};
+    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &w, on_write_error, on_warning);
+    png_infop pi = png ? png_create_info_struct(png) : NULL;
+    if (!pi) {
+        png_destroy_write_struct(&png, NULL);
+        return sp_fail(err, SP_E_NOMEM, "out of memory");
     }
-    *out = buf;
-    *len = size;
+    if (setjmp(png_jmpbuf(png))) {
+        png_destroy_write_struct(&png, &pi);
+        sp_buf_free(&w.out);
+        return sp_fail(err, SP_E_INTERNAL, "PNG encoder: %s", w.msg);
+    }
+    png_set_write_fn(png, &w, on_write, on_flush);
+    png_set_compression_level(png, (int)o->png_level);
+    png_set_filter(png, PNG_FILTER_TYPE_BASE, filters[o->png_filter]);
+    png_set_IHDR(png, pi, img->width, img->height, 8, types[img->channels], PNG_INTERLACE_NONE,
+                 PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+    png_write_info(png, pi);
+    for (uint32_t y = 0; y < img->height; y++)
+        png_write_row(png, img->data + (size_t)y * img->stride);
+    png_write_end(png, NULL);
+    png_destroy_write_struct(&png, &pi);
+    *out = (uint8_t *)w.out.data;
+    *len = w.out.len;
     return SP_OK;
 }
 

@@ -10,6 +10,7 @@
 static const sp_format *const formats[] = {
     &sp_format_jpeg,
     &sp_format_png,
+    &sp_format_raw,
 };
 
 const sp_format *const *sp_formats(size_t *count)
@@ -31,6 +32,7 @@ const sp_format *sp_format_probe(const uint8_t *data, size_t len)
     const sp_format *best = NULL;
     int best_score = 0;
     for (size_t i = 0; i < SP_ARRAY_LEN(formats); i++) {
+        if (!formats[i]->probe || !formats[i]->decode) continue; /* write-only formats */
         int s = formats[i]->probe(data, peek);
         if (s > best_score) {
             best_score = s;

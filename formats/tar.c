@@ -4,7 +4,7 @@
  * reproducible: fixed mtime, uid/gid 0, mode 0444, no user or group names.
  *
  * The writer streams: a member goes to disk as soon as it is added, so a shard never sits
- * whole in memory. It hashes what it writes (XXH3-128) for the manifest.
+ * whole in memory.
  */
 #include "internal.h"
 
@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <xxhash.h>
 
 /* Writes v as a zero-padded octal number of width-1 digits plus a NUL. */
 static int put_octal(uint8_t *field, size_t width, uint64_t v)
@@ -67,7 +66,6 @@ struct sp_tar_writer {
     FILE *f;
     char *path;
     uint64_t bytes;
-    XXH3_state_t *hash;
 };
 
 int sp_tar_open(const char *path, sp_tar_writer **out, sp_error *err)
@@ -76,12 +74,10 @@ int sp_tar_open(const char *path, sp_tar_writer **out, sp_error *err)
     sp_tar_writer *w = calloc(1, sizeof(*w));
     if (!w) return sp_fail(err, SP_E_NOMEM, "out of memory");
     w->path = sp_strdup(path);
-    w->hash = XXH3_createState();
-    if (!w->path || !w->hash) {
+    if (!w->path) {
         sp_tar_free(&w);
         return sp_fail(err, SP_E_NOMEM, "out of memory");
     }
-    XXH3_128bits_reset(w->hash);
     w->f = fopen(path, "wbx");
     if (!w->f && errno == EEXIST) {
         /* A leftover temporary file from a killed run: it is ours to replace. */
@@ -104,7 +100,6 @@ static int put(sp_tar_writer *w, const void *data, size_t len, sp_error *err)
         sp_error_set_path(err, w->path);
         return sp_fail(err, SP_E_IO, "write failed: %s", strerror(errno));
     }
-    XXH3_128bits_update(w->hash, data, len);
     w->bytes += len;
     return SP_OK;
 }
@@ -120,7 +115,12 @@ int sp_tar_add(sp_tar_writer *w, const char *name, const void *data, size_t len,
     return rc;
 }
 
-int sp_tar_finish(sp_tar_writer *w, uint64_t *bytes, sp_hash128 *hash, sp_error *err)
+uint64_t sp_tar_offset(const sp_tar_writer *w)
+{
+    return w->bytes;
+}
+
+int sp_tar_finish(sp_tar_writer *w, uint64_t *bytes, sp_error *err)
 {
     static const uint8_t zeros[1024];
     int rc = put(w, zeros, sizeof(zeros), err);
@@ -134,9 +134,7 @@ int sp_tar_finish(sp_tar_writer *w, uint64_t *bytes, sp_hash128 *hash, sp_error 
         sp_error_set_path(err, w->path);
         rc = sp_fail(err, SP_E_IO, "close failed: %s", strerror(errno));
     }
-    XXH128_hash_t d = XXH3_128bits_digest(w->hash);
     *bytes = w->bytes;
-    *hash = (sp_hash128){d.high64, d.low64};
     return rc;
 }
 
@@ -155,8 +153,142 @@ void sp_tar_free(sp_tar_writer **w)
 {
     if (!w || !*w) return;
     if ((*w)->f) fclose((*w)->f);
-    if ((*w)->hash) XXH3_freeState((*w)->hash);
     free((*w)->path);
     free(*w);
     *w = NULL;
 }
+
+/* ---- the WebDataset sink ---------------------------------------------------------------- */
+
+/* Names are at most ~130 bytes (prefix ≤ 100, see plan.c), so a sidecar's name fits. */
+struct sp_shard_writer {
+    sp_tar_writer *tar;
+    const sp_tar_sink_opts *o;
+    char name[200];
+    sp_buf idx; /* DALI index lines, one per sample */
+    uint64_t samples;
+};
+
+static void tar_shard_name(const char *prefix, uint32_t index, uint32_t count, char *buf,
+                           size_t size)
+{
+    (void)count;
+    snprintf(buf, size, "%s-%06u.tar", prefix, index);
+}
+
+/* "a/b-000001.tar" -> "a/b-000001" + ext */
+static void swap_ext(const char *name, const char *ext, char *buf, size_t size)
+{
+    const char *dot = strrchr(name, '.');
+    int n = dot ? (int)(dot - name) : (int)strlen(name);
+    snprintf(buf, size, "%.*s%s", n, name, ext);
+}
+
+static int tar_sink_open(const void *opts, const char *tmp_path, const char *name,
+                         sp_shard_writer **out, sp_error *err)
+{
+    sp_shard_writer *w = calloc(1, sizeof(*w));
+    if (!w) return sp_fail(err, SP_E_NOMEM, "out of memory");
+    w->o = opts;
+    snprintf(w->name, sizeof(w->name), "%s", name);
+    int rc = sp_tar_open(tmp_path, &w->tar, err);
+    if (rc != SP_OK) {
+        free(w);
+        return rc;
+    }
+    *out = w;
+    return SP_OK;
+}
+
+typedef struct member {
+    const char *ext;
+    const void *data;
+    size_t len;
+} member;
+
+static int cmp_member(const void *a, const void *b)
+{
+    return strcmp(((const member *)a)->ext, ((const member *)b)->ext);
+}
+
+static int tar_sink_add(sp_shard_writer *w, const sp_out_record *r, sp_error *err)
+{
+    char cls[24];
+    int ncls = snprintf(cls, sizeof(cls), "%d", r->label);
+    member m[4];
+    size_t n = 0;
+    m[n++] = (member){r->codec->extension, r->encoded, r->encoded_len};
+    if (w->o->fields & SP_FIELD_CLS) m[n++] = (member){"cls", cls, (size_t)ncls};
+    if (w->o->fields & SP_FIELD_JSON) m[n++] = (member){"json", r->json, r->json_len};
+    if (w->o->fields & SP_FIELD_TXT) m[n++] = (member){"txt", r->class_name, strlen(r->class_name)};
+    /* Fields in name order, as WebDataset writers sort them. */
+    qsort(m, n, sizeof(*m), cmp_member);
+    int rc = SP_OK;
+    for (size_t i = 0; i < n && rc == SP_OK; i++) {
+        char name[128];
+        snprintf(name, sizeof(name), "%s.%s", r->key, m[i].ext);
+        uint64_t data_at = sp_tar_offset(w->tar) + 512;
+        rc = sp_tar_add(w->tar, name, m[i].data, m[i].len, err);
+        sp_buf_printf(&w->idx, "%s%s %llu %zu %s", i ? " " : "", m[i].ext,
+                      (unsigned long long)data_at, m[i].len, name);
+    }
+    sp_buf_puts(&w->idx, "\n");
+    w->samples++;
+    if (rc == SP_OK && w->idx.oom) rc = sp_fail(err, SP_E_NOMEM, "out of memory");
+    return rc;
+}
+
+static int tar_sink_finish(sp_shard_writer *w, sp_sidecar *sc, size_t *nsc, sp_error *err)
+{
+    uint64_t bytes;
+    int rc = sp_tar_finish(w->tar, &bytes, err);
+    *nsc = 0;
+    if (rc != SP_OK || !w->o->index) return rc;
+    /* DALI's index (v1.2): a header with the sample count, then a line per sample. */
+    swap_ext(w->name, ".idx", sc[0].name, sizeof(sc[0].name));
+    sp_buf_printf(&sc[0].data, "v1.2 %llu\n", (unsigned long long)w->samples);
+    sp_buf_append(&sc[0].data, w->idx.data ? w->idx.data : "", w->idx.len);
+    *nsc = 1;
+    return sc[0].data.oom ? sp_fail(err, SP_E_NOMEM, "out of memory") : SP_OK;
+}
+
+static void tar_sink_free(sp_shard_writer **w)
+{
+    if (!w || !*w) return;
+    sp_tar_free(&(*w)->tar);
+    sp_buf_free(&(*w)->idx);
+    free(*w);
+    *w = NULL;
+}
+
+/* wids' shard index for the whole sink: urls relative to the JSON's own folder. */
+static int tar_sink_finish_sink(const void *opts, const char *prefix, const sp_shard *shards,
+                                size_t n, sp_sidecar *out, sp_error *err)
+{
+    (void)opts;
+    snprintf(out->name, sizeof(out->name), "%s.wids.json", prefix);
+    sp_buf *b = &out->data;
+    sp_buf_puts(b, "{\"__kind__\": \"wids-shard-index-v1\", \"wids_version\": 1, \"name\": ");
+    sp_json_str(b, prefix);
+    sp_buf_puts(b, ", \"shardlist\": [");
+    /* Shard names are zero-padded in index order, so index order is url order. */
+    for (size_t i = 0; i < n; i++) {
+        sp_buf_puts(b, i ? ",\n  {\"url\": " : "\n  {\"url\": ");
+        sp_json_str(b, shards[i].path);
+        sp_buf_printf(b, ", \"nsamples\": %llu, \"filesize\": %llu}",
+                      (unsigned long long)shards[i].records_written,
+                      (unsigned long long)shards[i].bytes);
+    }
+    sp_buf_puts(b, n ? "\n]}\n" : "]}\n");
+    return b->oom ? sp_fail(err, SP_E_NOMEM, "out of memory") : SP_OK;
+}
+
+const sp_sink_ops sp_sink_tar = {
+    .needs_encoded = true,
+    .shard_name = tar_shard_name,
+    .open = tar_sink_open,
+    .add = tar_sink_add,
+    .finish = tar_sink_finish,
+    .free = tar_sink_free,
+    .finish_sink = tar_sink_finish_sink,
+};

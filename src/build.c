@@ -17,44 +17,45 @@
 typedef struct item {
     int rc;
     sp_error err;
-    uint8_t *image;
-    size_t image_len;
-    const char *ext;
+    sp_image image; /* kept for sinks that store pixels */
+    uint8_t *encoded;
+    size_t encoded_len;
     sp_buf json;
 } item;
 
 static void item_reset(item *it)
 {
-    free(it->image);
+    sp_image_release(&it->image);
+    free(it->encoded);
     sp_buf_free(&it->json);
     memset(it, 0, sizeof(*it));
 }
 
-/* The codec of the last encode stage on the chain (JPEG q90 without one). */
-static void chain_encoder(const sp_pipeline *p, const sp_sink_plan *sp, const sp_format **fmt,
-                          int *quality)
+static void record_json(const sp_job *run, const sp_record *r, const sp_sample *s, int32_t label,
+                        sp_buf *j)
 {
-    *fmt = &sp_format_jpeg;
-    *quality = 90;
-    for (size_t i = 0; i < sp->nchain; i++) {
-        const sp_stage *st = &p->stages[sp->chain[i]];
-        if (st->desc != &sp_stage_encode) continue;
-        const sp_encode_opts *o = st->opts;
-        *fmt = sp_encode_format(o);
-        *quality = (int)o->quality;
-    }
+    (void)run;
+    sp_buf_puts(j, "{\"key\": ");
+    sp_json_str(j, r->key);
+    sp_buf_puts(j, ", \"source\": ");
+    sp_json_str(j, s->path);
+    sp_buf_printf(j, ", \"format\": \"%s\", \"width\": %u, \"height\": %u, \"label\": %d, "
+                     "\"class\": ",
+                  s->format->name, s->info.width, s->info.height, label);
+    sp_json_str(j, run->classes[label]);
+    sp_buf_printf(j, ", \"copy\": %u}\n", r->copy);
 }
 
 /* One record, start to finish. Runs on a worker thread: touches only `it`. */
 static void process(const sp_job *run, const sp_sink_plan *sp, const sp_record *r, item *it)
 {
     const sp_pipeline *p = run->pipe;
+    const sp_sink_ops *ops = p->stages[sp->stage].desc->sink;
     const sp_catalog *cat = &run->catalogs[r->source];
     const sp_sample *s = &cat->samples[r->sample];
     sp_error *err = &it->err;
     uint8_t *data = NULL;
     size_t len = 0;
-    sp_image img = {0};
     char *full = sp_path_join(cat->root, s->path);
     int rc = full ? sp_read_file(full, p->limits.max_file_bytes, &data, &len, err)
                   : sp_fail(err, SP_E_NOMEM, "out of memory");
@@ -64,60 +65,70 @@ static void process(const sp_job *run, const sp_sink_plan *sp, const sp_record *
         if (h.hi != s->hash.hi || h.lo != s->hash.lo)
             rc = sp_fail(err, SP_E_CHANGED, "the file changed after it was scanned");
     }
-    if (rc == SP_OK) rc = s->format->decode(data, len, &p->limits, &img, err);
+    if (rc == SP_OK) rc = s->format->decode(data, len, &p->limits, &it->image, err);
     free(data);
     /* The RNG key names the sample, not its position, so reordering never reshuffles draws. */
     for (size_t i = 0; rc == SP_OK && i < sp->nchain; i++) {
         const sp_stage *st = &p->stages[sp->chain[i]];
         sp_rng rng = sp_rng_for((uint64_t)p->run.seed, st->name, s->path, r->copy);
-        rc = st->desc->process(st->opts, &img, &rng, err);
+        rc = st->desc->process(st->opts, &it->image, &rng, err);
         if (rc != SP_OK && !err->member[0]) snprintf(err->member, sizeof(err->member), "[%s]", st->name);
     }
+    if (rc == SP_OK && ops->needs_encoded)
+        rc = sp_encode_format(&sp->encode)->encode(&it->image, &sp->encode, &it->encoded,
+                                                   &it->encoded_len, err);
+    if (!ops->needs_pixels) sp_image_release(&it->image);
     if (rc == SP_OK) {
-        const sp_format *fmt;
-        int quality;
-        chain_encoder(p, sp, &fmt, &quality);
-        rc = fmt->encode(&img, quality, &it->image, &it->image_len, err);
-        it->ext = fmt->extension;
-    }
-    sp_image_release(&img);
-    if (rc == SP_OK) {
-        int32_t label = cat->to_global[s->label];
-        sp_buf *j = &it->json;
-        sp_buf_puts(j, "{\"key\": ");
-        sp_json_str(j, r->key);
-        sp_buf_puts(j, ", \"source\": ");
-        sp_json_str(j, s->path);
-        sp_buf_printf(j, ", \"format\": \"%s\", \"width\": %u, \"height\": %u, \"label\": %d, "
-                         "\"class\": ",
-                      s->format->name, s->info.width, s->info.height, label);
-        sp_json_str(j, run->classes[label]);
-        sp_buf_printf(j, ", \"copy\": %u}\n", r->copy);
-        if (j->oom) rc = sp_fail(err, SP_E_NOMEM, "out of memory");
+        record_json(run, r, s, cat->to_global[s->label], &it->json);
+        if (it->json.oom) rc = sp_fail(err, SP_E_NOMEM, "out of memory");
     }
     it->rc = rc;
 }
 
-/* Appends one finished record as KEY.cls, KEY.<ext>, KEY.json (fields in name order, the
- * way WebDataset writers sort them). */
-static int append(sp_tar_writer *w, const sp_job *run, const sp_record *r, const item *it,
-                  sp_error *err)
+static int add_record(sp_shard_writer *w, const sp_sink_ops *ops, const sp_job *run,
+                      const sp_sink_plan *sp, const sp_record *r, const item *it, sp_error *err)
 {
     const sp_sample *s = sp_run_sample(run, r);
-    char name[64], cls[16];
-    int n = snprintf(cls, sizeof(cls), "%d", run->catalogs[r->source].to_global[s->label]);
-    snprintf(name, sizeof(name), "%s.cls", r->key);
-    int rc = sp_tar_add(w, name, cls, (size_t)n, err);
-    bool json_first = strcmp("json", it->ext) < 0;
-    for (int k = 0; k < 2 && rc == SP_OK; k++) {
-        if ((k == 0) == json_first) {
-            snprintf(name, sizeof(name), "%s.json", r->key);
-            rc = sp_tar_add(w, name, it->json.data, it->json.len, err);
-        } else {
-            snprintf(name, sizeof(name), "%s.%s", r->key, it->ext);
-            rc = sp_tar_add(w, name, it->image, it->image_len, err);
-        }
+    int32_t label = run->catalogs[r->source].to_global[s->label];
+    sp_out_record out = {
+        .key = r->key,
+        .label = label,
+        .class_name = run->classes[label],
+        .source = s->path,
+        .image = ops->needs_pixels ? &it->image : NULL,
+        .encoded = it->encoded,
+        .encoded_len = it->encoded_len,
+        .codec = sp_encode_format(&sp->encode),
+        .json = it->json.data,
+        .json_len = it->json.len,
+    };
+    return ops->add(w, &out, err);
+}
+
+/* Writes a finished shard's sidecars and then commits the shard itself, last, so a shard
+ * under its final name always has its index and sums beside it. */
+static int commit_shard(sp_job *run, sp_shard *sh, const char *tmp, const char *final,
+                        sp_sidecar *sc, size_t nsc, sp_error *err)
+{
+    sp_buf blocks = {0};
+    int rc = sp_file_digest(tmp, &sh->bytes, &sh->hash, &blocks, err);
+    if (rc == SP_OK && nsc < SP_MAX_SIDECARS + 1) {
+        snprintf(sc[nsc].name, sizeof(sc[nsc].name), "%s.xxh", sh->path);
+        sc[nsc].data = blocks;
+        memset(&blocks, 0, sizeof(blocks));
+        nsc++;
     }
+    sp_buf_free(&blocks);
+    for (size_t i = 0; rc == SP_OK && i < nsc; i++) {
+        char *path = sp_path_join(run->outdir, sc[i].name);
+        rc = path ? sp_write_file_atomic(path, sc[i].data.data ? sc[i].data.data : "",
+                                         sc[i].data.len, err)
+                  : sp_fail(err, SP_E_NOMEM, "out of memory");
+        free(path);
+        if (rc == SP_OK && !(sh->sidecars[sh->nsidecars++] = sp_strdup(sc[i].name)))
+            rc = sp_fail(err, SP_E_NOMEM, "out of memory");
+    }
+    if (rc == SP_OK) rc = sp_commit_file(tmp, final, err);
     return rc;
 }
 
@@ -125,6 +136,7 @@ static int build_shard(sp_job *run, sp_sink_plan *sp, sp_shard *sh, item *items,
                        uint64_t *done, uint64_t total)
 {
     sp_ctx *ctx = run->ctx;
+    const sp_sink_ops *ops = run->pipe->stages[sp->stage].desc->sink;
     sp_error err;
     sp_error_clear(&err);
     char *final = sp_path_join(run->outdir, sh->path);
@@ -140,8 +152,11 @@ static int build_shard(sp_job *run, sp_sink_plan *sp, sp_shard *sh, item *items,
         free(final), free(tmp);
         return sp_fail(&ctx->err, SP_E_NOMEM, "out of memory");
     }
-    sp_tar_writer *w = NULL;
-    int rc = sp_tar_open(tmp, &w, &err);
+    sp_shard_writer *w = NULL;
+    sp_sidecar sc[SP_MAX_SIDECARS + 1];
+    memset(sc, 0, sizeof(sc));
+    size_t nsc = 0;
+    int rc = ops->open(run->pipe->stages[sp->stage].opts, tmp, sh->path, &w, &err);
     int threads = sp_ctx_threads(ctx);
     for (size_t base = 0; rc == SP_OK && base < sh->count; base += window) {
         size_t m = sh->count - base < window ? sh->count - base : window;
@@ -150,7 +165,7 @@ static int build_shard(sp_job *run, sp_sink_plan *sp, sp_shard *sh, item *items,
         for (size_t k = 0; k < m; k++) process(run, sp, &recs[k], &items[k]);
         for (size_t k = 0; k < m && rc == SP_OK; k++) {
             if (items[k].rc == SP_OK) {
-                rc = append(w, run, &recs[k], &items[k], &err);
+                rc = add_record(w, ops, run, sp, &recs[k], &items[k], &err);
                 if (rc == SP_OK) {
                     const sp_sample *smp = sp_run_sample(run, &recs[k]);
                     sh->records_written++;
@@ -169,15 +184,15 @@ static int build_shard(sp_job *run, sp_sink_plan *sp, sp_shard *sh, item *items,
         *done += m;
         if (rc == SP_OK) rc = sp_progress(ctx, SP_PHASE_BUILD, *done, total);
     }
-    if (rc == SP_OK) rc = sp_tar_finish(w, &sh->bytes, &sh->hash, &err);
-    if (rc == SP_OK) rc = sp_commit_file(tmp, final, &err);
+    if (rc == SP_OK) rc = ops->finish(w, sc, &nsc, &err);
+    if (rc == SP_OK) rc = commit_shard(run, sh, tmp, final, sc, nsc, &err);
+    for (size_t i = 0; i < SP_ARRAY_LEN(sc); i++) sp_buf_free(&sc[i].data);
+    ops->free(&w);
     if (rc != SP_OK) {
         /* Whatever failed, nothing half-written survives under either name. */
-        sp_tar_abort(&w);
         unlink(tmp);
         if (err.code) sp_ctx_error(ctx, &err);
     } else {
-        sp_tar_free(&w);
         run->summary.shards_written++;
         run->summary.bytes_written += sh->bytes;
         run->summary.records_written += sh->records_written;
@@ -189,27 +204,52 @@ static int build_shard(sp_job *run, sp_sink_plan *sp, sp_shard *sh, item *items,
     return rc;
 }
 
-/* Index of a shard file name "PREFIX-NNNNNN.tar" (optionally as ".NAME.tmp"), or -1. */
-static long shard_index(const char *name, const char *prefix, bool *tmp)
+/* The sink-wide file (a wids index), once every shard of the sink exists. */
+static int finish_sink(sp_job *run, sp_sink_plan *sp)
+{
+    const sp_stage *st = &run->pipe->stages[sp->stage];
+    if (!st->desc->sink->finish_sink) return SP_OK;
+    sp_sidecar out;
+    memset(&out, 0, sizeof(out));
+    sp_error err;
+    sp_error_clear(&err);
+    int rc = st->desc->sink->finish_sink(st->opts, sp_sink_prefix(st), sp->shards, sp->nshards,
+                                         &out, &err);
+    char *path = rc == SP_OK ? sp_path_join(run->outdir, out.name) : NULL;
+    if (rc == SP_OK && !path) rc = sp_fail(&err, SP_E_NOMEM, "out of memory");
+    if (rc == SP_OK) rc = sp_write_file_atomic(path, out.data.data ? out.data.data : "", out.data.len, &err);
+    if (rc == SP_OK && !(sp->sink_file = sp_strdup(out.name))) rc = sp_fail(&err, SP_E_NOMEM, "out of memory");
+    free(path);
+    sp_buf_free(&out.data);
+    return rc == SP_OK ? rc : sp_ctx_error(run->ctx, &err);
+}
+
+/* Whether `name` looks like an output of the sink with this prefix: PREFIX-DIGITS, an
+ * optional -of-DIGITS, an optional extension chain, optionally as a ".NAME.tmp"
+ * temporary. Gives the shard index and count (0 when the name has none). */
+static bool sink_file(const char *name, const char *prefix, bool *tmp, long *index, long *count)
 {
     *tmp = name[0] == '.';
     if (*tmp) name++;
     size_t lp = strlen(prefix);
-    if (strncmp(name, prefix, lp) != 0 || name[lp] != '-') return -1;
+    if (strncmp(name, prefix, lp) != 0 || name[lp] != '-') return false;
+    char *end;
     const char *d = name + lp + 1;
-    for (int i = 0; i < 6; i++)
-        if (d[i] < '0' || d[i] > '9') return -1;
-    if (strcmp(d + 6, *tmp ? ".tar.tmp" : ".tar") != 0) return -1;
-    return strtol(d, NULL, 10);
+    if (*d < '0' || *d > '9') return false;
+    *index = strtol(d, &end, 10);
+    *count = 0;
+    if (strncmp(end, "-of-", 4) == 0 && end[4] >= '0' && end[4] <= '9')
+        *count = strtol(end + 4, &end, 10);
+    for (const char *p = end; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || *p == '.')) return false;
+    return !*tmp || (strlen(end) >= 4 && strcmp(end + strlen(end) - 4, ".tmp") == 0);
 }
 
 /* Before writing: the old manifest goes first (it would describe shards about to be
- * replaced), then temporary files a killed run left behind, then shards of this sink that
- * the new plan no longer has — a loader globbing PREFIX-*.tar must not read stale data. */
+ * replaced), then temporary files a killed run left behind, then files of shards this
+ * plan no longer has — a loader globbing PREFIX-*.tar must not read stale data. */
 static int clear_stale(sp_job *run)
 {
-    sp_error err;
-    sp_error_clear(&err);
     char *manifest = sp_path_join(run->outdir, "manifest.json");
     if (!manifest) return sp_fail(&run->ctx->err, SP_E_NOMEM, "out of memory");
     bool removed = unlink(manifest) == 0;
@@ -222,11 +262,13 @@ static int clear_stale(sp_job *run)
     while ((e = readdir(d))) {
         for (size_t s = 0; s < run->nsinks; s++) {
             const sp_sink_plan *sp = &run->sinks[s];
-            const sp_stage *st = &run->pipe->stages[sp->stage];
-            const sp_tar_sink_opts *o = st->opts;
             bool tmp;
-            long idx = shard_index(e->d_name, o->prefix && o->prefix[0] ? o->prefix : st->name, &tmp);
-            if (idx < 0 || (!tmp && (size_t)idx < sp->nshards)) continue;
+            long idx, count;
+            if (!sink_file(e->d_name, sp_sink_prefix(&run->pipe->stages[sp->stage]), &tmp, &idx,
+                           &count))
+                continue;
+            bool stale = (size_t)idx >= sp->nshards || (count && (size_t)count != sp->nshards);
+            if (!tmp && !stale) continue;
             char *path = sp_path_join(run->outdir, e->d_name);
             if (path && unlink(path) == 0) {
                 removed = true;
@@ -256,6 +298,7 @@ int sp_build(sp_job *run)
         sp_sink_plan *sp = &run->sinks[s];
         for (size_t i = 0; rc == SP_OK && i < sp->nshards; i++)
             rc = build_shard(run, sp, &sp->shards[i], items, window, &done, total);
+        if (rc == SP_OK) rc = finish_sink(run, sp);
     }
     free(items);
     return rc;

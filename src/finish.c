@@ -115,12 +115,28 @@ static void json_shards(sp_buf *b, const sp_job *run)
             sp_json_str(b, sh->path);
             sp_buf_puts(b, ", \"sink\": ");
             sp_json_str(b, run->pipe->stages[sp->stage].name);
-            sp_buf_printf(b, ", \"records\": %llu, \"bytes\": %llu, \"xxh3\": \"%s\"}",
+            sp_buf_printf(b, ", \"type\": \"%s\", \"records\": %llu, \"bytes\": %llu, \"xxh3\": \"%s\"",
+                          run->pipe->stages[sp->stage].desc->name,
                           (unsigned long long)sh->records_written,
                           (unsigned long long)sh->bytes, hex);
+            sp_buf_puts(b, ", \"sidecars\": [");
+            for (size_t k = 0; k < sh->nsidecars; k++) {
+                sp_buf_puts(b, k ? ", " : "");
+                sp_json_str(b, sh->sidecars[k]);
+            }
+            sp_buf_puts(b, "]}");
         }
     }
     sp_buf_puts(b, first ? "],\n" : "\n  ],\n");
+    sp_buf_puts(b, "  \"indexes\": [");
+    first = true;
+    for (size_t s = 0; s < run->nsinks; s++) {
+        if (!run->sinks[s].sink_file) continue;
+        sp_buf_puts(b, first ? "" : ", ");
+        sp_json_str(b, run->sinks[s].sink_file);
+        first = false;
+    }
+    sp_buf_puts(b, "],\n");
 }
 
 static void log_summary(sp_job *run)

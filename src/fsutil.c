@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <xxhash.h>
 
 char *sp_strdup(const char *s)
 {
@@ -173,5 +174,53 @@ int sp_write_file_atomic(const char *path, const void *data, size_t len, sp_erro
         rc = sp_commit_file(tmp, path, err);
     }
     free(tmp);
+    return rc;
+}
+
+int sp_file_digest(const char *path, uint64_t *bytes, sp_hash128 *hash, sp_buf *blocks,
+                   sp_error *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        sp_error_set_path(err, path);
+        return sp_fail(err, SP_E_IO, "cannot open: %s", strerror(errno));
+    }
+    XXH3_state_t *st = XXH3_createState();
+    uint8_t *buf = malloc(256 * SP_SUM_BLOCK);
+    int rc = st && buf ? SP_OK : sp_fail(err, SP_E_NOMEM, "out of memory");
+    if (rc == SP_OK) XXH3_128bits_reset(st);
+    if (blocks) sp_buf_printf(blocks, "xxh3-64 %d\n", SP_SUM_BLOCK);
+    uint64_t total = 0;
+    while (rc == SP_OK) {
+        /* Fill whole blocks so block boundaries do not depend on read() sizes. */
+        size_t got = 0;
+        while (got < 256 * SP_SUM_BLOCK) {
+            ssize_t k = read(fd, buf + got, 256 * SP_SUM_BLOCK - got);
+            if (k < 0 && errno == EINTR) continue;
+            if (k < 0) {
+                sp_error_set_path(err, path);
+                rc = sp_fail(err, SP_E_IO, "read failed: %s", strerror(errno));
+            }
+            if (k <= 0) break;
+            got += (size_t)k;
+        }
+        if (rc != SP_OK || got == 0) break;
+        XXH3_128bits_update(st, buf, got);
+        for (size_t off = 0; blocks && off < got; off += SP_SUM_BLOCK) {
+            size_t n = got - off < SP_SUM_BLOCK ? got - off : SP_SUM_BLOCK;
+            sp_buf_printf(blocks, "%016llx\n", (unsigned long long)XXH3_64bits(buf + off, n));
+        }
+        total += got;
+        if (got < 256 * SP_SUM_BLOCK) break;
+    }
+    if (rc == SP_OK) {
+        XXH128_hash_t h = XXH3_128bits_digest(st);
+        *hash = (sp_hash128){h.high64, h.low64};
+        *bytes = total;
+        if (blocks && blocks->oom) rc = sp_fail(err, SP_E_NOMEM, "out of memory");
+    }
+    free(buf);
+    if (st) XXH3_freeState(st);
+    close(fd);
     return rc;
 }

@@ -25,7 +25,7 @@ static void number(FILE *f, double v)
 
 static void range(FILE *f, const sp_option *o)
 {
-    if (o->type == SP_OPT_ENUM) {
+    if (o->type == SP_OPT_ENUM || o->type == SP_OPT_FLAGS) {
         for (const sp_enum_choice *c = o->choices; c->name; c++)
             fprintf(f, "%s%s", c == o->choices ? "" : ", ", c->name);
     } else if ((o->type == SP_OPT_INT || o->type == SP_OPT_DOUBLE || o->type == SP_OPT_SIZE) &&

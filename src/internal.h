@@ -112,6 +112,7 @@ typedef enum sp_opt_type {
     SP_OPT_STRING, /* char * (malloc'd, freed by sp_options_free) */
     SP_OPT_ENUM,   /* int, one of choices */
     SP_OPT_SIZE,   /* uint64_t bytes, with optional K/M/G/T suffix (powers of 1024) */
+    SP_OPT_FLAGS,  /* unsigned: a comma-separated set of choices, OR-ed (values are bits) */
 } sp_opt_type;
 
 typedef struct sp_enum_choice {
@@ -158,6 +159,27 @@ typedef struct sp_limits {
     uint32_t max_scans;      /* progressive JPEG scans */
 } sp_limits;
 
+/* ---- encoder settings (the encode stage's options) ---------------------------------- */
+
+typedef enum sp_subsampling { SP_SUB_444, SP_SUB_422, SP_SUB_420 } sp_subsampling;
+
+typedef struct sp_encode_opts {
+    int format;       /* SP_ENC_* */
+    int64_t quality;  /* JPEG 1..100 */
+    int subsampling;  /* JPEG chroma subsampling, sp_subsampling */
+    bool optimize;    /* JPEG: optimised Huffman tables instead of the standard ones */
+    bool progressive; /* JPEG: progressive instead of baseline */
+    int64_t png_level; /* PNG zlib level 0..9 */
+    int png_filter;    /* PNG row filter, SP_PNG_FILTER_* */
+} sp_encode_opts;
+
+enum { SP_ENC_JPEG, SP_ENC_PNG, SP_ENC_RAW };
+enum { SP_PNG_FILTER_ALL, SP_PNG_FILTER_NONE, SP_PNG_FILTER_SUB, SP_PNG_FILTER_UP,
+       SP_PNG_FILTER_AVG, SP_PNG_FILTER_PAETH };
+
+/* The settings a chain without an encode stage uses: baseline JPEG, quality 90, 4:2:0. */
+void sp_encode_defaults(sp_encode_opts *o);
+
 /* ---- formats (formats/) ------------------------------------------------------------ */
 
 typedef struct sp_image_info {
@@ -179,14 +201,16 @@ typedef struct sp_format {
      * alpha is composited on white. */
     int (*decode)(const uint8_t *data, size_t len, const sp_limits *lim, sp_image *out,
                   sp_error *err);
-    /* Encodes; *out is malloc'd. `quality` is 1..100 where it applies. */
-    int (*encode)(const sp_image *img, int quality, uint8_t **out, size_t *len, sp_error *err);
+    /* Encodes; *out is malloc'd. NULL for formats that are only read. */
+    int (*encode)(const sp_image *img, const sp_encode_opts *o, uint8_t **out, size_t *len,
+                  sp_error *err);
 } sp_format;
 
 #define SP_PROBE_BYTES 64
 
 extern const sp_format sp_format_jpeg;
 extern const sp_format sp_format_png;
+extern const sp_format sp_format_raw; /* pixels as they are: H × W × C bytes, row-major */
 
 const sp_format *sp_format_by_name(const char *name);
 const sp_format *sp_format_probe(const uint8_t *data, size_t len);
@@ -204,8 +228,10 @@ typedef struct sp_tar_writer sp_tar_writer;
 int sp_tar_open(const char *path, sp_tar_writer **out, sp_error *err);
 int sp_tar_add(sp_tar_writer *w, const char *name, const void *data, size_t len,
                sp_error *err);
-/* Writes the end-of-archive blocks, fsyncs and closes. Reports size and content hash. */
-int sp_tar_finish(sp_tar_writer *w, uint64_t *bytes, sp_hash128 *hash, sp_error *err);
+/* Bytes written so far: where the next member's header goes. */
+uint64_t sp_tar_offset(const sp_tar_writer *w);
+/* Writes the end-of-archive blocks, fsyncs and closes. Reports the archive's size. */
+int sp_tar_finish(sp_tar_writer *w, uint64_t *bytes, sp_error *err);
 void sp_tar_abort(sp_tar_writer **w); /* closes and removes the file */
 void sp_tar_free(sp_tar_writer **w);
 
@@ -315,6 +341,8 @@ struct sp_stage_desc {
     int (*process)(const void *opts, sp_image *img, sp_rng *rng, sp_error *err);
     /* PIXEL (optional): the output size for an input size, for planning estimates. */
     void (*out_size)(const void *opts, uint32_t *w, uint32_t *h);
+    /* SINK: how its shards are written. */
+    const struct sp_sink_ops *sink;
 };
 
 /* A stage instance: one section of pipeline.ini. */
@@ -360,6 +388,8 @@ typedef struct sp_skip {
     char *detail;
 } sp_skip;
 
+#define SP_MAX_SIDECARS 2 /* per shard, besides its block sums */
+
 /* One output shard. */
 typedef struct sp_shard {
     uint32_t sink; /* stage index */
@@ -369,6 +399,8 @@ typedef struct sp_shard {
     uint64_t records_written;
     uint64_t bytes;
     sp_hash128 hash;
+    char *sidecars[SP_MAX_SIDECARS + 1]; /* files written beside it (index, labels, sums) */
+    size_t nsidecars;
 } sp_shard;
 
 /* The records one sink writes, with the pixel chain that leads to it. */
@@ -381,6 +413,9 @@ typedef struct sp_sink_plan {
     sp_recvec recs;
     sp_shard *shards;
     size_t nshards;
+    char *sink_file; /* written by finish_sink, or NULL */
+    sp_encode_opts encode; /* the chain's codec settings */
+    uint32_t out_w, out_h; /* the chain's output size when fixed, else 0 */
 } sp_sink_plan;
 
 struct sp_job {
@@ -409,21 +444,100 @@ int sp_run_add_skip(sp_job *run, uint32_t source, uint32_t sample, const char *p
 /* The sample behind a record. */
 const sp_sample *sp_run_sample(const sp_job *run, const sp_record *r);
 
-/* ---- sink options shared by shard writers ------------------------------------------ */
+/* ---- sinks: shard writers (formats/) driven by the build (src/build.c) ------------- */
 
-typedef struct sp_tar_sink_opts {
+/* Every sink's options struct starts with these, so planning reads them generically. */
+typedef struct sp_sink_common {
     char *prefix;
     int64_t max_records;
     uint64_t max_bytes;
-} sp_tar_sink_opts;
+} sp_sink_common;
 
-/* ---- encode stage options (read by the build to pick the output codec) --------------- */
+#define SP_SINK_COMMON_OPTIONS(type)                                                          \
+    {"prefix", "shard file name prefix; empty uses the section name",                         \
+     offsetof(type, common.prefix), SP_OPT_STRING, "", 0, 0, NULL, 0},                        \
+        {"max_records", "most records per shard", offsetof(type, common.max_records),         \
+         SP_OPT_INT, "1000", 1, 1e9, NULL, 0},                                                \
+        {"max_bytes", "target most bytes per shard (estimated at plan time)",                 \
+         offsetof(type, common.max_bytes), SP_OPT_SIZE, "1G", 4096, 1099511627776.0, NULL, 0}
 
-typedef struct sp_encode_opts {
-    int format; /* index into the encoder choices */
-    int64_t quality;
-} sp_encode_opts;
+/* A finished record as a sink sees it. */
+typedef struct sp_out_record {
+    const char *key;
+    int32_t label;
+    const char *class_name;
+    const char *source; /* path relative to its source root */
+    const sp_image *image; /* final pixels (sinks with needs_pixels) */
+    const uint8_t *encoded; /* encoded image (sinks with needs_encoded) */
+    size_t encoded_len;
+    const sp_format *codec;
+    const char *json; /* the record's metadata object */
+    size_t json_len;
+} sp_out_record;
+
+/* A small file written beside a shard (an index, a labels array). */
+typedef struct sp_sidecar {
+    char name[256]; /* relative to the output folder */
+    sp_buf data;
+} sp_sidecar;
+
+
+typedef struct sp_shard_writer sp_shard_writer;
+
+typedef struct sp_sink_ops {
+    bool needs_encoded, needs_pixels;
+    /* The shard's file name (relative to the output folder). */
+    void (*shard_name)(const char *prefix, uint32_t index, uint32_t count, char *buf,
+                       size_t size);
+    /* Checks the sink can take the chain's output, e.g. npy needs a fixed size. w and h
+     * are the chain's output size when fixed, 0 when it depends on the input. */
+    int (*check)(const void *opts, uint32_t w, uint32_t h, sp_error *err);
+    int (*open)(const void *opts, const char *tmp_path, const char *name, sp_shard_writer **w,
+                sp_error *err);
+    int (*add)(sp_shard_writer *w, const sp_out_record *r, sp_error *err);
+    /* Completes the main file (written, flushed, fsynced, closed) and hands over the
+     * sidecars to write beside it. */
+    int (*finish)(sp_shard_writer *w, sp_sidecar *sidecars, size_t *nsidecars, sp_error *err);
+    void (*free)(sp_shard_writer **w); /* closes without completing */
+    /* Optional: a file for the whole sink once every shard exists (e.g. a wids index). */
+    int (*finish_sink)(const void *opts, const char *prefix, const sp_shard *shards, size_t n,
+                       sp_sidecar *out, sp_error *err);
+} sp_sink_ops;
+
+/* Per-4 KiB XXH3-64 sums of a finished shard, so verify can say where damage is. */
+#define SP_SUM_BLOCK 4096
+/* Reads back a finished file: size, XXH3-128 of it, and its block sums as text. */
+int sp_file_digest(const char *path, uint64_t *bytes, sp_hash128 *hash, sp_buf *blocks,
+                   sp_error *err);
+
+const sp_sink_common *sp_sink_opts(const sp_stage *st);
+const char *sp_sink_prefix(const sp_stage *st);
+
 extern const sp_stage_desc sp_stage_encode;
 const sp_format *sp_encode_format(const sp_encode_opts *o);
+
+/* The sinks' writers and their options (formats/tar.c, npy.c, tfrecord.c). */
+enum { SP_FIELD_CLS = 1, SP_FIELD_JSON = 2, SP_FIELD_TXT = 4 };
+typedef struct sp_tar_sink_opts {
+    sp_sink_common common;
+    unsigned fields; /* SP_FIELD_* */
+    bool index;      /* write a DALI .idx beside each shard */
+} sp_tar_sink_opts;
+extern const sp_sink_ops sp_sink_tar;
+
+typedef struct sp_npy_sink_opts {
+    sp_sink_common common;
+} sp_npy_sink_opts;
+extern const sp_sink_ops sp_sink_npy;
+
+typedef struct sp_tfrecord_sink_opts {
+    sp_sink_common common;
+    int64_t label_offset;
+} sp_tfrecord_sink_opts;
+extern const sp_sink_ops sp_sink_tfrecord;
+
+/* CRC-32C (Castagnoli) and TFRecord's masked form (src/crc32c.c). */
+uint32_t sp_crc32c(uint32_t crc, const void *data, size_t len);
+uint32_t sp_crc32c_masked(const void *data, size_t len);
 
 #endif

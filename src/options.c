@@ -26,6 +26,7 @@ const char *sp_opt_type_name(sp_opt_type t)
     case SP_OPT_STRING: return "string";
     case SP_OPT_ENUM: return "enum";
     case SP_OPT_SIZE: return "size";
+    case SP_OPT_FLAGS: return "list";
     }
     return "?";
 }
@@ -136,6 +137,29 @@ int sp_option_parse(const sp_option *o, void *opts, const char *value, sp_error 
             return sp_fail(err, SP_E_CONFIG, "%s = %s is not valid (expected one of: %s)",
                            o->name, value, list);
         }
+    case SP_OPT_FLAGS: {
+        unsigned bits = 0;
+        const char *p = value;
+        while (*p) {
+            while (*p == ' ' || *p == ',') p++;
+            size_t n = strcspn(p, ", ");
+            if (n == 0) break;
+            const sp_enum_choice *hit = NULL;
+            for (const sp_enum_choice *c = o->choices; c && c->name; c++)
+                if (strlen(c->name) == n && strncmp(c->name, p, n) == 0) hit = c;
+            if (!hit) {
+                char list[512];
+                choices_list(o, list, sizeof(list));
+                return sp_fail(err, SP_E_CONFIG,
+                               "%s: '%.*s' is not valid (expected a comma-separated list of: %s)",
+                               o->name, (int)n, p, list);
+            }
+            bits |= (unsigned)hit->value;
+            p += n;
+        }
+        *(unsigned *)field = bits;
+        return SP_OK;
+    }
     case SP_OPT_SIZE: {
         uint64_t v;
         if (parse_size(value, &v) != 0)
@@ -207,5 +231,15 @@ void sp_option_format(const sp_option *o, const void *opts, sp_buf *out)
     case SP_OPT_SIZE:
         sp_buf_printf(out, "%llu", (unsigned long long)*(const uint64_t *)field);
         break;
+    case SP_OPT_FLAGS: {
+        bool first = true;
+        for (const sp_enum_choice *c = o->choices; c && c->name; c++)
+            if (*(const unsigned *)field & (unsigned)c->value) {
+                sp_buf_puts(out, first ? "" : ",");
+                sp_buf_puts(out, c->name);
+                first = false;
+            }
+        break;
+    }
     }
 }

@@ -49,27 +49,60 @@ static int path_to(const sp_pipeline *p, int sink, int **out, size_t *n)
     return SP_OK;
 }
 
+const sp_sink_common *sp_sink_opts(const sp_stage *st)
+{
+    return st->opts; /* every sink's options struct starts with sp_sink_common */
+}
+
+const char *sp_sink_prefix(const sp_stage *st)
+{
+    const sp_sink_common *c = sp_sink_opts(st);
+    return c->prefix && c->prefix[0] ? c->prefix : st->name;
+}
+
+/* The chain's output size for an input size. */
+static void chain_size(const sp_job *run, const sp_sink_plan *sp, uint32_t *w, uint32_t *h)
+{
+    for (size_t i = 0; i < sp->nchain; i++) {
+        const sp_stage *st = &run->pipe->stages[sp->chain[i]];
+        if (st->desc->out_size) st->desc->out_size(st->opts, w, h);
+    }
+}
+
+/* What the chain produces: the codec settings of its last encode stage, and its output
+ * size when that does not depend on the input (two very different inputs agree). */
+static void chain_output(const sp_job *run, sp_sink_plan *sp)
+{
+    sp_encode_defaults(&sp->encode);
+    for (size_t i = 0; i < sp->nchain; i++) {
+        const sp_stage *st = &run->pipe->stages[sp->chain[i]];
+        if (st->desc == &sp_stage_encode) sp->encode = *(const sp_encode_opts *)st->opts;
+    }
+    uint32_t w1 = 37, h1 = 91, w2 = 1000, h2 = 500;
+    chain_size(run, sp, &w1, &h1);
+    chain_size(run, sp, &w2, &h2);
+    sp->out_w = w1 == w2 && h1 == h2 ? w1 : 0;
+    sp->out_h = w1 == w2 && h1 == h2 ? h1 : 0;
+}
+
 /* A rough stored size of one record, for cutting shards by bytes before they exist:
- * the output pixels at a typical ratio for the codec, plus three tar headers, the
- * padding and the small .cls/.json members. */
+ * the output pixels at a typical ratio for the codec, plus framing (three tar headers and
+ * padding, or a TFRecord's header and features) and the small metadata members. */
 static uint64_t estimate_bytes(const sp_job *run, const sp_sink_plan *sp, const sp_sample *s)
 {
-    const sp_pipeline *p = run->pipe;
     uint32_t w = s->info.width, h = s->info.height;
-    const sp_format *fmt = &sp_format_jpeg;
-    for (size_t i = 0; i < sp->nchain; i++) {
-        const sp_stage *st = &p->stages[sp->chain[i]];
-        if (st->desc->out_size) st->desc->out_size(st->opts, &w, &h);
-        if (st->desc == &sp_stage_encode) fmt = sp_encode_format(st->opts);
-    }
-    uint64_t px = (uint64_t)w * h;
-    uint64_t img = fmt == &sp_format_png ? px * 3 / 2 : px * 3 / 8;
+    chain_size(run, sp, &w, &h);
+    uint64_t px = (uint64_t)w * h * 3;
+    const sp_stage_desc *d = run->pipe->stages[sp->stage].desc;
+    if (d->sink->needs_pixels && !d->sink->needs_encoded) return px + 8; /* npy */
+    const sp_format *fmt = sp_encode_format(&sp->encode);
+    uint64_t img = fmt == &sp_format_raw ? px : fmt == &sp_format_png ? px / 2 : px / 8;
     return img + 3 * 512 + 512 + 1024;
 }
 
 static bool valid_prefix(const char *s)
 {
-    if (!*s) return false;
+    if (!*s || strlen(s) > 100) return false;
     for (; *s; s++)
         if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
               *s == '_' || *s == '-'))
@@ -77,7 +110,7 @@ static bool valid_prefix(const char *s)
     return true;
 }
 
-static int add_shard(sp_sink_plan *sp, const char *prefix, size_t first)
+static int add_shard(sp_sink_plan *sp, size_t first)
 {
     sp_shard *v = realloc(sp->shards, (sp->nshards + 1) * sizeof(*v));
     if (!v) return SP_E_NOMEM;
@@ -87,9 +120,6 @@ static int add_shard(sp_sink_plan *sp, const char *prefix, size_t first)
     sh->sink = (uint32_t)sp->stage;
     sh->index = (uint32_t)sp->nshards;
     sh->first = first;
-    size_t n = strlen(prefix) + 16;
-    if (!(sh->path = malloc(n))) return SP_E_NOMEM;
-    snprintf(sh->path, n, "%s-%06u.tar", prefix, sh->index);
     sp->nshards++;
     return SP_OK;
 }
@@ -100,11 +130,11 @@ static int add_shard(sp_sink_plan *sp, const char *prefix, size_t first)
 static int assign_shards(sp_job *run, sp_sink_plan *sp)
 {
     const sp_stage *st = &run->pipe->stages[sp->stage];
-    const sp_tar_sink_opts *o = st->opts;
-    const char *prefix = o->prefix && o->prefix[0] ? o->prefix : st->name;
+    const sp_sink_common *o = sp_sink_opts(st);
+    const char *prefix = sp_sink_prefix(st);
     if (!valid_prefix(prefix))
         return sp_fail(&run->ctx->err, SP_E_CONFIG,
-                       "[%s] prefix '%s' may only hold letters, digits, '_' and '-'", st->name,
+                       "[%s] prefix '%s' must be 1 to 100 letters, digits, '_' or '-'", st->name,
                        prefix);
     uint64_t bytes = 0;
     for (size_t i = 0; i < sp->recs.n; i++) {
@@ -114,7 +144,7 @@ static int assign_shards(sp_job *run, sp_sink_plan *sp)
         bool full = cur && (i - cur->first >= (uint64_t)o->max_records ||
                             (i > cur->first && bytes + est > o->max_bytes));
         if (!cur || full) {
-            if (add_shard(sp, prefix, i) != SP_OK)
+            if (add_shard(sp, i) != SP_OK)
                 return sp_fail(&run->ctx->err, SP_E_NOMEM, "out of memory");
             bytes = 0;
         }
@@ -122,6 +152,13 @@ static int assign_shards(sp_job *run, sp_sink_plan *sp)
         sp->shards[sp->nshards - 1].count++;
         r->shard = (uint32_t)(sp->nshards - 1);
         snprintf(r->key, sizeof(r->key), "%09zu", i);
+    }
+    /* Names last: some formats put the shard count in every name (-00003-of-00016). */
+    for (size_t i = 0; i < sp->nshards; i++) {
+        char name[256];
+        st->desc->sink->shard_name(prefix, (uint32_t)i, (uint32_t)sp->nshards, name, sizeof(name));
+        if (!(sp->shards[i].path = sp_strdup(name)))
+            return sp_fail(&run->ctx->err, SP_E_NOMEM, "out of memory");
     }
     return SP_OK;
 }
@@ -162,6 +199,18 @@ static int plan_sink(sp_job *run, int sink, sp_sink_plan *sp)
         }
     }
     free(path);
+    if (rc == SP_OK) {
+        chain_output(run, sp);
+        const sp_stage *st = &p->stages[sink];
+        sp_error err;
+        sp_error_clear(&err);
+        if (st->desc->sink->check && st->desc->sink->check(st->opts, sp->out_w, sp->out_h, &err) != SP_OK) {
+            sp_error_set_path(&err, p->name);
+            err.line = st->line;
+            snprintf(err.member, sizeof(err.member), "[%s]", st->name);
+            rc = sp_ctx_error(ctx, &err);
+        }
+    }
     if (rc == SP_OK) rc = assign_shards(run, sp);
     if (rc == SP_OK) run->summary.records_planned += sp->recs.n;
     return rc;

@@ -72,7 +72,11 @@ static void run_free(sp_job *run)
     free(run->catalog_of_stage);
     for (size_t s = 0; s < run->nsinks; s++) {
         sp_sink_plan *sp = &run->sinks[s];
-        for (size_t i = 0; i < sp->nshards; i++) free(sp->shards[i].path);
+        for (size_t i = 0; i < sp->nshards; i++) {
+            free(sp->shards[i].path);
+            for (size_t k = 0; k < sp->shards[i].nsidecars; k++) free(sp->shards[i].sidecars[k]);
+        }
+        free(sp->sink_file);
         free(sp->shards);
         free(sp->chain);
         sp_recvec_free(&sp->recs);

@@ -12,12 +12,14 @@ extern const sp_stage_desc sp_stage_resize;
 extern const sp_stage_desc sp_stage_crop;
 extern const sp_stage_desc sp_stage_encode;
 extern const sp_stage_desc sp_stage_tar;
+extern const sp_stage_desc sp_stage_npy;
+extern const sp_stage_desc sp_stage_tfrecord;
 
 static const sp_stage_desc *const stages[] = {
     &sp_stage_source, /* sources */
     &sp_stage_shuffle, /* record stages */
     &sp_stage_resize, &sp_stage_crop, &sp_stage_encode, /* pixel stages */
-    &sp_stage_tar, /* sinks */
+    &sp_stage_tar, &sp_stage_npy, &sp_stage_tfrecord, /* sinks */
 };
 
 const sp_stage_desc *const *sp_stage_descs(size_t *count)

@@ -50,7 +50,10 @@ static void encode(const sp_format *f, const sp_image *img, int q, uint8_t **out
 {
     sp_error err;
     sp_error_clear(&err);
-    int rc = f->encode(img, q, out, len, &err);
+    sp_encode_opts o;
+    sp_encode_defaults(&o);
+    o.quality = q;
+    int rc = f->encode(img, &o, out, len, &err);
     if (rc != SP_OK) fail_msg("%s encode: %s", f->name, err.msg);
     assert_non_null(*out);
     assert_true(*len > 0);
@@ -154,7 +157,9 @@ static void test_jpeg_gray(void **state)
 
     /* JPEG has no alpha: a 4-channel image is refused. */
     gradient(&img, 8, 8, 4);
-    assert_int_equal(sp_format_jpeg.encode(&img, 90, &data, &len, &err), SP_E_USAGE);
+    sp_encode_opts o;
+    sp_encode_defaults(&o);
+    assert_int_equal(sp_format_jpeg.encode(&img, &o, &data, &len, &err), SP_E_USAGE);
     assert_null(data);
     sp_image_release(&img);
 }
@@ -364,8 +369,12 @@ static void test_probe(void **state)
     assert_null(sp_format_by_name("jpg"));
     size_t n;
     const sp_format *const *all = sp_formats(&n);
-    assert_int_equal(n, 2);
+    assert_int_equal(n, 3);
     assert_ptr_equal(all[0], &sp_format_jpeg);
+    /* raw is write-only: it never claims bytes, not even its own output. */
+    assert_ptr_equal(all[2], &sp_format_raw);
+    assert_int_equal(sp_format_raw.probe(png, png_len), 0);
+    assert_null(sp_format_raw.decode);
 
     free(png);
     free(jpg);

@@ -193,9 +193,9 @@ static void test_valid_pipeline(void **state)
     assert_int_equal(enc->quality, 75);
 
     const sp_tar_sink_opts *tar = p->stages[5].opts;
-    assert_string_equal(tar->prefix, "train");
-    assert_int_equal(tar->max_records, 10);
-    assert_int_equal(tar->max_bytes, (uint64_t)64 << 20);
+    assert_string_equal(tar->common.prefix, "train");
+    assert_int_equal(tar->common.max_records, 10);
+    assert_int_equal(tar->common.max_bytes, (uint64_t)64 << 20);
 
     /* The CLI's -o wins over [run] output. */
     assert_int_equal(sp_pipeline_set_output(p, "/elsewhere"), SP_OK);
@@ -224,9 +224,9 @@ static void test_defaults(void **state)
     assert_ptr_equal(sp_encode_format(enc), &sp_format_jpeg);
     assert_int_equal(enc->quality, 90);
     const sp_tar_sink_opts *tar = p->stages[4].opts;
-    assert_string_equal(tar->prefix, "");
-    assert_int_equal(tar->max_records, 1000);
-    assert_int_equal(tar->max_bytes, (uint64_t)1 << 30);
+    assert_string_equal(tar->common.prefix, "");
+    assert_int_equal(tar->common.max_records, 1000);
+    assert_int_equal(tar->common.max_bytes, (uint64_t)1 << 30);
     sp_pipeline_free(&p);
 }
 
