@@ -162,3 +162,48 @@ const sp_sink_ops sp_sink_npy = {
     .finish = npy_finish,
     .free = npy_free,
 };
+
+/* ---- reading ------------------------------------------------------------------------------ */
+
+/* The dict is numpy's repr of a Python literal; we accept exactly the shape numpy writes
+ * (and we write): 'descr', 'fortran_order': False, 'shape': (a, b, ...). */
+int sp_npy_parse(const uint8_t *base, uint64_t size, char descr[8], uint64_t shape[4],
+                 int *ndim, uint64_t *data_offset, sp_error *err)
+{
+    if (size < 10 || memcmp(base, "\x93NUMPY", 6) != 0)
+        return sp_fail(err, SP_E_CORRUPT, "byte 0: not an npy file");
+    if (base[6] != 1)
+        return sp_fail(err, SP_E_CORRUPT, "byte 6: npy version %u.%u not supported", base[6],
+                       base[7]);
+    uint64_t hlen = base[8] | (uint64_t)base[9] << 8;
+    if (10 + hlen > size) return sp_fail(err, SP_E_CORRUPT, "byte 8: header runs past the end");
+    char dict[512];
+    if (hlen >= sizeof(dict)) return sp_fail(err, SP_E_CORRUPT, "byte 8: header too long");
+    memcpy(dict, base + 10, hlen);
+    dict[hlen] = '\0';
+    if (hlen == 0 || dict[hlen - 1] != '\n')
+        return sp_fail(err, SP_E_CORRUPT, "byte %llu: header does not end in a newline",
+                       (unsigned long long)(9 + hlen));
+    const char *d = strstr(dict, "'descr': '");
+    const char *fo = strstr(dict, "'fortran_order': False");
+    const char *sh = strstr(dict, "'shape': (");
+    if (!d || !fo || !sh) return sp_fail(err, SP_E_CORRUPT, "byte 10: malformed header dict");
+    d += 10;
+    size_t dl = strcspn(d, "'");
+    if (dl == 0 || dl > 7) return sp_fail(err, SP_E_CORRUPT, "byte 10: malformed descr");
+    memcpy(descr, d, dl);
+    descr[dl] = '\0';
+    const char *p = sh + 10;
+    *ndim = 0;
+    while (*p && *p != ')') {
+        while (*p == ' ' || *p == ',') p++;
+        if (*p == ')') break;
+        if (*p < '0' || *p > '9' || *ndim == 4)
+            return sp_fail(err, SP_E_CORRUPT, "byte 10: malformed shape");
+        char *end;
+        shape[(*ndim)++] = strtoull(p, &end, 10);
+        p = end;
+    }
+    *data_offset = 10 + hlen;
+    return SP_OK;
+}

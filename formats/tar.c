@@ -292,3 +292,60 @@ const sp_sink_ops sp_sink_tar = {
     .free = tar_sink_free,
     .finish_sink = tar_sink_finish_sink,
 };
+
+/* ---- reading ------------------------------------------------------------------------------ */
+
+static int parse_octal(const uint8_t *f, size_t width, uint64_t *out)
+{
+    uint64_t v = 0;
+    size_t i = 0;
+    while (i < width && f[i] == ' ') i++;
+    size_t digits = 0;
+    for (; i < width && f[i] >= '0' && f[i] <= '7'; i++, digits++) {
+        if (v >> 61) return -1;
+        v = v * 8 + (uint64_t)(f[i] - '0');
+    }
+    for (; i < width; i++)
+        if (f[i] != ' ' && f[i] != '\0') return -1;
+    if (digits == 0) return -1;
+    *out = v;
+    return 0;
+}
+
+int sp_tar_read_member(const uint8_t *base, uint64_t size, uint64_t *pos, sp_tar_member *m,
+                       sp_error *err)
+{
+    uint64_t at = *pos;
+    if (at + 512 > size)
+        return sp_fail(err, SP_E_CORRUPT, "byte %llu: truncated (no end-of-archive blocks)",
+                       (unsigned long long)at);
+    const uint8_t *h = base + at;
+    bool zero = true;
+    for (int i = 0; i < 512 && zero; i++) zero = h[i] == 0;
+    if (zero) return 0; /* end of archive */
+    uint64_t stored, sum = 0;
+    for (int i = 0; i < 512; i++) sum += (i >= 148 && i < 156) ? ' ' : h[i];
+    if (parse_octal(h + 148, 8, &stored) != 0 || stored != sum)
+        return sp_fail(err, SP_E_CORRUPT, "byte %llu: tar header checksum mismatch",
+                       (unsigned long long)at);
+    if (memcmp(h + 257, "ustar", 5) != 0)
+        return sp_fail(err, SP_E_CORRUPT, "byte %llu: not a USTAR header", (unsigned long long)at);
+    uint64_t len;
+    if (parse_octal(h + 124, 12, &len) != 0)
+        return sp_fail(err, SP_E_CORRUPT, "byte %llu: bad member size", (unsigned long long)at);
+    if (len > size - at - 512)
+        return sp_fail(err, SP_E_CORRUPT, "byte %llu: member of %llu bytes runs past the end",
+                       (unsigned long long)at, (unsigned long long)len);
+    size_t np = strnlen((const char *)h + 345, 155), nn = strnlen((const char *)h, 100);
+    if (np)
+        snprintf(m->name, sizeof(m->name), "%.*s/%.*s", (int)np, (const char *)h + 345, (int)nn,
+                 (const char *)h);
+    else
+        snprintf(m->name, sizeof(m->name), "%.*s", (int)nn, (const char *)h);
+    m->type = h[156] ? (char)h[156] : '0';
+    m->header_offset = at;
+    m->data_offset = at + 512;
+    m->size = len;
+    *pos = at + 512 + (len + 511) / 512 * 512;
+    return 1;
+}

@@ -72,19 +72,19 @@ static void map_entry(sp_buf *features, const char *key, const sp_buf *feature)
     sp_buf_free(&entry);
 }
 
-typedef struct feat {
+typedef struct feature_row {
     const char *key;
     bool is_int;
     int64_t i;
     const void *data;
     size_t len;
-} feat;
+} feature_row;
 
 static void example(sp_buf *out, const sp_out_record *r, int64_t label_offset)
 {
     const char *fmt = r->codec->name;
     /* In key order: the serialised bytes are then a function of the record alone. */
-    const feat f[] = {
+    const feature_row f[] = {
         {"image/channels", true, r->image ? r->image->channels : 3, NULL, 0},
         {"image/class/label", true, (int64_t)r->label + label_offset, NULL, 0},
         {"image/class/text", false, 0, r->class_name, strlen(r->class_name)},
@@ -218,3 +218,171 @@ const sp_sink_ops sp_sink_tfrecord = {
     .finish = tfr_finish,
     .free = tfr_free,
 };
+
+/* ---- reading ------------------------------------------------------------------------------ */
+
+static uint64_t get_le(const uint8_t *p, int n)
+{
+    uint64_t v = 0;
+    for (int i = n - 1; i >= 0; i--) v = v << 8 | p[i];
+    return v;
+}
+
+int sp_tfrecord_read(const uint8_t *base, uint64_t size, uint64_t *pos, const uint8_t **data,
+                     uint64_t *len, sp_error *err)
+{
+    uint64_t at = *pos;
+    if (at == size) return 0;
+    if (size - at < 16)
+        return sp_fail(err, SP_E_CORRUPT, "byte %llu: truncated record header",
+                       (unsigned long long)at);
+    const uint8_t *h = base + at;
+    if ((uint32_t)get_le(h + 8, 4) != sp_crc32c_masked(h, 8))
+        return sp_fail(err, SP_E_CORRUPT, "byte %llu: record length CRC mismatch",
+                       (unsigned long long)at);
+    uint64_t n = get_le(h, 8);
+    if (n > size - at - 16)
+        return sp_fail(err, SP_E_CORRUPT, "byte %llu: record of %llu bytes runs past the end",
+                       (unsigned long long)at, (unsigned long long)n);
+    if ((uint32_t)get_le(h + 12 + n, 4) != sp_crc32c_masked(h + 12, n))
+        return sp_fail(err, SP_E_CORRUPT, "byte %llu: record data CRC mismatch",
+                       (unsigned long long)at);
+    *data = h + 12;
+    *len = n;
+    *pos = at + 16 + n;
+    return 1;
+}
+
+/* ---- protobuf reading: fields by number, skipping what we do not know -------------------- */
+
+typedef struct pb {
+    const uint8_t *p, *end;
+} pb;
+
+static int pb_read_varint(pb *b, uint64_t *v)
+{
+    *v = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+        if (b->p >= b->end) return -1;
+        uint8_t c = *b->p++;
+        *v |= (uint64_t)(c & 0x7f) << shift;
+        if (!(c & 0x80)) return 0;
+    }
+    return -1;
+}
+
+/* Next field: number, wire type, and for length-delimited ones the payload. */
+static int pb_next(pb *b, unsigned *field, unsigned *wt, pb *sub, uint64_t *ival)
+{
+    uint64_t tag;
+    if (pb_read_varint(b, &tag) != 0) return -1;
+    *field = (unsigned)(tag >> 3);
+    *wt = (unsigned)(tag & 7);
+    switch (*wt) {
+    case 0: return pb_read_varint(b, ival);
+    case 1:
+        if (b->end - b->p < 8) return -1;
+        b->p += 8;
+        return 0;
+    case 5:
+        if (b->end - b->p < 4) return -1;
+        b->p += 4;
+        return 0;
+    case 2: {
+        uint64_t n;
+        if (pb_read_varint(b, &n) != 0 || n > (uint64_t)(b->end - b->p)) return -1;
+        sub->p = b->p;
+        sub->end = b->p + n;
+        b->p += n;
+        return 0;
+    }
+    }
+    return -1;
+}
+
+/* A Feature: the first bytes value, or the first int64. */
+static int pb_feature(pb f, const uint8_t **bytes, uint64_t *blen, int64_t *ival, bool *is_int)
+{
+    unsigned field, wt;
+    pb list, item;
+    uint64_t v;
+    while (f.p < f.end) {
+        if (pb_next(&f, &field, &wt, &list, &v) != 0) return -1;
+        if (wt != 2 || (field != 1 && field != 3)) continue;
+        while (list.p < list.end) {
+            if (pb_next(&list, &field, &wt, &item, &v) != 0) return -1;
+            if (field != 1) continue;
+            if (wt == 2 && *is_int) { /* packed int64s */
+                if (pb_read_varint(&item, &v) != 0) return -1;
+                *ival = (int64_t)v;
+                return 0;
+            }
+            if (wt == 0) {
+                *is_int = true;
+                *ival = (int64_t)v;
+                return 0;
+            }
+            if (wt == 2) {
+                *bytes = item.p;
+                *blen = (uint64_t)(item.end - item.p);
+                return 0;
+            }
+        }
+        (void)field;
+    }
+    return 0;
+}
+
+int sp_example_parse(const uint8_t *data, uint64_t len, sp_example *ex, sp_error *err)
+{
+    memset(ex, 0, sizeof(*ex));
+    pb b = {data, data + len}, features = {NULL, NULL}, entry, sub;
+    unsigned field, wt;
+    uint64_t v;
+    while (b.p < b.end) {
+        if (pb_next(&b, &field, &wt, &sub, &v) != 0) goto bad;
+        if (field == 1 && wt == 2) features = sub;
+    }
+    if (!features.p) return sp_fail(err, SP_E_CORRUPT, "Example has no features");
+    while (features.p < features.end) {
+        if (pb_next(&features, &field, &wt, &entry, &v) != 0) goto bad;
+        if (field != 1 || wt != 2) continue;
+        const uint8_t *key = NULL;
+        uint64_t klen = 0;
+        pb feat = {NULL, NULL};
+        while (entry.p < entry.end) {
+            if (pb_next(&entry, &field, &wt, &sub, &v) != 0) goto bad;
+            if (field == 1 && wt == 2) {
+                key = sub.p;
+                klen = (uint64_t)(sub.end - sub.p);
+            } else if (field == 2 && wt == 2) {
+                feat = sub;
+            }
+        }
+        if (!key || !feat.p) continue;
+        char k[64];
+        snprintf(k, sizeof(k), "%.*s", (int)(klen < 63 ? klen : 63), (const char *)key);
+        /* Which list a feature holds is in its own field number: 1 bytes, 3 int64. */
+        bool is_int = false;
+        pb peek = feat;
+        if (pb_next(&peek, &field, &wt, &sub, &v) == 0 && field == 3) is_int = true;
+        const uint8_t *bytes = NULL;
+        uint64_t blen = 0;
+        int64_t ival = 0;
+        if (pb_feature(feat, &bytes, &blen, &ival, &is_int) != 0) goto bad;
+        if (!strcmp(k, "image/encoded")) ex->encoded = bytes, ex->encoded_len = blen;
+        else if (!strcmp(k, "image/format")) ex->format = bytes, ex->format_len = blen;
+        else if (!strcmp(k, "image/class/text")) ex->text = bytes, ex->text_len = blen;
+        else if (!strcmp(k, "image/filename")) ex->filename = bytes, ex->filename_len = blen;
+        else if (!strcmp(k, "image/key")) ex->key = bytes, ex->key_len = blen;
+        else if (!strcmp(k, "image/class/label")) ex->label = ival, ex->has_label = true;
+        else if (!strcmp(k, "image/width")) ex->width = ival;
+        else if (!strcmp(k, "image/height")) ex->height = ival;
+        else if (!strcmp(k, "image/channels")) ex->channels = ival;
+    }
+    if (!ex->encoded) return sp_fail(err, SP_E_CORRUPT, "Example has no image/encoded");
+    return SP_OK;
+bad:
+    return sp_fail(err, SP_E_CORRUPT, "malformed protobuf at byte %lld of the Example",
+                   (long long)(b.p - data));
+}

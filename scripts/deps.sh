@@ -3,7 +3,7 @@
 # Usage: scripts/deps.sh [build|test]   (test adds the tools the compatibility tests use)
 set -eu
 
-need="gcc make cmake pkg-config libjpeg62-turbo-dev libpng-dev libarchive-dev libinih-dev libxxhash-dev"
+need="gcc make cmake pkg-config libjpeg62-turbo-dev libpng-dev libarchive-dev libinih-dev libxxhash-dev libcjson-dev"
 if [ "${1:-build}" = test ]; then
   # cmocka for unit tests; Debian's python3 with Pillow and numpy, GNU tar and bsdtar for
   # the compatibility tests (they read our shards with the tools users have).

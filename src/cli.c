@@ -3,7 +3,11 @@
  * and maps results to exit codes (0 ok, 1 failed, 2 usage or config error); all the work
  * and all the help text about stages come from the library.
  */
+#include "shardpack/reader.h"
 #include "shardpack/shardpack.h"
+
+#include <dirent.h>
+#include <sys/stat.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +26,10 @@ static const char usage[] =
     "  scan [CONFIG]    scan the sources only (fills the catalog cache)\n"
     "  plan [CONFIG]    scan and plan only (writes OUTDIR/plan.tsv)\n"
     "  stages           list every stage and its options (--markdown for docs)\n"
+    "  verify OUT       check an output against its manifest (checksums, records, indexes)\n"
+    "  ls OUT|SHARD     list the records of an output or of one shard\n"
+    "  cat SHARD KEY    write one record's image to stdout (or -o FILE)\n"
+    "  readbench OUT [--decode]  read the output as an epoch would; compare with loose files\n"
     "\n"
     "CONFIG defaults to ./pipeline.ini.\n"
     "\n"
@@ -106,6 +114,133 @@ static int usage_error(const char **sets, const char *fmt, const char *arg)
     return EXIT_USAGE;
 }
 
+static int print_records(sp_ctx *ctx, const char *path)
+{
+    sp_reader *r;
+    int rc = sp_reader_open(ctx, path, &r);
+    if (rc != SP_OK) return rc;
+    sp_record_view rec;
+    int k;
+    const char *name = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+    while ((k = sp_reader_next(r, &rec)) == 1)
+        printf("%s\t%s\t%lld\t%s\t%llu\t%llu\n", name, rec.key, (long long)rec.label,
+               rec.format ? rec.format : "-", (unsigned long long)rec.image_len,
+               (unsigned long long)rec.offset);
+    sp_reader_free(&r);
+    return k < 0 ? k : SP_OK;
+}
+
+/* ls: a shard, or every shard file of an output folder in name order. */
+static int cmd_ls(sp_ctx *ctx, const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        fprintf(stderr, "shardpack: error: %s: no such file or folder\n", path);
+        return SP_E_USAGE;
+    }
+    printf("shard\tkey\tlabel\tformat\tbytes\toffset\n");
+    if (!S_ISDIR(st.st_mode)) return print_records(ctx, path);
+    struct dirent **names;
+    int n = scandir(path, &names, NULL, alphasort);
+    int rc = SP_OK;
+    for (int i = 0; i < n; i++) {
+        const char *e = names[i]->d_name;
+        size_t l = strlen(e);
+        bool shard = e[0] != '.' && ((l > 4 && !strcmp(e + l - 4, ".tar")) ||
+                                     (l > 11 && !strcmp(e + l - 11, ".images.npy")) ||
+                                     (strstr(e, "-of-") && !strchr(e, '.')));
+        if (shard && rc == SP_OK) {
+            char full[4096];
+            snprintf(full, sizeof(full), "%s/%s", path, e);
+            rc = print_records(ctx, full);
+        }
+        free(names[i]);
+    }
+    if (n >= 0) free(names);
+    return rc;
+}
+
+static int cmd_cat(sp_ctx *ctx, const char *shard, const char *key, const char *outfile)
+{
+    sp_reader *r;
+    int rc = sp_reader_open(ctx, shard, &r);
+    if (rc != SP_OK) return rc;
+    sp_record_view rec;
+    int k = sp_reader_find(r, key, &rec);
+    if (k == 0) {
+        fprintf(stderr, "shardpack: error: %s: no record with key %s\n", shard, key);
+        rc = SP_E_USAGE;
+    } else if (k < 0) {
+        rc = k;
+    } else {
+        FILE *f = outfile ? fopen(outfile, "wb") : stdout;
+        if (!f || fwrite(rec.image, 1, (size_t)rec.image_len, f) != rec.image_len) {
+            fprintf(stderr, "shardpack: error: cannot write %s\n", outfile ? outfile : "stdout");
+            rc = SP_E_IO;
+        }
+        if (f && f != stdout && fclose(f) != 0) rc = SP_E_IO;
+    }
+    sp_reader_free(&r);
+    return rc;
+}
+
+static void bench_row(const char *what, const sp_bench_row *b)
+{
+    double s = b->seconds > 0 ? b->seconds : 1e-9;
+    printf("| %-24s | %7llu | %9llu | %9.1f | %10.0f | %8.1f |\n", what,
+           (unsigned long long)b->files, (unsigned long long)b->records, (double)b->bytes / 1048576.0,
+           (double)b->records / s, (double)b->bytes / 1048576.0 / s);
+}
+
+static int cmd_readbench(sp_ctx *ctx, const char *outdir, bool decode)
+{
+    sp_bench_row shards, loose;
+    int rc = sp_readbench(ctx, outdir, decode, &shards, &loose);
+    if (rc != SP_OK) return rc;
+    printf("%s, %s\n\n", outdir, decode ? "reading and decoding every image" : "reading every byte");
+    printf("| %-24s | %7s | %9s | %9s | %10s | %8s |\n", "input", "files", "records", "MB",
+           "records/s", "MB/s");
+    printf("|--------------------------|---------|-----------|-----------|------------|----------|\n");
+    bench_row("shards", &shards);
+    bench_row("loose files (the source)", &loose);
+    if (loose.seconds > 0 && shards.seconds > 0)
+        printf("\nshards: %.2fx the records/s of loose files\n",
+               ((double)shards.records / shards.seconds) / ((double)loose.records / loose.seconds));
+    return SP_OK;
+}
+
+/* verify, ls, cat, readbench: commands on a finished output. */
+static int output_command(int argc, char **argv)
+{
+    const char *cmd = argv[1];
+    const char *args[2] = {NULL, NULL}, *outfile = NULL;
+    int nargs = 0, quiet = 0;
+    bool decode = false;
+    for (int i = 2; i < argc; i++) {
+        if (!strcmp(argv[i], "--decode") && !strcmp(cmd, "readbench")) decode = true;
+        else if (!strcmp(argv[i], "-q") || !strcmp(argv[i], "--quiet")) quiet = 1;
+        else if (!strcmp(argv[i], "-o") && !strcmp(cmd, "cat") && i + 1 < argc) outfile = argv[++i];
+        else if (argv[i][0] == '-' && argv[i][1]) return usage_error(NULL, "unknown option '%s'", argv[i]);
+        else if (nargs < 2) args[nargs++] = argv[i];
+        else return usage_error(NULL, "unexpected argument '%s'", argv[i]);
+    }
+    int want = !strcmp(cmd, "cat") ? 2 : 1;
+    if (nargs != want)
+        return usage_error(NULL, "%s: wrong number of arguments", cmd);
+    sp_ctx *ctx;
+    if (sp_ctx_new(&ctx) != SP_OK) return EXIT_FAILED;
+    sp_ctx_set_verbosity(ctx, quiet ? SP_LOG_ERROR : SP_LOG_INFO);
+    int rc;
+    if (!strcmp(cmd, "verify")) rc = sp_verify(ctx, args[0]);
+    else if (!strcmp(cmd, "ls")) rc = cmd_ls(ctx, args[0]);
+    else if (!strcmp(cmd, "cat")) rc = cmd_cat(ctx, args[0], args[1], outfile);
+    else rc = cmd_readbench(ctx, args[0], decode);
+    if (rc != SP_OK && rc != SP_E_USAGE) fprintf(stderr, "shardpack: error: %s\n", sp_errmsg(ctx));
+    sp_ctx_free(&ctx);
+    /* A damaged output is a failed check (1), not a usage error. */
+    return rc == SP_OK ? 0 : rc == SP_E_USAGE ? EXIT_USAGE : EXIT_FAILED;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -127,6 +262,9 @@ int main(int argc, char **argv)
         sp_print_stages(stdout, md ? SP_HELP_MARKDOWN : SP_HELP_TEXT);
         return 0;
     }
+    if (!strcmp(cmd, "verify") || !strcmp(cmd, "ls") || !strcmp(cmd, "cat") ||
+        !strcmp(cmd, "readbench"))
+        return output_command(argc, argv);
     int (*phase)(sp_ctx *, sp_pipeline *, sp_summary *) = NULL;
     if (!strcmp(cmd, "build")) phase = sp_run;
     else if (!strcmp(cmd, "scan")) phase = sp_run_scan;

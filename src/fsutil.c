@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <xxhash.h>
@@ -223,4 +224,36 @@ int sp_file_digest(const char *path, uint64_t *bytes, sp_hash128 *hash, sp_buf *
     if (st) XXH3_freeState(st);
     close(fd);
     return rc;
+}
+
+int sp_map_file(const char *path, sp_mapped *m, sp_error *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        int e = errno;
+        if (fd >= 0) close(fd);
+        sp_error_set_path(err, path);
+        return sp_fail(err, SP_E_IO, "cannot open: %s", strerror(e));
+    }
+    m->size = (uint64_t)st.st_size;
+    m->base = NULL;
+    if (m->size) {
+        void *p = mmap(NULL, (size_t)m->size, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (p == MAP_FAILED) {
+            int e = errno;
+            close(fd);
+            sp_error_set_path(err, path);
+            return sp_fail(err, SP_E_IO, "cannot map: %s", strerror(e));
+        }
+        m->base = p;
+    }
+    close(fd);
+    return SP_OK;
+}
+
+void sp_unmap(sp_mapped *m)
+{
+    if (m->base) munmap((void *)m->base, (size_t)m->size);
+    memset(m, 0, sizeof(*m));
 }

@@ -75,6 +75,13 @@ int sp_write_file_atomic(const char *path, const void *data, size_t len, sp_erro
 /* Renames tmp to final and fsyncs the folder (after the caller fsynced the file). */
 int sp_commit_file(const char *tmp, const char *final, sp_error *err);
 int sp_fsync_dir_of(const char *path, sp_error *err);
+/* A whole file mapped read-only (empty files map to base = NULL, size = 0). */
+typedef struct sp_mapped {
+    const uint8_t *base;
+    uint64_t size;
+} sp_mapped;
+int sp_map_file(const char *path, sp_mapped *m, sp_error *err);
+void sp_unmap(sp_mapped *m);
 /* a + "/" + b in a new malloc'd string */
 char *sp_path_join(const char *a, const char *b);
 char *sp_strdup(const char *s);
@@ -233,6 +240,16 @@ uint64_t sp_tar_offset(const sp_tar_writer *w);
 /* Writes the end-of-archive blocks, fsyncs and closes. Reports the archive's size. */
 int sp_tar_finish(sp_tar_writer *w, uint64_t *bytes, sp_error *err);
 void sp_tar_abort(sp_tar_writer **w); /* closes and removes the file */
+
+typedef struct sp_tar_member {
+    char name[257];
+    char type; /* '0' regular file */
+    uint64_t header_offset, data_offset, size;
+} sp_tar_member;
+/* Parses the member header at *pos of an archive in memory, checking its checksum and
+ * bounds, and advances *pos past the member's data. 1 = a member, 0 = end of archive. */
+int sp_tar_read_member(const uint8_t *base, uint64_t size, uint64_t *pos, sp_tar_member *m,
+                       sp_error *err);
 void sp_tar_free(sp_tar_writer **w);
 
 /* ---- resampling (src/resample.c) --------------------------------------------------- */
@@ -535,6 +552,22 @@ typedef struct sp_tfrecord_sink_opts {
     int64_t label_offset;
 } sp_tfrecord_sink_opts;
 extern const sp_sink_ops sp_sink_tfrecord;
+
+/* npy: parses a header; gives the data offset, dtype descr and shape. */
+int sp_npy_parse(const uint8_t *base, uint64_t size, char descr[8], uint64_t shape[4],
+                 int *ndim, uint64_t *data_offset, sp_error *err);
+
+/* TFRecord: the record at *pos, CRCs checked; 1 = a record, 0 = end. */
+int sp_tfrecord_read(const uint8_t *base, uint64_t size, uint64_t *pos, const uint8_t **data,
+                     uint64_t *len, sp_error *err);
+/* The fields of an Example that shardpack writes. Pointers borrow from the record. */
+typedef struct sp_example {
+    const uint8_t *encoded, *format, *text, *filename, *key;
+    uint64_t encoded_len, format_len, text_len, filename_len, key_len;
+    int64_t label, width, height, channels;
+    bool has_label;
+} sp_example;
+int sp_example_parse(const uint8_t *data, uint64_t len, sp_example *ex, sp_error *err);
 
 /* CRC-32C (Castagnoli) and TFRecord's masked form (src/crc32c.c). */
 uint32_t sp_crc32c(uint32_t crc, const void *data, size_t len);
