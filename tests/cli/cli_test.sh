@@ -93,6 +93,28 @@ lines=$(($(wc -l <"$W/o1/plan.tsv") - 1))
 # planned records include the corrupt one that is skipped at build time
 [ "$lines" -eq $((records + 1)) ] && ok || bad "plan.tsv has $lines records, manifest $records (+1 skipped at build)"
 
+# --- commands on a finished output: verify, ls, cat -------------------------------------
+expect 0 "verify" "$SP" verify "$W/o1"
+has "$W/err" "all checks passed" "verify reports success"
+expect 1 "verify a folder without manifest" "$SP" verify "$W"
+has "$W/err" "manifest.json: missing" "verify names the missing manifest"
+expect 2 "verify without argument" "$SP" verify
+expect 0 "ls" "$SP" ls "$W/o1"
+n=$(($(wc -l <"$W/out") - 1))
+[ "$n" -eq "$records" ] && ok || bad "ls lists $n records, manifest has $records"
+has "$W/out" "shard-000000.tar	000000000	" "ls names shard and key"
+expect 0 "cat" "$SP" cat "$W/o1/shard-000000.tar" 000000003 -o "$W/cat.jpg"
+$PY - "$W/o1/shard-000000.tar" "$W/cat.jpg" <<'PYEOF' && ok || bad "cat writes the record's image bytes"
+import sys, tarfile
+with tarfile.open(sys.argv[1]) as t:
+    want = t.extractfile("000000003.jpg").read()
+assert open(sys.argv[2], "rb").read() == want
+PYEOF
+expect 2 "cat a missing key" "$SP" cat "$W/o1/shard-000000.tar" 999999999
+has "$W/err" "no record with key 999999999" "cat names the missing key"
+expect 1 "ls a non-shard" "$SP" ls "$W/o1/plan.tsv"
+has "$W/err" "not a tar, npy or TFRecord shard" "ls says what is wrong"
+
 # --- a changed file is rescanned, not served stale -----------------------------------------
 mkdir -p "$W/data/a" "$W/data/b"
 cp examples/data/circles/$(ls examples/data/circles | head -1) "$W/data/a/x.jpg"

@@ -3,16 +3,19 @@
 usage: flip_bits.py SHARDPACK OUTDIR [--count 50] [--seed N]
 
 For COUNT rounds: pick a shard of the manifest and a byte and bit in it at random, flip
-that bit, run `shardpack verify OUTDIR`, and require exit code 1 with a message naming the
-shard and a byte offset; then restore the byte and require verify to pass again at the
-end. The seed is printed so a failure can be replayed.
+that bit, run `shardpack verify`, and require exit code 1 with a message naming the shard
+and a byte offset; then restore the byte and require verify to pass again at the end. It
+works on a copy of OUTDIR, so tests reading OUTDIR at the same time are not disturbed. The
+seed is printed so a failure can be replayed.
 """
 import json
 import os
 import random
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 
 
 def verify(sp, out):
@@ -32,8 +35,18 @@ def main():
         i = args.index("--seed")
         seed = int(args[i + 1])
         del args[i:i + 2]
-    sp, out = args
+    sp, original = args
     print(f"flip_bits: seed {seed}")
+    work = tempfile.mkdtemp(prefix="flip_bits.")
+    try:
+        out = os.path.join(work, "out")
+        shutil.copytree(original, out)
+        run(sp, out, count, seed)
+    finally:
+        shutil.rmtree(work)
+
+
+def run(sp, out, count, seed):
     rng = random.Random(seed)
     shards = json.load(open(os.path.join(out, "manifest.json")))["shards"]
     rc, err = verify(sp, out)
