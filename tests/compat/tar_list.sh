@@ -79,10 +79,27 @@ with tarfile.open(sys.argv[1], "r:") as t:
     complain "$shard: bsdtar -tvf lists $(wc -l <"$tmp/bsd_v.out") members, tarfile $(wc -l <"$tmp/py.out")"
   fi
   members=$((members + $(wc -l <"$tmp/py.out")))
+
+  # And extract identically: the same files with the same bytes from all three.
+  rm -rf "$tmp/x"
+  mkdir -p "$tmp/x/gnu" "$tmp/x/bsd" "$tmp/x/py"
+  run xgnu tar -xf "$shard" -C "$tmp/x/gnu"
+  run xbsd bsdtar -xf "$shard" -C "$tmp/x/bsd"
+  run xpy "$python" -c 'import sys, tarfile
+with tarfile.open(sys.argv[1], "r:") as t:
+    t.extractall(sys.argv[2])' "$shard" "$tmp/x/py"
+  for tool in gnu bsd; do
+    if ! diff -r "$tmp/x/py" "$tmp/x/$tool" >/dev/null; then
+      complain "$shard: $tool tar and Python tarfile extract different files or bytes"
+    fi
+  done
+  if [ "$(find "$tmp/x/py" -type f | wc -l)" -ne "$(wc -l <"$tmp/py.out")" ]; then
+    complain "$shard: tarfile extracted a different number of files than it lists"
+  fi
 done
 
 if [ "$fail" -ne 0 ]; then
   echo "tar_list: readers disagree or complain about shards in $outdir" >&2
   exit 1
 fi
-echo "tar_list: ${#shards[@]} shards, $members members: GNU tar, bsdtar and tarfile agree"
+echo "tar_list: ${#shards[@]} shards, $members members: GNU tar, bsdtar and tarfile list and extract them alike"
