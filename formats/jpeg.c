@@ -188,29 +188,39 @@ static int jpeg_decode(const uint8_t *data, size_t len, const sp_limits *lim, sp
 
 /* Baseline with the standard Huffman tables by default: every decoder (and DALI's GPU
  * decoder) handles it, and optimised tables save ~5% at a real encoding cost. */
+/* The output buffer lives in a struct whose address libjpeg holds, so after a longjmp it
+ * still names the current buffer (jpeg_mem_dest swaps in bigger ones as it grows). */
+typedef struct jout {
+    jerr e;
+    unsigned char *buf;
+    unsigned long len;
+} jout;
+
+#define JPEG_MAX_SIDE 65500 /* libjpeg's JPEG_MAX_DIMENSION */
+
 static int jpeg_encode(const sp_image *img, const sp_encode_opts *o, uint8_t **out, size_t *len,
                        sp_error *err)
 {
     struct jpeg_compress_struct cinfo;
-    jerr e;
-    unsigned char *volatile mem = NULL;
-    unsigned long memlen = 0;
+    jout d = {.buf = NULL, .len = 0};
     *out = NULL;
     *len = 0;
     if (img->channels != 1 && img->channels != 3)
         return sp_fail(err, SP_E_USAGE, "JPEG encoding needs 1 or 3 channels, not %u",
                        img->channels);
-    cinfo.err = jpeg_std_error(&e.pub);
-    e.pub.error_exit = on_error_exit;
-    e.code = 0;
-    if (setjmp(e.jump)) {
+    if (img->width > JPEG_MAX_SIDE || img->height > JPEG_MAX_SIDE)
+        return sp_fail(err, SP_E_LIMIT, "%ux%u is too large for JPEG (at most %u a side)",
+                       img->width, img->height, JPEG_MAX_SIDE);
+    cinfo.err = jpeg_std_error(&d.e.pub);
+    d.e.pub.error_exit = on_error_exit;
+    d.e.code = 0;
+    if (setjmp(d.e.jump)) {
         jpeg_destroy_compress(&cinfo);
-        free(mem);
-        return sp_fail(err, SP_E_INTERNAL, "JPEG encoder: %s", e.msg);
+        free(d.buf);
+        return sp_fail(err, SP_E_INTERNAL, "JPEG encoder: %s", d.e.msg);
     }
     jpeg_create_compress(&cinfo);
-    unsigned char *m = NULL;
-    jpeg_mem_dest(&cinfo, &m, &memlen);
+    jpeg_mem_dest(&cinfo, &d.buf, &d.len);
     cinfo.image_width = img->width;
     cinfo.image_height = img->height;
     cinfo.input_components = (int)img->channels;
@@ -230,16 +240,14 @@ static int jpeg_encode(const sp_image *img, const sp_encode_opts *o, uint8_t **o
     cinfo.optimize_coding = o->optimize ? TRUE : FALSE;
     if (o->progressive) jpeg_simple_progression(&cinfo);
     jpeg_start_compress(&cinfo, TRUE);
-    mem = m;
     while (cinfo.next_scanline < cinfo.image_height) {
         JSAMPROW row = img->data + (size_t)cinfo.next_scanline * img->stride;
         jpeg_write_scanlines(&cinfo, &row, 1);
     }
     jpeg_finish_compress(&cinfo);
-    /* jpeg_mem_dest may have reallocated the buffer; the final pointer is in m. */
     jpeg_destroy_compress(&cinfo);
-    *out = m;
-    *len = memlen;
+    *out = d.buf;
+    *len = d.len;
     return SP_OK;
 }
 

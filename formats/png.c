@@ -212,6 +212,10 @@ static int png_encode(const sp_image *img, const sp_encode_opts *o, uint8_t **ou
     if (img->channels < 1 || img->channels > 4)
         return sp_fail(err, SP_E_USAGE, "PNG encoding needs 1 to 4 channels, not %u",
                        img->channels);
+    /* libpng's default user limit; wider rows are refused as a limit, not a crash. */
+    if (img->width > 1000000 || img->height > 1000000)
+        return sp_fail(err, SP_E_LIMIT, "%ux%u is too large for PNG (at most 1000000 a side)",
+                       img->width, img->height);
     pwrite w = {{0}, {0}};
     png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &w, on_write_error, on_warning);
     png_infop pi = png ? png_create_info_struct(png) : NULL;

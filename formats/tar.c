@@ -316,7 +316,7 @@ int sp_tar_read_member(const uint8_t *base, uint64_t size, uint64_t *pos, sp_tar
                        sp_error *err)
 {
     uint64_t at = *pos;
-    if (at + 512 > size)
+    if (at > size || size - at < 512)
         return sp_fail(err, SP_E_CORRUPT, "byte %llu: truncated (no end-of-archive blocks)",
                        (unsigned long long)at);
     const uint8_t *h = base + at;

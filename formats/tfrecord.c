@@ -233,7 +233,7 @@ int sp_tfrecord_read(const uint8_t *base, uint64_t size, uint64_t *pos, const ui
 {
     uint64_t at = *pos;
     if (at == size) return 0;
-    if (size - at < 16)
+    if (at > size || size - at < 16)
         return sp_fail(err, SP_E_CORRUPT, "byte %llu: truncated record header",
                        (unsigned long long)at);
     const uint8_t *h = base + at;

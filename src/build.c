@@ -8,6 +8,7 @@
 #include "internal.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -46,6 +47,21 @@ static void record_json(const sp_job *run, const sp_record *r, const sp_sample *
     sp_buf_printf(j, ", \"copy\": %u}\n", r->copy);
 }
 
+/* The limits hold for what stages make, not only for what files declare: a thin strip
+ * within every input limit can ask resize for a 16-million-pixel side. */
+static int check_output_size(const sp_stage *st, const sp_image *img, const sp_limits *lim,
+                             sp_error *err)
+{
+    if (!st->desc->out_size) return SP_OK;
+    uint32_t w = img->width, h = img->height;
+    st->desc->out_size(st->opts, &w, &h);
+    if ((lim->max_dimension && (w > lim->max_dimension || h > lim->max_dimension)) ||
+        (lim->max_pixels && (uint64_t)w * h > lim->max_pixels))
+        return sp_fail(err, SP_E_LIMIT, "would make a %ux%u image from %ux%u, over the limits",
+                       w, h, img->width, img->height);
+    return SP_OK;
+}
+
 /* One record, start to finish. Runs on a worker thread: touches only `it`. */
 static void process(const sp_job *run, const sp_sink_plan *sp, const sp_record *r, item *it)
 {
@@ -70,6 +86,11 @@ static void process(const sp_job *run, const sp_sink_plan *sp, const sp_record *
     /* The RNG key names the sample, not its position, so reordering never reshuffles draws. */
     for (size_t i = 0; rc == SP_OK && i < sp->nchain; i++) {
         const sp_stage *st = &p->stages[sp->chain[i]];
+        rc = check_output_size(st, &it->image, &p->limits, err);
+        if (rc != SP_OK) {
+            snprintf(err->member, sizeof(err->member), "[%s]", st->name);
+            break;
+        }
         sp_rng rng = sp_rng_for((uint64_t)p->run.seed, st->name, s->path, r->copy);
         rc = st->desc->process(st->opts, &it->image, &rng, err);
         if (rc != SP_OK && !err->member[0]) snprintf(err->member, sizeof(err->member), "[%s]", st->name);
@@ -106,10 +127,15 @@ static int add_record(sp_shard_writer *w, const sp_sink_ops *ops, const sp_job *
 }
 
 /* Writes a finished shard's sidecars and then commits the shard itself, last, so a shard
- * under its final name always has its index and sums beside it. */
+ * under its final name always has its index and sums beside it. The old shard goes
+ * first: a new index must never sit beside an old shard, even if a rename fails. */
 static int commit_shard(sp_job *run, sp_shard *sh, const char *tmp, const char *final,
                         sp_sidecar *sc, size_t nsc, sp_error *err)
 {
+    if (unlink(final) != 0 && errno != ENOENT) {
+        sp_error_set_path(err, final);
+        return sp_fail(err, SP_E_IO, "cannot replace: %s", strerror(errno));
+    }
     sp_buf blocks = {0};
     int rc = sp_file_digest(tmp, &sh->bytes, &sh->hash, &blocks, err);
     if (rc == SP_OK && nsc < SP_MAX_SIDECARS + 1) {
@@ -129,6 +155,12 @@ static int commit_shard(sp_job *run, sp_shard *sh, const char *tmp, const char *
             rc = sp_fail(err, SP_E_NOMEM, "out of memory");
     }
     if (rc == SP_OK) rc = sp_commit_file(tmp, final, err);
+    if (rc != SP_OK)
+        for (size_t i = 0; i < sh->nsidecars; i++) {
+            char *path = sp_path_join(run->outdir, sh->sidecars[i]);
+            if (path) unlink(path);
+            free(path);
+        }
     return rc;
 }
 
@@ -253,6 +285,14 @@ static int clear_stale(sp_job *run)
     char *manifest = sp_path_join(run->outdir, "manifest.json");
     if (!manifest) return sp_fail(&run->ctx->err, SP_E_NOMEM, "out of memory");
     bool removed = unlink(manifest) == 0;
+    /* Sink-wide indexes describe the old set of shards too. */
+    for (size_t s = 0; s < run->nsinks; s++) {
+        char name[160];
+        snprintf(name, sizeof(name), "%s.wids.json", sp_sink_prefix(&run->pipe->stages[run->sinks[s].stage]));
+        char *path = sp_path_join(run->outdir, name);
+        if (path && unlink(path) == 0) removed = true;
+        free(path);
+    }
     DIR *d = opendir(run->outdir);
     if (!d) {
         free(manifest);

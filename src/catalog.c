@@ -2,7 +2,8 @@
  * The catalog: what scan learned about every sample, and its cache on disk.
  *
  * The cache is one TSV file per source (OUTDIR/.shardpack/catalog-SOURCE.tsv). A rebuild
- * reuses a row when the file's (path, size, mtime) match, so rescanning a million
+ * reuses a row when the file's (path, size, mtime, ctime, inode) match — ctime because a
+ * tool can set mtime back after writing, never ctime — so rescanning a million
  * unchanged files costs a stat each, not a read and a hash. The first line names the
  * format version and a key (the source root and the limits in force, since a limit
  * decides whether a header is accepted); a different key invalidates the whole file. The
@@ -13,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CACHE_MAGIC "shardpack-catalog\t1\t"
+#define CACHE_MAGIC "shardpack-catalog\t2\t"
 
 void sp_catalog_free(sp_catalog *cat)
 {
@@ -76,13 +77,17 @@ int sp_catalog_cache_save(const char *cache_path, const char *key, const sp_cata
     sp_buf_puts(&b, "\n");
     for (size_t i = 0; i < cat->nsamples; i++) {
         const sp_sample *s = &cat->samples[i];
-        /* Read errors are not cached: the next scan should try the file again. */
-        if (s->status == SP_E_IO || s->status == SP_E_NOLABEL) continue;
+        /* Only facts about the bytes are cached: read errors, out-of-memory and a missing
+         * class may not hold next time, so those files are looked at again. */
+        if (s->status != SP_OK &&
+            (sp_severity_of(s->status) != SP_SEV_SAMPLE || s->status == SP_E_NOLABEL))
+            continue;
         char hex[33];
         sp_hash_hex(s->hash, hex);
         put_escaped(&b, s->path);
-        sp_buf_printf(&b, "\t%llu\t%lld\t%s\t%u\t%u\t%u\t%s\t%d\t",
+        sp_buf_printf(&b, "\t%llu\t%lld\t%lld\t%llu\t%s\t%u\t%u\t%u\t%s\t%d\t",
                       (unsigned long long)s->size, (long long)s->mtime_ns,
+                      (long long)s->ctime_ns, (unsigned long long)s->inode,
                       s->format ? s->format->name : "-", s->info.width, s->info.height,
                       s->info.channels, hex, s->status);
         put_escaped(&b, s->detail ? s->detail : "");
@@ -132,8 +137,8 @@ int sp_catalog_cache_load(const char *cache_path, const char *key, sp_catalog *c
         char *nl = strchr(p, '\n');
         if (!nl) break; /* a torn last line: ignore it */
         *nl = '\0';
-        char *f[10];
-        if (split_tabs(p, f, 10) == 10) {
+        char *f[12];
+        if (split_tabs(p, f, 12) == 12) {
             if (cache->nsamples == cap) {
                 cap = cap ? cap * 2 : 1024;
                 sp_sample *v = realloc(cache->samples, cap * sizeof(*v));
@@ -145,13 +150,20 @@ int sp_catalog_cache_load(const char *cache_path, const char *key, sp_catalog *c
             s->path = unescape(f[0], strlen(f[0]));
             s->size = strtoull(f[1], NULL, 10);
             s->mtime_ns = strtoll(f[2], NULL, 10);
-            s->format = sp_format_by_name(f[3]);
-            s->info.width = (uint32_t)strtoul(f[4], NULL, 10);
-            s->info.height = (uint32_t)strtoul(f[5], NULL, 10);
-            s->info.channels = (uint32_t)strtoul(f[6], NULL, 10);
-            s->status = (int)strtol(f[8], NULL, 10);
-            s->detail = f[9][0] ? unescape(f[9], strlen(f[9])) : NULL;
-            if (s->path && sp_hash_parse(f[7], &s->hash) == SP_OK)
+            s->ctime_ns = strtoll(f[3], NULL, 10);
+            s->inode = strtoull(f[4], NULL, 10);
+            s->format = sp_format_by_name(f[5]);
+            s->info.width = (uint32_t)strtoul(f[6], NULL, 10);
+            s->info.height = (uint32_t)strtoul(f[7], NULL, 10);
+            s->info.channels = (uint32_t)strtoul(f[8], NULL, 10);
+            s->status = (int)strtol(f[10], NULL, 10);
+            s->detail = f[11][0] ? unescape(f[11], strlen(f[11])) : NULL;
+            /* It is only a cache: a row that could not have been written is dropped, so a
+             * damaged file costs a rescan, never a crash. */
+            bool sane = s->status == SP_OK
+                            ? s->format && s->format->decode && s->info.width && s->info.height
+                            : sp_severity_of(s->status) == SP_SEV_SAMPLE;
+            if (s->path && sane && sp_hash_parse(f[9], &s->hash) == SP_OK)
                 cache->nsamples++;
             else {
                 free(s->path);

@@ -280,7 +280,7 @@ int main(int argc, char **argv)
         const char *a = argv[i];
         const char *val = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "-o") || !strcmp(a, "--output")) {
-            if (!val) return usage_error(sets, "%s needs a folder", a);
+            if (!val || !val[0]) return usage_error(sets, "%s needs a folder", a);
             outdir = val;
             i++;
         } else if (!strcmp(a, "-j") || !strcmp(a, "--threads")) {

@@ -566,6 +566,7 @@ void sp_pipeline_free(sp_pipeline **pipe)
 
 int sp_pipeline_set_output(sp_pipeline *pipe, const char *dir)
 {
+    if (!dir || !dir[0]) return SP_E_USAGE;
     char *d = sp_strdup(dir);
     if (!d) return SP_E_NOMEM;
     free(pipe->output_override);

@@ -42,6 +42,7 @@ char *sp_path_join(const char *a, const char *b)
 
 int sp_mkdirs(const char *path, sp_error *err)
 {
+    if (!path[0]) return sp_fail(err, SP_E_USAGE, "empty folder name");
     char *p = sp_strdup(path);
     if (!p) return sp_fail(err, SP_E_NOMEM, "out of memory");
     for (char *s = p + 1;; s++) {

@@ -276,6 +276,8 @@ typedef struct sp_sample {
     int32_t label;    /* index into the catalog's classes; -1 if none */
     uint64_t size;    /* bytes */
     int64_t mtime_ns; /* from stat */
+    int64_t ctime_ns; /* changes on every write, even when mtime is set back */
+    uint64_t inode;
     const sp_format *format; /* NULL if unknown */
     sp_image_info info;
     sp_hash128 hash; /* XXH3-128 of the file's bytes */

@@ -82,7 +82,12 @@ static int load_index(sp_reader *r, const char *idx_path)
         unsigned long long off;
         ok = r->format == SP_SHARD_TAR ? sscanf(line, "%*s %llu", &off) == 1
                                        : sscanf(line, "%llu", &off) == 1;
-        if (!ok) break;
+        /* Untrusted like the shard: an offset must land inside it. */
+        if (!ok || (r->format == SP_SHARD_TAR && (off < 512 || off > r->m.size)) ||
+            off > r->m.size) {
+            ok = false;
+            break;
+        }
         if (r->format == SP_SHARD_TAR) off -= 512;
         if (r->noffsets == cap) {
             cap = cap ? cap * 2 : 1024;
@@ -114,7 +119,7 @@ static int open_npy(sp_reader *r, sp_error *err)
     r->w = (uint32_t)shape[2];
     r->c = (uint32_t)shape[3];
     r->item_bytes = shape[1] * shape[2] * shape[3];
-    if (shape[1] > 65535 || shape[2] > 65535 ||
+    if (shape[1] == 0 || shape[2] == 0 || shape[1] > 65535 || shape[2] > 65535 ||
         (r->item_bytes && r->n > (r->m.size - r->data_offset) / r->item_bytes) ||
         r->data_offset + r->n * r->item_bytes != r->m.size)
         return sp_fail(err, SP_E_CORRUPT, "byte %llu: data size does not match the shape",
@@ -127,7 +132,9 @@ static int open_npy(sp_reader *r, sp_error *err)
         rc = sp_npy_parse(r->labels.base, r->labels.size, descr, shape, &ndim,
                           &r->labels_offset, err);
         if (rc == SP_OK && (strcmp(descr, "<i8") != 0 || ndim != 1 || shape[0] != r->n ||
-                            r->labels_offset + 8 * r->n != r->labels.size))
+                            r->labels_offset > r->labels.size ||
+                            (r->labels.size - r->labels_offset) / 8 != r->n ||
+                            (r->labels.size - r->labels_offset) % 8 != 0))
             rc = sp_fail(err, SP_E_CORRUPT, "labels do not match the images (%llu records)",
                          (unsigned long long)r->n);
         if (rc == SP_OK) err->path[0] = '\0';
@@ -329,7 +336,8 @@ int sp_reader_seek(sp_reader *r, uint64_t index)
             return sp_fail(&r->ctx->err, SP_E_USAGE, "record %llu is past the end (%llu)",
                            (unsigned long long)index, (unsigned long long)r->noffsets);
         r->pos = index < r->noffsets ? r->offsets[index] : r->m.size;
-        if (index == r->noffsets && r->format == SP_SHARD_TAR) r->pos = r->m.size - 1024;
+        if (index == r->noffsets && r->format == SP_SHARD_TAR && r->m.size >= 1024)
+            r->pos = r->m.size - 1024; /* the end-of-archive blocks */
         r->index = index;
         return SP_OK;
     }

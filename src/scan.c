@@ -33,7 +33,9 @@ static void inspect(const sp_catalog *cat, sp_sample *s, const sp_limits *lim)
     if (rc == SP_OK) {
         s->hash = sp_hash_bytes(data, len);
         s->format = sp_format_probe(data, len);
-        if (!s->format)
+        if (len == 0)
+            rc = sp_fail(&err, SP_E_FORMAT, "empty file");
+        else if (!s->format)
             rc = sp_fail(&err, SP_E_FORMAT, "not a recognised image (content is not JPEG or PNG)");
         else
             rc = s->format->header(data, len, lim, &s->info, &err);
@@ -100,7 +102,8 @@ static int scan_source(sp_job *run, size_t stage_index, sp_catalog *cat)
         sp_sample *s = &cat->samples[i];
         if (s->status != SP_OK) continue; /* already rejected while enumerating */
         const sp_sample *c = cache_find(&cache, s->path);
-        if (c && c->size == s->size && c->mtime_ns == s->mtime_ns) {
+        if (c && c->size == s->size && c->mtime_ns == s->mtime_ns && c->ctime_ns == s->ctime_ns &&
+            c->inode == s->inode) {
             s->format = c->format;
             s->info = c->info;
             s->hash = c->hash;

@@ -24,19 +24,15 @@ static const sp_option resize_options[] = {
     SP_OPT_END,
 };
 
+/* 64-bit arithmetic, saturated: a 65500 x 1 strip asks for a 16,768,000-pixel side, which
+ * the build then refuses against the limits instead of trying to allocate it. */
 static void resize_out_size(const void *opts, uint32_t *w, uint32_t *h)
 {
     const resize_opts *o = opts;
-    uint64_t s = (uint64_t)o->size;
-    if (*w <= *h) {
-        *h = (uint32_t)(s * *h / *w);
-        *w = (uint32_t)s;
-    } else {
-        *w = (uint32_t)(s * *w / *h);
-        *h = (uint32_t)s;
-    }
-    if (*w == 0) *w = 1;
-    if (*h == 0) *h = 1;
+    uint64_t s = (uint64_t)o->size, W = *w, H = *h;
+    uint64_t nw = W <= H ? s : s * W / H, nh = W <= H ? s * H / W : s;
+    *w = nw == 0 ? 1 : nw > UINT32_MAX ? UINT32_MAX : (uint32_t)nw;
+    *h = nh == 0 ? 1 : nh > UINT32_MAX ? UINT32_MAX : (uint32_t)nh;
 }
 
 static int resize_process(const void *opts, sp_image *img, sp_rng *rng, sp_error *err)

@@ -104,6 +104,8 @@ static int add_sample(walker *w, const char *rel, const struct stat *st, int32_t
     s->label = label;
     s->size = (uint64_t)st->st_size;
     s->mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
+    s->ctime_ns = (int64_t)st->st_ctim.tv_sec * 1000000000 + st->st_ctim.tv_nsec;
+    s->inode = (uint64_t)st->st_ino;
     if (label < 0) {
         s->status = SP_E_NOLABEL;
         s->detail = sp_strdup("file is not inside a class folder");
@@ -112,14 +114,55 @@ static int add_sample(walker *w, const char *rel, const struct stat *st, int32_t
     return SP_OK;
 }
 
+/* Something under a class folder that cannot be a sample: reported, never dropped. */
+static int add_rejected(walker *w, const char *rel, int32_t label, int code, const char *detail)
+{
+    struct stat zero;
+    memset(&zero, 0, sizeof(zero));
+    int rc = add_sample(w, rel, &zero, label);
+    if (rc == SP_OK) {
+        sp_sample *s = &w->cat->samples[w->cat->nsamples - 1];
+        free(s->detail);
+        s->status = code;
+        s->detail = sp_strdup(detail);
+    }
+    return rc;
+}
+
+/* The folders on the path from the class folder down: a symlink back to one of them
+ * would make the walk endless, so it is refused. */
+typedef struct visit {
+    dev_t dev;
+    ino_t ino;
+    const struct visit *up;
+} visit;
+
+static bool on_path(const visit *v, const struct stat *st)
+{
+    for (; v; v = v->up)
+        if (v->dev == st->st_dev && v->ino == st->st_ino) return true;
+    return false;
+}
+
+static const char *kind_of(mode_t m)
+{
+    return S_ISFIFO(m) ? "a FIFO" : S_ISSOCK(m) ? "a socket" : S_ISCHR(m) || S_ISBLK(m) ? "a device" : "not a regular file";
+}
+
 /* Walks ROOT/rel (a folder) collecting every regular file as a sample of `label`. */
-static int walk(walker *w, const char *rel, int32_t label, int64_t depth)
+static int walk(walker *w, const char *rel, int32_t label, int64_t depth, const visit *up)
 {
     char *dir = sp_path_join(w->cat->root, rel);
     if (!dir) return sp_fail(w->err, SP_E_NOMEM, "out of memory");
     char **names;
     size_t n;
-    int rc = list_dir(dir, &names, &n, w->err);
+    sp_error lerr;
+    sp_error_clear(&lerr);
+    int rc = list_dir(dir, &names, &n, &lerr);
+    free(dir);
+    if (rc == SP_E_IO) /* one unreadable folder costs its own samples, not the run */
+        return add_rejected(w, rel, label, SP_E_IO, lerr.msg);
+    if (rc != SP_OK) return sp_fail(w->err, rc, "%s", lerr.msg);
     for (size_t i = 0; rc == SP_OK && i < n; i++) {
         char *crel = sp_path_join(rel, names[i]);
         char *full = crel ? sp_path_join(w->cat->root, crel) : NULL;
@@ -128,25 +171,23 @@ static int walk(walker *w, const char *rel, int32_t label, int64_t depth)
             rc = sp_fail(w->err, SP_E_NOMEM, "out of memory");
         } else if (stat(full, &st) != 0) {
             /* A dangling symlink or a file removed while we walk: a sample we cannot read. */
-            int e = errno;
-            struct stat zero = {0};
-            rc = add_sample(w, crel, &zero, label);
-            if (rc == SP_OK) {
-                sp_sample *s = &w->cat->samples[w->cat->nsamples - 1];
-                s->status = SP_E_IO;
-                s->detail = sp_strdup(strerror(e));
-            }
+            rc = add_rejected(w, crel, label, SP_E_IO, strerror(errno));
         } else if (S_ISDIR(st.st_mode)) {
-            if (depth < w->max_depth) rc = walk(w, crel, label, depth + 1);
+            visit here = {st.st_dev, st.st_ino, up};
+            if (on_path(up, &st))
+                rc = add_rejected(w, crel, label, SP_E_IO, "symlink loop: a folder that contains itself");
+            else if (depth < w->max_depth)
+                rc = walk(w, crel, label, depth + 1, &here);
         } else if (S_ISREG(st.st_mode)) {
             rc = add_sample(w, crel, &st, label);
+        } else {
+            rc = add_rejected(w, crel, label, SP_E_IO, kind_of(st.st_mode));
         }
         free(full);
         free(crel);
     }
     for (size_t i = 0; i < n; i++) free(names[i]);
     free(names);
-    free(dir);
     return rc;
 }
 
@@ -168,7 +209,9 @@ static int source_enumerate(const sp_stage_env *env, const void *opts, sp_catalo
         struct stat st;
         if (!full) {
             rc = sp_fail(err, SP_E_NOMEM, "out of memory");
-        } else if (stat(full, &st) == 0 && S_ISDIR(st.st_mode)) {
+        } else if (stat(full, &st) != 0) {
+            rc = add_rejected(&w, names[i], -1, SP_E_IO, strerror(errno));
+        } else if (S_ISDIR(st.st_mode)) {
             char **p = realloc(cat->classes, (cat->nclasses + 1) * sizeof(*p));
             if (p) {
                 cat->classes = p;
@@ -184,8 +227,17 @@ static int source_enumerate(const sp_stage_env *env, const void *opts, sp_catalo
     }
     for (size_t i = 0; i < n; i++) free(names[i]);
     free(names);
-    for (size_t c = 0; rc == SP_OK && c < cat->nclasses; c++)
-        rc = walk(&w, cat->classes[c], (int32_t)c, 0);
+    struct stat rootst;
+    visit root = {0, 0, NULL};
+    if (stat(cat->root, &rootst) == 0) root = (visit){rootst.st_dev, rootst.st_ino, NULL};
+    for (size_t c = 0; rc == SP_OK && c < cat->nclasses; c++) {
+        char *full = sp_path_join(cat->root, cat->classes[c]);
+        struct stat st;
+        visit here = root;
+        if (full && stat(full, &st) == 0) here = (visit){st.st_dev, st.st_ino, &root};
+        free(full);
+        rc = walk(&w, cat->classes[c], (int32_t)c, 0, &here);
+    }
     return rc;
 }
 

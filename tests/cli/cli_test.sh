@@ -140,6 +140,41 @@ with tarfile.open(os.path.join(sys.argv[1], m["shards"][0]["path"])) as t:
 assert [x["source"] for x in meta] == ["c/ok\ufffd.jpg"], meta
 PYEOF
 
+# --- hostile inputs: each costs its own sample, never the run or the machine ----------------
+H="$W/hostile"
+mkdir -p "$H/c/sub" "$H/d"
+cp examples/data/circles/circle_005.jpg "$H/c/good.jpg"
+ln -s .. "$H/c/sub/loop"                  # a folder that contains itself
+mkfifo "$H/c/pipe"                         # not a regular file
+: >"$H/c/empty.jpg"                        # zero bytes
+$PY - "$H" <<'PYEOF'
+import struct, sys, zlib
+def png(path, w, h):
+    raw = b"".join(b"\0" + b"\x80" * w for _ in range(h))
+    def chunk(t, d):
+        return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d))
+    open(path, "wb").write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0))
+                          + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b""))
+png(sys.argv[1] + "/d/strip.png", 65500, 1)   # resize would make it 16,768,000 x 256
+png(sys.argv[1] + "/d/fine.png", 40, 30)
+PYEOF
+expect 0 "hostile build" timeout 120 "$SP" build --set source.path="$H" -o "$W/o7" -j 2
+$PY - "$W/o7/manifest.json" <<'PYEOF' && ok || bad "hostile samples are reported with their reasons"
+import json, sys
+m = json.load(open(sys.argv[1]))
+got = {s["path"]: (s["reason"], s["detail"]) for s in m["skipped"]}
+assert got["c/sub/loop"][0] == "io_error" and "loop" in got["c/sub/loop"][1], got
+assert got["c/pipe"] == ("io_error", "a FIFO"), got
+assert got["c/empty.jpg"] == ("unknown_format", "empty file"), got
+assert got["d/strip.png"][0] == "limit_exceeded", got
+assert m["records"] == 2, m["records"]
+PYEOF
+
+# a damaged catalog cache costs a rescan, never a crash
+sed -i 's/\tpng\t/\t-\t/' "$W/o7/.shardpack/catalog-source.tsv"
+expect 0 "damaged cache" "$SP" build --set source.path="$H" -o "$W/o7"
+expect 2 "empty -o" "$SP" build -o ""
+
 # --- on_error = fail stops at the first bad sample, exit 1 -------------------------------
 expect 1 "on_error=fail" "$SP" build --set run.on_error=fail -o "$W/o3"
 has "$W/err" "(on_error = fail)" "on_error=fail names the cause"
