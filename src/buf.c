@@ -109,3 +109,32 @@ void sp_json_str(sp_buf *b, const char *s)
     }
     sp_buf_append(b, "\"", 1);
 }
+
+void sp_tsv_field(sp_buf *b, const char *s)
+{
+    for (; s && *s; s++) {
+        switch (*s) {
+        case '\t': sp_buf_puts(b, "\\t"); break;
+        case '\n': sp_buf_puts(b, "\\n"); break;
+        case '\r': sp_buf_puts(b, "\\r"); break;
+        case '\\': sp_buf_puts(b, "\\\\"); break;
+        default: sp_buf_append(b, s, 1);
+        }
+    }
+}
+
+char *sp_tsv_unescape(const char *s, size_t n)
+{
+    char *out = malloc(n + 1), *o = out;
+    if (!out) return NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '\\' && i + 1 < n) {
+            char c = s[++i];
+            *o++ = c == 't' ? '\t' : c == 'n' ? '\n' : c == 'r' ? '\r' : c;
+        } else {
+            *o++ = s[i];
+        }
+    }
+    *o = '\0';
+    return out;
+}

@@ -38,42 +38,12 @@ int sp_catalog_class_index(const sp_catalog *cat, const char *name)
     return -1;
 }
 
-/* Paths and details may hold tabs or newlines; escape them so a row stays one line. */
-static void put_escaped(sp_buf *b, const char *s)
-{
-    for (; s && *s; s++) {
-        switch (*s) {
-        case '\t': sp_buf_puts(b, "\\t"); break;
-        case '\n': sp_buf_puts(b, "\\n"); break;
-        case '\r': sp_buf_puts(b, "\\r"); break;
-        case '\\': sp_buf_puts(b, "\\\\"); break;
-        default: sp_buf_append(b, s, 1);
-        }
-    }
-}
-
-static char *unescape(const char *s, size_t n)
-{
-    char *out = malloc(n + 1), *o = out;
-    if (!out) return NULL;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '\\' && i + 1 < n) {
-            char c = s[++i];
-            *o++ = c == 't' ? '\t' : c == 'n' ? '\n' : c == 'r' ? '\r' : c;
-        } else {
-            *o++ = s[i];
-        }
-    }
-    *o = '\0';
-    return out;
-}
-
 int sp_catalog_cache_save(const char *cache_path, const char *key, const sp_catalog *cat,
                           sp_error *err)
 {
     sp_buf b = {0};
     sp_buf_puts(&b, CACHE_MAGIC);
-    put_escaped(&b, key);
+    sp_tsv_field(&b, key);
     sp_buf_puts(&b, "\n");
     for (size_t i = 0; i < cat->nsamples; i++) {
         const sp_sample *s = &cat->samples[i];
@@ -84,13 +54,13 @@ int sp_catalog_cache_save(const char *cache_path, const char *key, const sp_cata
             continue;
         char hex[33];
         sp_hash_hex(s->hash, hex);
-        put_escaped(&b, s->path);
+        sp_tsv_field(&b, s->path);
         sp_buf_printf(&b, "\t%llu\t%lld\t%lld\t%llu\t%s\t%u\t%u\t%u\t%s\t%d\t",
                       (unsigned long long)s->size, (long long)s->mtime_ns,
                       (long long)s->ctime_ns, (unsigned long long)s->inode,
                       s->format ? s->format->name : "-", s->info.width, s->info.height,
                       s->info.channels, hex, s->status);
-        put_escaped(&b, s->detail ? s->detail : "");
+        sp_tsv_field(&b, s->detail ? s->detail : "");
         sp_buf_puts(&b, "\n");
     }
     int rc = b.oom ? sp_fail(err, SP_E_NOMEM, "out of memory") : SP_OK;
@@ -127,7 +97,7 @@ int sp_catalog_cache_load(const char *cache_path, const char *key, sp_catalog *c
     if (!text) return SP_OK;
     sp_buf hdr = {0};
     sp_buf_puts(&hdr, CACHE_MAGIC);
-    put_escaped(&hdr, key);
+    sp_tsv_field(&hdr, key);
     sp_buf_puts(&hdr, "\n");
     bool ok = !hdr.oom && strncmp(text, hdr.data, hdr.len) == 0;
     char *p = ok ? text + hdr.len : NULL;
@@ -147,7 +117,7 @@ int sp_catalog_cache_load(const char *cache_path, const char *key, sp_catalog *c
             }
             sp_sample *s = &cache->samples[cache->nsamples];
             memset(s, 0, sizeof(*s));
-            s->path = unescape(f[0], strlen(f[0]));
+            s->path = sp_tsv_unescape(f[0], strlen(f[0]));
             s->size = strtoull(f[1], NULL, 10);
             s->mtime_ns = strtoll(f[2], NULL, 10);
             s->ctime_ns = strtoll(f[3], NULL, 10);
@@ -157,7 +127,7 @@ int sp_catalog_cache_load(const char *cache_path, const char *key, sp_catalog *c
             s->info.height = (uint32_t)strtoul(f[7], NULL, 10);
             s->info.channels = (uint32_t)strtoul(f[8], NULL, 10);
             s->status = (int)strtol(f[10], NULL, 10);
-            s->detail = f[11][0] ? unescape(f[11], strlen(f[11])) : NULL;
+            s->detail = f[11][0] ? sp_tsv_unescape(f[11], strlen(f[11])) : NULL;
             /* It is only a cache: a row that could not have been written is dropped, so a
              * damaged file costs a rescan, never a crash. */
             bool sane = s->status == SP_OK

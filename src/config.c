@@ -225,7 +225,13 @@ static char *cfg_reader(char *str, int num, void *stream)
     if (*p == '[') {
         const char *end = strchr(p, ']');
         if (end) {
-            char *name = sp_strndup(p + 1, (size_t)(end - p - 1));
+            /* inih trims the name inside the brackets; so do we, or "[ source ]" would be a
+             * different section here than in the handler. */
+            const char *b = p + 1;
+            while (b < end && (*b == ' ' || *b == '\t')) b++;
+            const char *e = end;
+            while (e > b && (e[-1] == ' ' || e[-1] == '\t')) e--;
+            char *name = sp_strndup(b, (size_t)(e - b));
             if (name) {
                 if (section_get(c, name, 0, false))
                     cfg_error(c, c->lineno, "section [%s] appears twice", name);
@@ -421,6 +427,16 @@ static void link_graph(cfg *c, sp_pipeline *p, char **inputs, int *input_lines)
     if (p->nstages == 0) cfg_error(c, -1, "the pipeline has no stages");
 }
 
+static bool valid_section_name(const char *s)
+{
+    if (!*s || strlen(s) > 64) return false;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+              *s == '_' || *s == '-' || *s == '.'))
+            return false;
+    return true;
+}
+
 static void build_pipeline(cfg *c, sp_pipeline *p)
 {
     char **inputs = calloc(c->n ? c->n : 1, sizeof(char *));
@@ -436,6 +452,10 @@ static void build_pipeline(cfg *c, sp_pipeline *p)
             parse_options(c, s, sp_run_options, &p->run, false);
             continue;
         }
+        if (!valid_section_name(s->name))
+            cfg_error(c, s->line, "[%s] a section name may only hold letters, digits, '_', '-' "
+                                  "and '.' (it names files and keys)",
+                      s->name);
         sp_stage *st = &p->stages[p->nstages];
         st->name = sp_strdup(s->name);
         st->line = s->line;

@@ -60,6 +60,11 @@ void sp_buf_append(sp_buf *b, const void *data, size_t n);
 void sp_buf_puts(sp_buf *b, const char *s);
 void sp_buf_printf(sp_buf *b, const char *fmt, ...) SP_PRINTF(2, 3);
 void sp_buf_free(sp_buf *b);
+/* A TSV field: tab, newline, CR and backslash escaped as \t \n \r \\ so a row stays one
+ * line (file names may hold any of them). */
+void sp_tsv_field(sp_buf *b, const char *s);
+/* The field back from its first n bytes; malloc'd. */
+char *sp_tsv_unescape(const char *s, size_t n);
 /* JSON helpers: a quoted, escaped string. */
 void sp_json_str(sp_buf *b, const char *s);
 

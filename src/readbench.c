@@ -104,7 +104,9 @@ static int bench_loose(sp_ctx *ctx, const char *outdir, cJSON *manifest, bool de
         cJSON *src = cJSON_GetObjectItemCaseSensitive(config, f[3]);
         cJSON *root = cJSON_GetObjectItemCaseSensitive(src, "path");
         if (!cJSON_IsString(root)) continue;
-        char *path = sp_path_join(root->valuestring, f[4]);
+        char *rel = sp_tsv_unescape(f[4], strlen(f[4]));
+        char *path = rel ? sp_path_join(root->valuestring, rel) : NULL;
+        free(rel);
         uint8_t *bytes = NULL;
         size_t blen = 0;
         sp_error_clear(&err);

@@ -115,9 +115,10 @@ static int write_plan(sp_job *run)
             const sp_record *r = &sp->recs.v[i];
             const sp_catalog *cat = &run->catalogs[r->source];
             const sp_sample *smp = &cat->samples[r->sample];
-            sp_buf_printf(&b, "%s\t%s\t%s\t%s\t%s\t%d\t%u\n", run->pipe->stages[sp->stage].name,
-                          sp->shards[r->shard].path, r->key, cat->source, smp->path,
-                          cat->to_global[smp->label], r->copy);
+            sp_buf_printf(&b, "%s\t%s\t%s\t%s\t", run->pipe->stages[sp->stage].name,
+                          sp->shards[r->shard].path, r->key, cat->source);
+            sp_tsv_field(&b, smp->path);
+            sp_buf_printf(&b, "\t%d\t%u\n", cat->to_global[smp->label], r->copy);
         }
     }
     sp_error err;

@@ -131,6 +131,9 @@ static int scan_source(sp_job *run, size_t stage_index, sp_catalog *cat)
     if (rc == SP_OK) rc = sp_catalog_cache_save(cache_path, key, cat, &err);
     if (rc != SP_OK && rc != SP_E_CANCELLED) sp_ctx_error(ctx, &err);
     free(dir), free(name), free(cache_path), free(key);
+    if (rc == SP_OK && cat->nsamples == 0)
+        sp_log(ctx, SP_LOG_WARN, "[%s] found no samples under %s (expected ROOT/<class>/<image>)",
+               st->name, cat->root);
     if (rc == SP_OK) {
         run->summary.samples_found += cat->nsamples;
         sp_log(ctx, SP_LOG_DEBUG, "[%s] %zu samples in %zu classes under %s (%zu read, %zu cached)",
