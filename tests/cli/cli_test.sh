@@ -140,6 +140,27 @@ with tarfile.open(os.path.join(sys.argv[1], m["shards"][0]["path"])) as t:
 assert [x["source"] for x in meta] == ["c/ok\ufffd.jpg"], meta
 PYEOF
 
+# --- encoder settings reach the bytes -------------------------------------------------------
+expect 0 "jpeg settings" "$SP" build -q --set encode.progressive=true --set encode.subsampling=444 -o "$W/o8"
+expect 0 "png level 0" "$SP" build -q --set encode.format=png --set encode.png_level=0 -o "$W/o9"
+expect 0 "png level 9" "$SP" build -q --set encode.format=png --set encode.png_level=9 -o "$W/o10"
+$PY - "$W" <<'PYEOF' && ok || bad "encoder settings: baseline 4:2:0 by default, progressive 4:4:4 and PNG levels when asked"
+import io, os, sys, tarfile
+from PIL import Image, JpegImagePlugin
+def first(out, ext):
+    with tarfile.open(os.path.join(sys.argv[1], out, "shard-000000.tar")) as t:
+        m = next(x for x in t if x.name.endswith(ext))
+        return t.extractfile(m).read()
+d = Image.open(io.BytesIO(first("o1", ".jpg")))
+p = Image.open(io.BytesIO(first("o8", ".jpg")))
+assert JpegImagePlugin.get_sampling(d) == 2 and not d.info.get("progressive"), d.info
+assert JpegImagePlugin.get_sampling(p) == 0 and p.info.get("progressive"), p.info
+def total(out):
+    return sum(os.path.getsize(os.path.join(sys.argv[1], out, f)) for f in os.listdir(os.path.join(sys.argv[1], out)) if f.endswith(".tar"))
+assert total("o9") > total("o10"), (total("o9"), total("o10"))
+assert Image.open(io.BytesIO(first("o9", ".png"))).tobytes() == Image.open(io.BytesIO(first("o10", ".png"))).tobytes()
+PYEOF
+
 # --- hostile inputs: each costs its own sample, never the run or the machine ----------------
 H="$W/hostile"
 mkdir -p "$H/c/sub" "$H/d"
