@@ -153,7 +153,10 @@ static int npy_finish(sp_shard_writer *w, sp_sidecar *sc, size_t *nsc, sp_error 
     return sc[0].data.oom ? sp_fail(err, SP_E_NOMEM, "out of memory") : SP_OK;
 }
 
+static const char *const shard_suffixes[] = {".images.npy", ".labels.npy", ".images.npy.xxh", NULL};
+
 const sp_sink_ops sp_sink_npy = {
+    .suffixes = shard_suffixes,
     .needs_pixels = true,
     .shard_name = npy_shard_name,
     .check = npy_check,

@@ -283,7 +283,10 @@ static int tar_sink_finish_sink(const void *opts, const char *prefix, const sp_s
     return b->oom ? sp_fail(err, SP_E_NOMEM, "out of memory") : SP_OK;
 }
 
+static const char *const shard_suffixes[] = {".tar", ".idx", ".tar.xxh", NULL};
+
 const sp_sink_ops sp_sink_tar = {
+    .suffixes = shard_suffixes,
     .needs_encoded = true,
     .shard_name = tar_shard_name,
     .open = tar_sink_open,

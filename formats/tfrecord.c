@@ -209,7 +209,10 @@ static int tfr_finish(sp_shard_writer *w, sp_sidecar *sc, size_t *nsc, sp_error 
     return sc[0].data.oom ? sp_fail(err, SP_E_NOMEM, "out of memory") : SP_OK;
 }
 
+static const char *const shard_suffixes[] = {"", ".idx", ".xxh", NULL};
+
 const sp_sink_ops sp_sink_tfrecord = {
+    .suffixes = shard_suffixes,
     .needs_encoded = true,
     .needs_pixels = true, /* for the height, width and channels features */
     .shard_name = tfr_shard_name,

@@ -151,8 +151,12 @@ static int commit_shard(sp_job *run, sp_shard *sh, const char *tmp, const char *
                                          sc[i].data.len, err)
                   : sp_fail(err, SP_E_NOMEM, "out of memory");
         free(path);
-        if (rc == SP_OK && !(sh->sidecars[sh->nsidecars++] = sp_strdup(sc[i].name)))
-            rc = sp_fail(err, SP_E_NOMEM, "out of memory");
+        if (rc == SP_OK) {
+            sh->sidecar_bytes[sh->nsidecars] = sc[i].data.len;
+            sh->sidecar_hash[sh->nsidecars] = sp_hash_bytes(sc[i].data.data ? sc[i].data.data : "", sc[i].data.len);
+            if (!(sh->sidecars[sh->nsidecars++] = sp_strdup(sc[i].name)))
+                rc = sp_fail(err, SP_E_NOMEM, "out of memory");
+        }
     }
     if (rc == SP_OK) rc = sp_commit_file(tmp, final, err);
     if (rc != SP_OK)
@@ -258,8 +262,8 @@ static int finish_sink(sp_job *run, sp_sink_plan *sp)
 
 /* Whether `name` looks like an output of the sink with this prefix: PREFIX-DIGITS, an
  * optional -of-DIGITS, an optional extension chain, optionally as a ".NAME.tmp"
- * temporary. Gives the shard index and count (0 when the name has none). */
-static bool sink_file(const char *name, const char *prefix, bool *tmp, long *index, long *count)
+ * temporary. Gives the shard index. */
+static bool sink_file(const char *name, const char *prefix, bool *tmp, long *index)
 {
     *tmp = name[0] == '.';
     if (*tmp) name++;
@@ -269,12 +273,25 @@ static bool sink_file(const char *name, const char *prefix, bool *tmp, long *ind
     const char *d = name + lp + 1;
     if (*d < '0' || *d > '9') return false;
     *index = strtol(d, &end, 10);
-    *count = 0;
-    if (strncmp(end, "-of-", 4) == 0 && end[4] >= '0' && end[4] <= '9')
-        *count = strtol(end + 4, &end, 10);
+    if (strncmp(end, "-of-", 4) == 0 && end[4] >= '0' && end[4] <= '9') strtol(end + 4, &end, 10);
     for (const char *p = end; *p; p++)
         if (!((*p >= 'a' && *p <= 'z') || *p == '.')) return false;
     return !*tmp || (strlen(end) >= 4 && strcmp(end + strlen(end) - 4, ".tmp") == 0);
+}
+
+/* Whether a file named like a shard of this sink is one the current plan writes: shard
+ * `idx` exists and the name is its stem plus one of the sink's suffixes. A change of
+ * type, shard count or options leaves other names, and those are stale. */
+static bool is_current(const sp_job *run, const sp_sink_plan *sp, const char *name, long idx)
+{
+    if (idx < 0 || (size_t)idx >= sp->nshards) return false;
+    const sp_sink_ops *ops = run->pipe->stages[sp->stage].desc->sink;
+    const char *shard = sp->shards[idx].path;
+    size_t stem = strlen(shard) - strlen(ops->suffixes[0]);
+    if (strncmp(name, shard, stem) != 0) return false;
+    for (const char *const *x = ops->suffixes; *x; x++)
+        if (strcmp(name + stem, *x) == 0) return true;
+    return false;
 }
 
 /* Before writing: the old manifest goes first (it would describe shards about to be
@@ -303,12 +320,10 @@ static int clear_stale(sp_job *run)
         for (size_t s = 0; s < run->nsinks; s++) {
             const sp_sink_plan *sp = &run->sinks[s];
             bool tmp;
-            long idx, count;
-            if (!sink_file(e->d_name, sp_sink_prefix(&run->pipe->stages[sp->stage]), &tmp, &idx,
-                           &count))
+            long idx;
+            if (!sink_file(e->d_name, sp_sink_prefix(&run->pipe->stages[sp->stage]), &tmp, &idx))
                 continue;
-            bool stale = (size_t)idx >= sp->nshards || (count && (size_t)count != sp->nshards);
-            if (!tmp && !stale) continue;
+            if (!tmp && is_current(run, sp, e->d_name, idx)) continue;
             char *path = sp_path_join(run->outdir, e->d_name);
             if (path && unlink(path) == 0) {
                 removed = true;

@@ -142,6 +142,10 @@ static int cmd_ls(sp_ctx *ctx, const char *path)
     if (!S_ISDIR(st.st_mode)) return print_records(ctx, path);
     struct dirent **names;
     int n = scandir(path, &names, NULL, alphasort);
+    if (n < 0) {
+        fprintf(stderr, "shardpack: error: %s: cannot list the folder\n", path);
+        return SP_E_IO;
+    }
     int rc = SP_OK;
     for (int i = 0; i < n; i++) {
         const char *e = names[i]->d_name;
@@ -156,7 +160,7 @@ static int cmd_ls(sp_ctx *ctx, const char *path)
         }
         free(names[i]);
     }
-    if (n >= 0) free(names);
+    free(names);
     return rc;
 }
 

@@ -121,8 +121,12 @@ static void json_shards(sp_buf *b, const sp_job *run)
                           (unsigned long long)sh->bytes, hex);
             sp_buf_puts(b, ", \"sidecars\": [");
             for (size_t k = 0; k < sh->nsidecars; k++) {
-                sp_buf_puts(b, k ? ", " : "");
+                char shex[33];
+                sp_hash_hex(sh->sidecar_hash[k], shex);
+                sp_buf_puts(b, k ? ", {\"path\": " : "{\"path\": ");
                 sp_json_str(b, sh->sidecars[k]);
+                sp_buf_printf(b, ", \"bytes\": %llu, \"xxh3\": \"%s\"}",
+                              (unsigned long long)sh->sidecar_bytes[k], shex);
             }
             sp_buf_puts(b, "]}");
         }

@@ -424,6 +424,8 @@ typedef struct sp_shard {
     uint64_t bytes;
     sp_hash128 hash;
     char *sidecars[SP_MAX_SIDECARS + 1]; /* files written beside it (index, labels, sums) */
+    uint64_t sidecar_bytes[SP_MAX_SIDECARS + 1];
+    sp_hash128 sidecar_hash[SP_MAX_SIDECARS + 1];
     size_t nsidecars;
 } sp_shard;
 
@@ -510,6 +512,10 @@ typedef struct sp_shard_writer sp_shard_writer;
 
 typedef struct sp_sink_ops {
     bool needs_encoded, needs_pixels;
+    /* Every file a shard is made of, as suffixes of its stem: the shard itself first (the
+     * stem is its name without it), then its sidecars. Anything else named like a shard of
+     * this sink is stale. */
+    const char *const *suffixes;
     /* The shard's file name (relative to the output folder). */
     void (*shard_name)(const char *prefix, uint32_t index, uint32_t count, char *buf,
                        size_t size);

@@ -21,8 +21,22 @@ static double now_s(void)
 }
 
 /* Touches every byte (so mapped pages are really read) and decodes when asked. */
+/* Images read back are as untrusted as any: decoded under the limits the build used. */
+static sp_limits limits_of(cJSON *manifest)
+{
+    sp_limits lim = {(uint64_t)178956970, 0, 65500, 256};
+    cJSON *run = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(manifest, "config"), "run");
+    cJSON *px = cJSON_GetObjectItemCaseSensitive(run, "max_pixels");
+    cJSON *dim = cJSON_GetObjectItemCaseSensitive(run, "max_dimension");
+    cJSON *sc = cJSON_GetObjectItemCaseSensitive(run, "max_scans");
+    if (cJSON_IsString(px) && strtoull(px->valuestring, NULL, 10)) lim.max_pixels = strtoull(px->valuestring, NULL, 10);
+    if (cJSON_IsString(dim) && strtoul(dim->valuestring, NULL, 10)) lim.max_dimension = (uint32_t)strtoul(dim->valuestring, NULL, 10);
+    if (cJSON_IsString(sc) && strtoul(sc->valuestring, NULL, 10)) lim.max_scans = (uint32_t)strtoul(sc->valuestring, NULL, 10);
+    return lim;
+}
+
 static int consume(const uint8_t *data, uint64_t len, const char *codec, bool decode,
-                   uint64_t *sink, sp_error *err)
+                   const sp_limits *lim, uint64_t *sink, sp_error *err)
 {
     uint64_t s = 0;
     for (uint64_t i = 0; i < len; i += 64) s += data[i];
@@ -30,9 +44,8 @@ static int consume(const uint8_t *data, uint64_t len, const char *codec, bool de
     if (!decode || !codec) return SP_OK;
     const sp_format *f = sp_format_by_name(codec);
     if (!f || !f->decode) return SP_OK; /* raw pixels: nothing to decode */
-    sp_limits lim = {0, 0, 0, 0};
     sp_image img = {0};
-    int rc = f->decode(data, (size_t)len, &lim, &img, err);
+    int rc = f->decode(data, (size_t)len, lim, &img, err);
     if (rc == SP_OK) *sink += img.data[0];
     sp_image_release(&img);
     return rc;
@@ -42,6 +55,7 @@ static int bench_shards(sp_ctx *ctx, const char *outdir, cJSON *manifest, bool d
                         sp_bench_row *row)
 {
     cJSON *shards = cJSON_GetObjectItemCaseSensitive(manifest, "shards"), *sh;
+    sp_limits lim = limits_of(manifest);
     uint64_t sink = 0;
     double t0 = now_s();
     cJSON_ArrayForEach(sh, shards)
@@ -58,8 +72,9 @@ static int bench_shards(sp_ctx *ctx, const char *outdir, cJSON *manifest, bool d
         while ((k = sp_reader_next(r, &rec)) == 1) {
             sp_error err;
             sp_error_clear(&err);
-            if (consume(rec.image, rec.image_len, rec.format, decode, &sink, &err) != SP_OK) {
+            if (consume(rec.image, rec.image_len, rec.format, decode, &lim, &sink, &err) != SP_OK) {
                 sp_error_set_member(&err, rec.key);
+                sp_error_set_path(&err, p->valuestring);
                 sp_reader_free(&r);
                 return sp_ctx_error(ctx, &err);
             }
@@ -91,6 +106,7 @@ static int bench_loose(sp_ctx *ctx, const char *outdir, cJSON *manifest, bool de
     free(data);
     if (!text) return SP_E_NOMEM;
     cJSON *config = cJSON_GetObjectItemCaseSensitive(manifest, "config");
+    sp_limits lim = limits_of(manifest);
     uint64_t sink = 0;
     double t0 = now_s();
     char *save = NULL;
@@ -115,7 +131,7 @@ static int bench_loose(sp_ctx *ctx, const char *outdir, cJSON *manifest, bool de
             sp_error e2;
             sp_error_clear(&e2);
             /* A source the build skipped as corrupt is still read; only the decode fails. */
-            consume(bytes, blen, fmt ? fmt->name : NULL, decode, &sink, &e2);
+            consume(bytes, blen, fmt ? fmt->name : NULL, decode, &lim, &sink, &e2);
             row->records++;
             row->files++;
             row->bytes += blen;

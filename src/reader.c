@@ -32,8 +32,21 @@ struct sp_reader {
     bool have_index;
 };
 
-static sp_shard_format detect(const sp_mapped *m)
+static bool ends_with(const char *s, const char *suffix)
 {
+    size_t a = strlen(s), b = strlen(suffix);
+    return a >= b && strcmp(s + a - b, suffix) == 0;
+}
+
+/* By content first; a shard with no records has little content (a tar of zero blocks, an
+ * empty TFRecord), so then by the name shardpack gives each format. */
+static sp_shard_format detect(const sp_mapped *m, const char *path)
+{
+    bool zeros = m->size >= 1024;
+    for (uint64_t i = 0; zeros && i < 1024; i++) zeros = m->base[i] == 0;
+    if (zeros && ends_with(path, ".tar")) return SP_SHARD_TAR;
+    if (m->size == 0 && strstr(path, "-of-") && !strchr(strrchr(path, '/') ? strrchr(path, '/') : path, '.'))
+        return SP_SHARD_TFRECORD;
     if (m->size >= 512 && memcmp(m->base + 257, "ustar", 5) == 0) return SP_SHARD_TAR;
     if (m->size >= 6 && memcmp(m->base, "\x93NUMPY", 6) == 0) return SP_SHARD_NPY;
     /* A TFRecord starts with a length whose masked CRC follows it. */
@@ -72,11 +85,12 @@ static int load_index(sp_reader *r, const char *idx_path)
     free(text);
     if (!s) return sp_fail(&r->ctx->err, SP_E_NOMEM, "out of memory");
     uint64_t cap = 0;
+    unsigned long long count = 0;
     bool first = true, ok = true;
     for (char *line = strtok_r(s, "\n", &save); line && ok; line = strtok_r(NULL, "\n", &save)) {
         if (first && r->format == SP_SHARD_TAR) {
             first = false;
-            ok = strncmp(line, "v1.", 3) == 0;
+            ok = sscanf(line, "v1.%*d %llu", &count) == 1;
             continue;
         }
         unsigned long long off;
@@ -101,6 +115,11 @@ static int load_index(sp_reader *r, const char *idx_path)
         r->offsets[r->noffsets++] = off;
     }
     free(s);
+    /* Trusted only if it could be right: record 0 at byte 0, offsets increasing, and for
+     * tar the count on its first line. Seeks still check what they land on. */
+    for (uint64_t i = 1; ok && i < r->noffsets; i++) ok = r->offsets[i] > r->offsets[i - 1];
+    ok = ok && r->noffsets > 0 && r->offsets[0] == 0 &&
+         (r->format != SP_SHARD_TAR || count == r->noffsets);
     r->have_index = ok;
     return SP_OK;
 }
@@ -112,14 +131,14 @@ static int open_npy(sp_reader *r, sp_error *err)
     int ndim;
     int rc = sp_npy_parse(r->m.base, r->m.size, descr, shape, &ndim, &r->data_offset, err);
     if (rc != SP_OK) return rc;
-    if (strcmp(descr, "|u1") != 0 || ndim != 4 || shape[3] == 0 || shape[3] > 4)
+    if (strcmp(descr, "|u1") != 0 || ndim != 4 || (shape[0] && (shape[3] == 0 || shape[3] > 4)))
         return sp_fail(err, SP_E_CORRUPT, "byte 10: expected a uint8 (N, H, W, C) array");
     r->n = shape[0];
     r->h = (uint32_t)shape[1];
     r->w = (uint32_t)shape[2];
     r->c = (uint32_t)shape[3];
     r->item_bytes = shape[1] * shape[2] * shape[3];
-    if (shape[1] == 0 || shape[2] == 0 || shape[1] > 65535 || shape[2] > 65535 ||
+    if ((shape[0] && (shape[1] == 0 || shape[2] == 0)) || shape[1] > 65535 || shape[2] > 65535 ||
         (r->item_bytes && r->n > (r->m.size - r->data_offset) / r->item_bytes) ||
         r->data_offset + r->n * r->item_bytes != r->m.size)
         return sp_fail(err, SP_E_CORRUPT, "byte %llu: data size does not match the shape",
@@ -155,7 +174,7 @@ int sp_reader_open(sp_ctx *ctx, const char *path, sp_reader **out)
     }
     r->ctx = ctx;
     int rc = sp_map_file(path, &r->m, &err);
-    if (rc == SP_OK && !(r->format = detect(&r->m)))
+    if (rc == SP_OK && !(r->format = detect(&r->m, path)))
         rc = sp_fail(&err, SP_E_FORMAT, "not a tar, npy or TFRecord shard");
     if (rc == SP_OK && r->format == SP_SHARD_NPY) rc = open_npy(r, &err);
     if (rc == SP_OK && r->format != SP_SHARD_NPY) {
@@ -325,22 +344,34 @@ int sp_reader_next(sp_reader *r, sp_record_view *rec)
     return SP_E_INTERNAL;
 }
 
+/* Whether a record starts at pos: a tar header with a good checksum, or a TFRecord length
+ * with a good CRC. */
+static bool record_starts_at(const sp_reader *r, uint64_t pos)
+{
+    sp_error e;
+    if (r->format == SP_SHARD_TAR) {
+        sp_tar_member m;
+        return sp_tar_read_member(r->m.base, r->m.size, &pos, &m, &e) == 1;
+    }
+    if (pos > r->m.size || r->m.size - pos < 16) return false;
+    uint32_t crc = 0;
+    for (int i = 3; i >= 0; i--) crc = crc << 8 | r->m.base[pos + 8 + i];
+    return crc == sp_crc32c_masked(r->m.base + pos, 8);
+}
+
 int sp_reader_seek(sp_reader *r, uint64_t index)
 {
     if (r->format == SP_SHARD_NPY) {
         r->index = index;
         return SP_OK;
     }
-    if (r->have_index) {
-        if (index > r->noffsets)
-            return sp_fail(&r->ctx->err, SP_E_USAGE, "record %llu is past the end (%llu)",
-                           (unsigned long long)index, (unsigned long long)r->noffsets);
-        r->pos = index < r->noffsets ? r->offsets[index] : r->m.size;
-        if (index == r->noffsets && r->format == SP_SHARD_TAR && r->m.size >= 1024)
-            r->pos = r->m.size - 1024; /* the end-of-archive blocks */
+    if (r->have_index && index > 0 && index < r->noffsets &&
+        record_starts_at(r, r->offsets[index])) {
+        r->pos = r->offsets[index];
         r->index = index;
         return SP_OK;
     }
+    /* No usable index entry: read forward from the start. */
     r->pos = 0;
     r->index = 0;
     sp_record_view rec;

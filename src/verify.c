@@ -41,6 +41,16 @@ static int problem(vstate *v, const char *file, const char *fmt, ...)
     return sp_ctx_error(v->ctx, &e);
 }
 
+/* A manifest count: a whole number in [0, 2^53], else false (the manifest is untrusted). */
+static bool json_count(const cJSON *j, uint64_t *out)
+{
+    if (!cJSON_IsNumber(j) || j->valuedouble < 0 || j->valuedouble > 9007199254740992.0 ||
+        j->valuedouble != (double)(uint64_t)j->valuedouble)
+        return false;
+    *out = (uint64_t)j->valuedouble;
+    return true;
+}
+
 static char *read_text(const char *dir, const char *name, size_t *len)
 {
     char *path = sp_path_join(dir, name);
@@ -84,7 +94,8 @@ static int64_t first_bad_block(vstate *v, const char *shard, const sp_buf *now)
 
 /* Checks a tar shard's DALI index: a line per record, and every entry names the member
  * whose header sits 512 bytes before the offset, with that size. */
-static int check_tar_index(vstate *v, const char *shard, const char *idxname, uint64_t records)
+static int check_tar_index(vstate *v, const char *shard, const char *idxname, uint64_t records,
+                           const uint64_t *starts)
 {
     size_t len;
     char *text = read_text(v->outdir, idxname, &len);
@@ -125,6 +136,12 @@ static int check_tar_index(vstate *v, const char *shard, const char *idxname, ui
         }
         if (rc == SP_OK && entries == 0)
             rc = problem(v, idxname, "line %llu: no entries", (unsigned long long)lineno);
+        /* Line i is record i: its first member's data follows the record's first header. */
+        unsigned long long first;
+        if (rc == SP_OK && (lineno - 2 >= records || sscanf(line, "%*s %llu", &first) != 1 ||
+                            first != starts[lineno - 2] + 512))
+            rc = problem(v, idxname, "line %llu does not point at record %llu",
+                         (unsigned long long)lineno, (unsigned long long)(lineno - 2));
     }
     if (rc == SP_OK && lineno - 1 != records)
         rc = problem(v, idxname, "%llu entries, the shard has %llu records",
@@ -188,8 +205,9 @@ static int check_records(vstate *v, const char *shard, int64_t label_offset, uin
                          (unsigned long long)(bad_block + 1) * SP_SUM_BLOCK - 1, rec.key);
             break;
         }
-        int64_t label = rec.label - label_offset;
-        if (rec.label < 0 || label < 0 || (uint64_t)label >= v->nclasses) {
+        /* Bounded before subtracting: the label comes from the shard, untrusted. */
+        int64_t label = rec.label >= 0 && rec.label <= INT32_MAX ? rec.label - label_offset : -1;
+        if (label < 0 || (uint64_t)label >= v->nclasses) {
             rc = problem(v, shard, "byte %llu: record %s has label %lld, outside the %zu classes",
                          (unsigned long long)rec.offset, rec.key, (long long)rec.label,
                          v->nclasses);
@@ -244,6 +262,33 @@ static int check_records(vstate *v, const char *shard, int64_t label_offset, uin
     return rc;
 }
 
+/* A sidecar (index, labels, block sums) is part of the output: same size and checksum as
+ * built, or the shard is not what was built either. */
+static int check_sidecar(vstate *v, const cJSON *it)
+{
+    cJSON *p = cJSON_GetObjectItemCaseSensitive(it, "path");
+    cJSON *b = cJSON_GetObjectItemCaseSensitive(it, "bytes");
+    cJSON *x = cJSON_GetObjectItemCaseSensitive(it, "xxh3");
+    uint64_t want_bytes, bytes = 0;
+    sp_hash128 want, h;
+    if (!cJSON_IsString(p) || strchr(p->valuestring, '/') || !json_count(b, &want_bytes) ||
+        !cJSON_IsString(x) || sp_hash_parse(x->valuestring, &want) != SP_OK)
+        return problem(v, "manifest.json", "a sidecar entry is malformed");
+    char *path = sp_path_join(v->outdir, p->valuestring);
+    sp_error err;
+    sp_error_clear(&err);
+    int rc = path ? sp_file_digest(path, &bytes, &h, NULL, &err) : SP_E_NOMEM;
+    free(path);
+    if (rc != SP_OK) return problem(v, p->valuestring, "missing or unreadable");
+    if (bytes != want_bytes)
+        return problem(v, p->valuestring, "byte %llu: the file is %llu bytes, the manifest says %llu",
+                       (unsigned long long)(bytes < want_bytes ? bytes : want_bytes),
+                       (unsigned long long)bytes, (unsigned long long)want_bytes);
+    if (h.hi != want.hi || h.lo != want.lo)
+        return problem(v, p->valuestring, "checksum mismatch: the file changed after the build");
+    return SP_OK;
+}
+
 static int check_shard(vstate *v, cJSON *sh)
 {
     cJSON *jp = cJSON_GetObjectItemCaseSensitive(sh, "path");
@@ -252,12 +297,12 @@ static int check_shard(vstate *v, cJSON *sh)
     cJSON *jx = cJSON_GetObjectItemCaseSensitive(sh, "xxh3");
     cJSON *js = cJSON_GetObjectItemCaseSensitive(sh, "sink");
     cJSON *jt = cJSON_GetObjectItemCaseSensitive(sh, "type");
-    if (!cJSON_IsString(jp) || !cJSON_IsNumber(jr) || !cJSON_IsNumber(jb) ||
+    uint64_t records, bytes;
+    if (!cJSON_IsString(jp) || !json_count(jr, &records) || !json_count(jb, &bytes) ||
         !cJSON_IsString(jx) || !cJSON_IsString(js) || !cJSON_IsString(jt) ||
         strchr(jp->valuestring, '/'))
         return problem(v, "manifest.json", "a shard entry is malformed");
     const char *shard = jp->valuestring;
-    uint64_t records = (uint64_t)jr->valuedouble, bytes = (uint64_t)jb->valuedouble;
 
     char *path = sp_path_join(v->outdir, shard);
     struct stat st;
@@ -285,6 +330,9 @@ static int check_shard(vstate *v, cJSON *sh)
     int64_t label_offset = 0;
     const char *lo = config_value(v, js->valuestring, "label_offset");
     if (lo) label_offset = strtoll(lo, NULL, 10);
+    if (label_offset < -1000000 || label_offset > 1000000) /* the option's own range */
+        return problem(v, "manifest.json", "[%s] label_offset %s is out of range",
+                       js->valuestring, lo);
     uint64_t *starts = NULL, *sizes = NULL;
     if (rc == SP_OK)
         rc = check_records(v, shard, label_offset, records, bad_block, &starts, &sizes);
@@ -293,12 +341,13 @@ static int check_shard(vstate *v, cJSON *sh)
     cJSON_ArrayForEach(it, side)
     {
         if (rc != SP_OK) break;
-        if (!cJSON_IsString(it)) continue;
-        const char *name = it->valuestring;
+        rc = check_sidecar(v, it);
+        if (rc != SP_OK) break;
+        const char *name = cJSON_GetObjectItemCaseSensitive(it, "path")->valuestring;
         size_t ln = strlen(name);
         if (ln > 4 && !strcmp(name + ln - 4, ".idx"))
             rc = !strcmp(jt->valuestring, "tar")
-                     ? check_tar_index(v, shard, name, records)
+                     ? check_tar_index(v, shard, name, records, starts)
                      : check_tfrecord_index(v, name, starts, sizes, records);
     }
     free(starts);
@@ -322,6 +371,30 @@ static int check_wids(vstate *v, const char *name)
         !cJSON_IsArray(list))
         rc = problem(v, name, "not a wids shard index");
     cJSON *shards = cJSON_GetObjectItemCaseSensitive(v->manifest, "shards");
+    /* Every shard of the sink once: the index's name is the sink's prefix. */
+    cJSON *wname = cJSON_GetObjectItemCaseSensitive(j, "name");
+    int expected = 0, listed = cJSON_GetArraySize(list);
+    cJSON *s0;
+    cJSON_ArrayForEach(s0, shards)
+    {
+        cJSON *p = cJSON_GetObjectItemCaseSensitive(s0, "path");
+        size_t lp = cJSON_IsString(wname) ? strlen(wname->valuestring) : 0;
+        if (cJSON_IsString(p) && lp && !strncmp(p->valuestring, wname->valuestring, lp) &&
+            p->valuestring[lp] == '-')
+            expected++;
+    }
+    if (rc == SP_OK && listed != expected)
+        rc = problem(v, name, "lists %d shards, the manifest has %d for this sink", listed, expected);
+    const char *prev = "";
+    cJSON_ArrayForEach(e, list)
+    {
+        cJSON *u = cJSON_GetObjectItemCaseSensitive(e, "url");
+        if (rc == SP_OK && cJSON_IsString(u)) {
+            if (strcmp(prev, u->valuestring) >= 0)
+                rc = problem(v, name, "shardlist is not in url order with each shard once");
+            prev = u->valuestring;
+        }
+    }
     cJSON_ArrayForEach(e, list)
     {
         if (rc != SP_OK) break;
@@ -374,13 +447,15 @@ int sp_verify(sp_ctx *ctx, const char *outdir)
         rc = check_shard(&v, sh);
         nshards++;
     }
-    if (rc == SP_OK && v.records != (uint64_t)total->valuedouble)
+    uint64_t want_total = 0;
+    if (rc == SP_OK && (!json_count(total, &want_total) || v.records != want_total))
         rc = problem(&v, "manifest.json", "the shards hold %llu records, the manifest says %.0f",
                      (unsigned long long)v.records, total->valuedouble);
     for (size_t c = 0; rc == SP_OK && c < v.nclasses; c++) {
         cJSON *name = cJSON_GetArrayItem(classes, (int)c);
         cJSON *want = cJSON_IsString(name) ? cJSON_GetObjectItemCaseSensitive(counts, name->valuestring) : NULL;
-        if (!cJSON_IsNumber(want) || (uint64_t)want->valuedouble != v.counts[c])
+        uint64_t n;
+        if (!json_count(want, &n) || n != v.counts[c])
             rc = problem(&v, "manifest.json", "class %s: the shards hold %llu records, counts_out says %s",
                          cJSON_IsString(name) ? name->valuestring : "?", (unsigned long long)v.counts[c],
                          cJSON_IsNumber(want) ? "otherwise" : "nothing");

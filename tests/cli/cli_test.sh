@@ -161,6 +161,53 @@ assert total("o9") > total("o10"), (total("o9"), total("o10"))
 assert Image.open(io.BytesIO(first("o9", ".png"))).tobytes() == Image.open(io.BytesIO(first("o10", ".png"))).tobytes()
 PYEOF
 
+# --- verify sees damage to sidecars and indexes, and accepts shards with no records ---------
+cp -r "$W/o1" "$W/v1"
+sed -i '2{h;d};3{G}' "$W/v1/shard-000000.idx"            # swap two index lines
+expect 1 "verify: swapped idx lines" "$SP" verify -q "$W/v1"
+has "$W/err" "shard-000000.idx" "verify names the damaged index"
+cp -r "$W/o1" "$W/v2"
+$PY - "$W/v2/shard.wids.json" <<'PYEOF'
+import json, sys
+j = json.load(open(sys.argv[1])); j["shardlist"] = j["shardlist"][:1]
+json.dump(j, open(sys.argv[1], "w"))
+PYEOF
+expect 1 "verify: wids missing shards" "$SP" verify -q "$W/v2"
+expect 0 "npy build" "$SP" build -q --set shards.type=npy -o "$W/v3"
+$PY - "$W/v3/shard-000000.labels.npy" <<'PYEOF'
+import numpy as np, sys
+a = np.load(sys.argv[1], mmap_mode="r+"); i = int(np.argmax(a != a[0])); a[0], a[i] = a[i], a[0]; a.flush()
+PYEOF
+expect 1 "verify: swapped npy labels" "$SP" verify -q "$W/v3"
+has "$W/err" "labels.npy: checksum mismatch" "verify names the labels file"
+# cat still finds a record when the index lost a line
+cp -r "$W/o1" "$W/v4"
+sed -i '2d' "$W/v4/shard-000000.idx"
+expect 0 "cat with a damaged index" "$SP" cat "$W/v4/shard-000000.tar" 000000000 -o "$W/v4.jpg"
+# a shard whose records all fail at build time is empty, and still verifies
+mkdir -p "$W/allbad/a" "$W/allbad/b"
+cp examples/data/squares/square_003.png "$W/allbad/a/1.png"
+cp examples/data/squares/square_003.png "$W/allbad/a/2.png"
+for i in 1 2; do head -c 200 examples/data/circles/circle_023.png >"$W/allbad/b/$i.png"; done
+cat >"$W/allbad.ini" <<INI
+[source]
+path = $W/allbad
+[crop]
+width = 32
+height = 32
+[shards]
+type = tar
+max_records = 2
+INI
+for t in tar npy tfrecord; do
+  expect 0 "all-skipped shard ($t)" "$SP" build "$W/allbad.ini" -q --set shards.type=$t -o "$W/allbad-$t"
+  expect 0 "verify all-skipped shard ($t)" "$SP" verify -q "$W/allbad-$t"
+done
+# a change of sink type leaves no shard of the old type behind
+expect 0 "type change" "$SP" build -q --set shards.type=tfrecord -o "$W/o1"
+ls "$W/o1"/shard-*.tar "$W/o1"/shard-*.idx >/dev/null 2>&1 && ls "$W/o1" | grep -q '\.tar' && bad "old tar shards survive a type change" || ok
+expect 0 "verify after type change" "$SP" verify -q "$W/o1"
+
 # --- hostile inputs: each costs its own sample, never the run or the machine ----------------
 H="$W/hostile"
 mkdir -p "$H/c/sub" "$H/d"

@@ -566,8 +566,16 @@ def check_common(outdir, shard, ctx, fail):
         fail(f"{rel}: manifest sidecars {sidecars!r} is not a list")
         sidecars = []
     for side in sidecars:
-        if not isinstance(side, str) or not os.path.isfile(os.path.join(outdir, side)):
+        # {"path", "bytes", "xxh3"}: sidecars are checksummed like the shards they serve.
+        name = side.get("path") if isinstance(side, dict) else None
+        spath = os.path.join(outdir, name) if isinstance(name, str) else None
+        if not spath or not os.path.isfile(spath):
             fail(f"{rel}: sidecar {side!r} listed in the manifest is missing")
+            continue
+        if os.path.getsize(spath) != side.get("bytes"):
+            fail(f"{name}: {os.path.getsize(spath)} bytes, manifest says {side.get('bytes')}")
+        elif ctx["xxh3_128"] and ctx["xxh3_128"](spath) != side.get("xxh3"):
+            fail(f"{name}: xxh3 differs from the manifest")
     xxh = path + ".xxh"
     if os.path.isfile(xxh) and ctx["xxh3_64"]:
         check_block_sums(path, xxh, rel, ctx, fail)
