@@ -35,7 +35,6 @@ static void item_reset(item *it)
 static void record_json(const sp_job *run, const sp_record *r, const sp_sample *s, int32_t label,
                         sp_buf *j)
 {
-    (void)run;
     sp_buf_puts(j, "{\"key\": ");
     sp_json_str(j, r->key);
     sp_buf_puts(j, ", \"source\": ");

@@ -31,13 +31,6 @@ void sp_catalog_free(sp_catalog *cat)
     memset(cat, 0, sizeof(*cat));
 }
 
-int sp_catalog_class_index(const sp_catalog *cat, const char *name)
-{
-    for (size_t i = 0; i < cat->nclasses; i++)
-        if (strcmp(cat->classes[i], name) == 0) return (int)i;
-    return -1;
-}
-
 int sp_catalog_cache_save(const char *cache_path, const char *key, const sp_catalog *cat,
                           sp_error *err)
 {

@@ -302,7 +302,6 @@ typedef struct sp_catalog {
 } sp_catalog;
 
 void sp_catalog_free(sp_catalog *cat);
-int sp_catalog_class_index(const sp_catalog *cat, const char *name);
 /* Catalog cache: one file per source under OUTDIR/.shardpack/. */
 int sp_catalog_cache_load(const char *cache_path, const char *key, sp_catalog *cache,
                           sp_error *err);

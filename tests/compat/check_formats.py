@@ -39,8 +39,6 @@ output cannot be read at all (usage, missing or malformed manifest).
 
 import argparse
 import ast
-import ctypes
-import ctypes.util
 import io
 import json
 import os
@@ -51,6 +49,8 @@ import tarfile
 
 import numpy as np
 from PIL import Image
+
+from wds_rules import group_samples, load_xxhash
 
 PROG = "check_formats"
 MAX_REPORTED = 50
@@ -391,46 +391,6 @@ def die(message):
     sys.exit(2)
 
 
-def load_xxhash():
-    """(xxh3_128_file, xxh3_64_bytes) from the system libxxhash, or (None, None)."""
-    name = ctypes.util.find_library("xxhash") or "libxxhash.so.0"
-    try:
-        lib = ctypes.CDLL(name)
-    except OSError:
-        return None, None
-
-    class Hash128(ctypes.Structure):
-        _fields_ = [("low64", ctypes.c_uint64), ("high64", ctypes.c_uint64)]
-
-    lib.XXH3_createState.restype = ctypes.c_void_p
-    lib.XXH3_freeState.argtypes = [ctypes.c_void_p]
-    lib.XXH3_128bits_reset.argtypes = [ctypes.c_void_p]
-    lib.XXH3_128bits_update.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_size_t]
-    lib.XXH3_128bits_digest.argtypes = [ctypes.c_void_p]
-    lib.XXH3_128bits_digest.restype = Hash128
-    lib.XXH3_64bits.argtypes = [ctypes.c_char_p, ctypes.c_size_t]
-    lib.XXH3_64bits.restype = ctypes.c_uint64
-
-    def xxh3_128_file(path):
-        state = lib.XXH3_createState()
-        if not state:
-            raise MemoryError("XXH3_createState")
-        try:
-            lib.XXH3_128bits_reset(state)
-            with open(path, "rb") as f:
-                while chunk := f.read(1 << 20):
-                    lib.XXH3_128bits_update(state, chunk, len(chunk))
-            h = lib.XXH3_128bits_digest(state)
-        finally:
-            lib.XXH3_freeState(state)
-        return f"{h.high64:016x}{h.low64:016x}"  # canonical (xxhsum -H2) order
-
-    def xxh3_64(data):
-        return lib.XXH3_64bits(data, len(data))
-
-    return xxh3_128_file, xxh3_64
-
-
 def stage_names(config):
     return [n for n, v in config.items() if n != "run" and isinstance(v, dict)]
 
@@ -638,29 +598,6 @@ def check_plan(rel, got, ctx, fail, what="labels"):
 # tar
 # ---------------------------------------------------------------------------------------
 
-def group_samples(names):
-    """WebDataset grouping: key = path up to the first '.' of the last component."""
-    samples, problems, seen = [], [], set()
-    for name in names:
-        head, _, last = name.rpartition("/")
-        if "." not in last:
-            problems.append(f"member {name!r} has no extension (readers skip it)")
-            continue
-        stem, ext = last.split(".", 1)
-        key = f"{head}/{stem}" if head else stem
-        if samples and samples[-1][0] == key:
-            if ext in samples[-1][1]:
-                problems.append(f"sample {key!r} has extension {ext!r} twice")
-            samples[-1][1][ext] = name
-            samples[-1][2].append(ext)
-            continue
-        if key in seen:
-            problems.append(f"sample {key!r} reappears after other samples (interleaved)")
-        seen.add(key)
-        samples.append((key, {ext: name}, [ext]))
-    return samples, problems
-
-
 def parse_dali_idx(path, rel, fail):
     """-> (declared count, [[(ext, offset, size, name), ...] per line]) or None."""
     try:
@@ -757,7 +694,8 @@ def check_tar_shard(outdir, shard, path, ctx, fail):
                 check_dali_idx(path, idx_rel, parsed, samples, by_name, data, want, fail)
 
         labels, sources = [], []
-        for key, exts, order in samples:
+        for key, exts in samples:
+            order = list(exts)  # dicts keep the members' order
             where = f"{rel}: sample {key!r}"
             if order != sorted(order):
                 fail(f"{where}: members in order {order}, want sorted by extension")
@@ -776,7 +714,7 @@ def check_tar_shard(outdir, shard, path, ctx, fail):
             sources.append(source)
             count(ctx, sink, label)
         check_plan(rel, [str(x) if x is not None else None for x in labels], ctx, fail)
-        check_plan(rel, [key for key, _, _ in samples], ctx, fail, "keys")
+        check_plan(rel, [key for key, _ in samples], ctx, fail, "keys")
         if "json" in fields:
             check_plan(rel, sources, ctx, fail, "paths")
         ctx["wids"].setdefault(sink, []).append((rel, len(samples)))
@@ -796,7 +734,7 @@ def check_dali_idx(path, idx_rel, parsed, samples, by_name, data, want, fail):
     indexed = {}
     with open(path, "rb") as f:
         for n, (line, sample) in enumerate(zip(lines, samples), start=2):
-            key, exts, _ = sample
+            key, exts = sample
             names = [e[3] for e in line]
             if sorted(names) != sorted(exts.values()):
                 fail(f"{idx_rel}:{n}: lists {names}, sample {key!r} has "

@@ -26,8 +26,6 @@ output cannot be read at all (usage, missing or malformed manifest).
 """
 
 import argparse
-import ctypes
-import ctypes.util
 import io
 import json
 import os
@@ -37,47 +35,13 @@ import tarfile
 
 from PIL import Image
 
+from wds_rules import group_samples, load_xxhash
+
 SAMPLE_EXTS = {"cls", "jpg", "json"}
 MEMBER_MODE = 0o444
 CLS_RE = re.compile(r"0|[1-9][0-9]*")  # ASCII decimal, no sign, padding or newline
 XXH3_RE = re.compile(r"[0-9a-f]{32}")
 MAX_REPORTED = 50  # a systematic bug repeats on every record; the first few say enough
-
-
-def group_samples(names):
-    """Group tar member names into WebDataset samples, in archive order.
-
-    The rule webdataset, wids and DALI share: a member's key is its path up to the first
-    '.' of its last path component, and the rest is its extension, which may itself
-    contain dots ("a/b.seg.png" -> key "a/b", extension "seg.png").  A sample is a run of
-    consecutive members with the same key; a key that reappears after another key is an
-    interleaved sample, which those readers would split into two partial samples.  Names
-    whose last component has no '.' are not sample members (readers skip them).
-
-    Returns (samples, problems): samples is a list of (key, {extension: member name});
-    problems is a list of messages for interleaved keys, repeated extensions within a
-    sample and names without an extension.
-    """
-    samples, problems = [], []
-    seen = set()
-    for name in names:
-        head, _, last = name.rpartition("/")
-        if "." not in last:
-            problems.append(f"member {name!r} has no extension (readers skip it)")
-            continue
-        stem, ext = last.split(".", 1)
-        key = f"{head}/{stem}" if head else stem
-        if samples and samples[-1][0] == key:
-            exts = samples[-1][1]
-            if ext in exts:
-                problems.append(f"sample {key!r} has extension {ext!r} twice")
-            exts[ext] = name
-            continue
-        if key in seen:
-            problems.append(f"sample {key!r} reappears after other samples (interleaved)")
-        seen.add(key)
-        samples.append((key, {ext: name}))
-    return samples, problems
 
 
 class Failures:
@@ -100,47 +64,6 @@ class Failures:
 def die(message):
     print(f"check_shards: {message}", file=sys.stderr)
     sys.exit(2)
-
-
-def load_xxh3():
-    """XXH3-128 over a file via the system libxxhash, or None if it is not installed.
-
-    Debian ships no Python xxhash with Pillow's dependencies, but libxxhash0 comes with
-    shardpack's own build dependencies, so ctypes avoids a pip install.
-    """
-    name = ctypes.util.find_library("xxhash") or "libxxhash.so.0"
-    try:
-        lib = ctypes.CDLL(name)
-    except OSError:
-        return None
-
-    class Hash128(ctypes.Structure):
-        _fields_ = [("low64", ctypes.c_uint64), ("high64", ctypes.c_uint64)]
-
-    lib.XXH3_createState.restype = ctypes.c_void_p
-    lib.XXH3_freeState.argtypes = [ctypes.c_void_p]
-    lib.XXH3_128bits_reset.argtypes = [ctypes.c_void_p]
-    lib.XXH3_128bits_update.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_size_t]
-    lib.XXH3_128bits_digest.argtypes = [ctypes.c_void_p]
-    lib.XXH3_128bits_digest.restype = Hash128
-
-    def xxh3_file(path):
-        state = lib.XXH3_createState()
-        if not state:
-            raise MemoryError("XXH3_createState")
-        try:
-            lib.XXH3_128bits_reset(state)
-            with open(path, "rb") as f:
-                while chunk := f.read(1 << 20):
-                    lib.XXH3_128bits_update(state, chunk, len(chunk))
-            h = lib.XXH3_128bits_digest(state)
-        finally:
-            lib.XXH3_freeState(state)
-        # xxHash's canonical form (XXH128_canonicalFromHash, `xxhsum -H2`): high64 then
-        # low64, big-endian.
-        return f"{h.high64:016x}{h.low64:016x}"
-
-    return xxh3_file
 
 
 def section_inputs(config, names, name):
@@ -390,7 +313,7 @@ def main():
     ctx = {
         "classes": manifest["classes"],
         "skipped_paths": {s.get("path") for s in skipped},
-        "xxh3": load_xxh3(),
+        "xxh3": load_xxhash()[0],
         "keys": {},      # key -> shard that holds it
         "counts": {},    # class -> samples seen
         "mtimes": {},    # mtime -> first member that has it
