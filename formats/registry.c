@@ -41,3 +41,26 @@ const sp_format *sp_format_probe(const uint8_t *data, size_t len)
     }
     return best;
 }
+
+const sp_format *sp_ctx_format_by_name(const sp_ctx *ctx, const char *name)
+{
+    const sp_format *f = sp_format_by_name(name);
+    for (size_t i = 0; !f && ctx && i < ctx->nformats; i++)
+        if (strcmp(ctx->formats[i]->name, name) == 0) f = ctx->formats[i];
+    return f;
+}
+
+const sp_format *sp_ctx_format_probe(const sp_ctx *ctx, const uint8_t *data, size_t len)
+{
+    const sp_format *best = sp_format_probe(data, len);
+    size_t peek = len < SP_PROBE_BYTES ? len : SP_PROBE_BYTES;
+    int best_score = best ? best->probe(data, peek) : 0;
+    for (size_t i = 0; ctx && i < ctx->nformats; i++) {
+        int s = ctx->formats[i]->probe(data, peek);
+        if (s > best_score) { /* strictly: built-ins win ties */
+            best_score = s;
+            best = ctx->formats[i];
+        }
+    }
+    return best;
+}

@@ -32,8 +32,9 @@ static void item_reset(item *it)
     memset(it, 0, sizeof(*it));
 }
 
+/* The record's metadata: where it came from, and what the pixel chain did to it. */
 static void record_json(const sp_job *run, const sp_record *r, const sp_sample *s, int32_t label,
-                        sp_buf *j)
+                        const sp_buf *ops, sp_buf *j)
 {
     sp_buf_puts(j, "{\"key\": ");
     sp_json_str(j, r->key);
@@ -43,7 +44,38 @@ static void record_json(const sp_job *run, const sp_record *r, const sp_sample *
                      "\"class\": ",
                   s->format->name, s->info.width, s->info.height, label);
     sp_json_str(j, run->classes[label]);
-    sp_buf_printf(j, ", \"copy\": %u}\n", r->copy);
+    sp_buf_printf(j, ", \"copy\": %u, \"ops\": [", r->copy);
+    if (ops->len) sp_buf_append(j, ops->data, ops->len);
+    sp_buf_puts(j, "]}\n");
+}
+
+/* Runs one pixel stage on the image and notes it in `ops` as {"stage", "type", "params"}
+ * when it acted. The stream is keyed by the sample's path, not its position, so
+ * reordering the plan never changes what a stage draws. */
+static int run_pixel_stage(const sp_pipeline *p, const sp_stage *st, const sp_sample *s,
+                           uint32_t copy, sp_image *img, sp_buf *ops, sp_error *err)
+{
+    sp_buf params = {0};
+    sp_pixel_ctx pc;
+    sp_pixel_ctx_init(&pc, (uint64_t)p->run.seed, st->name, s->path, copy, &params);
+    if (!sp_pixel_applies(st->desc, st->p, st->apply, &pc)) return SP_OK;
+    int rc = st->desc->process(st->opts, img, &pc, err);
+    if (rc == SP_OK && st->desc != &sp_stage_encode) {
+        if (ops->len) sp_buf_puts(ops, ", ");
+        sp_buf_puts(ops, "{\"stage\": ");
+        sp_json_str(ops, st->name);
+        sp_buf_puts(ops, ", \"type\": ");
+        sp_json_str(ops, st->desc->name);
+        if (params.len) {
+            sp_buf_puts(ops, ", \"params\": {");
+            sp_buf_append(ops, params.data, params.len);
+            sp_buf_puts(ops, "}");
+        }
+        sp_buf_puts(ops, "}");
+        if (ops->oom || params.oom) rc = sp_fail(err, SP_E_NOMEM, "out of memory");
+    }
+    sp_buf_free(&params);
+    return rc;
 }
 
 /* The limits hold for what stages make, not only for what files declare: a thin strip
@@ -71,10 +103,7 @@ static void process(const sp_job *run, const sp_sink_plan *sp, const sp_record *
     sp_error *err = &it->err;
     uint8_t *data = NULL;
     size_t len = 0;
-    char *full = sp_path_join(cat->root, s->path);
-    int rc = full ? sp_read_file(full, p->limits.max_file_bytes, &data, &len, err)
-                  : sp_fail(err, SP_E_NOMEM, "out of memory");
-    free(full);
+    int rc = sp_sample_read(cat, s, &p->limits, &data, &len, err);
     if (rc == SP_OK) {
         sp_hash128 h = sp_hash_bytes(data, len);
         if (h.hi != s->hash.hi || h.lo != s->hash.lo)
@@ -82,31 +111,29 @@ static void process(const sp_job *run, const sp_sink_plan *sp, const sp_record *
     }
     if (rc == SP_OK) rc = s->format->decode(data, len, &p->limits, &it->image, err);
     free(data);
-    /* The RNG key names the sample, not its position, so reordering never reshuffles draws. */
-    for (size_t i = 0; rc == SP_OK && i < sp->nchain; i++) {
-        const sp_stage *st = &p->stages[sp->chain[i]];
+    const sp_chain *ch = &run->chains[r->chain];
+    sp_buf opsj = {0};
+    for (size_t i = 0; rc == SP_OK && i < ch->n; i++) {
+        const sp_stage *st = &p->stages[ch->stages[i]];
         rc = check_output_size(st, &it->image, &p->limits, err);
-        if (rc != SP_OK) {
+        if (rc == SP_OK) rc = run_pixel_stage(p, st, s, r->copy, &it->image, &opsj, err);
+        if (rc != SP_OK && !err->member[0])
             snprintf(err->member, sizeof(err->member), "[%s]", st->name);
-            break;
-        }
-        sp_rng rng = sp_rng_for((uint64_t)p->run.seed, st->name, s->path, r->copy);
-        rc = st->desc->process(st->opts, &it->image, &rng, err);
-        if (rc != SP_OK && !err->member[0]) snprintf(err->member, sizeof(err->member), "[%s]", st->name);
     }
     if (rc == SP_OK && ops->needs_encoded)
-        rc = sp_encode_format(&sp->encode)->encode(&it->image, &sp->encode, &it->encoded,
+        rc = sp_encode_format(&ch->encode)->encode(&it->image, &ch->encode, &it->encoded,
                                                    &it->encoded_len, err);
     if (!ops->needs_pixels) sp_image_release(&it->image);
     if (rc == SP_OK) {
-        record_json(run, r, s, cat->to_global[s->label], &it->json);
+        record_json(run, r, s, cat->to_global[s->label], &opsj, &it->json);
         if (it->json.oom) rc = sp_fail(err, SP_E_NOMEM, "out of memory");
     }
+    sp_buf_free(&opsj);
     it->rc = rc;
 }
 
 static int add_record(sp_shard_writer *w, const sp_sink_ops *ops, const sp_job *run,
-                      const sp_sink_plan *sp, const sp_record *r, const item *it, sp_error *err)
+                      const sp_record *r, const item *it, sp_error *err)
 {
     const sp_sample *s = sp_run_sample(run, r);
     int32_t label = run->catalogs[r->source].to_global[s->label];
@@ -118,7 +145,7 @@ static int add_record(sp_shard_writer *w, const sp_sink_ops *ops, const sp_job *
         .image = ops->needs_pixels ? &it->image : NULL,
         .encoded = it->encoded,
         .encoded_len = it->encoded_len,
-        .codec = sp_encode_format(&sp->encode),
+        .codec = sp_encode_format(&run->chains[r->chain].encode),
         .json = it->json.data,
         .json_len = it->json.len,
     };
@@ -200,7 +227,7 @@ static int build_shard(sp_job *run, sp_sink_plan *sp, sp_shard *sh, item *items,
         for (size_t k = 0; k < m; k++) process(run, sp, &recs[k], &items[k]);
         for (size_t k = 0; k < m && rc == SP_OK; k++) {
             if (items[k].rc == SP_OK) {
-                rc = add_record(w, ops, run, sp, &recs[k], &items[k], &err);
+                rc = add_record(w, ops, run, &recs[k], &items[k], &err);
                 if (rc == SP_OK) {
                     const sp_sample *smp = sp_run_sample(run, &recs[k]);
                     sh->records_written++;

@@ -28,7 +28,30 @@ void sp_catalog_free(sp_catalog *cat)
     free(cat->to_global);
     free(cat->source);
     free(cat->root);
+    if (cat->state && cat->state_free) cat->state_free(cat->state);
     memset(cat, 0, sizeof(*cat));
+}
+
+int sp_sample_read(const sp_catalog *cat, const sp_sample *s, const sp_limits *lim,
+                   uint8_t **data, size_t *len, sp_error *err)
+{
+    *data = NULL;
+    *len = 0;
+    if (cat->desc && cat->desc->read) {
+        int rc = cat->desc->read(cat, s, lim, data, len, err);
+        if (rc == SP_OK && *len > lim->max_file_bytes) {
+            free(*data);
+            *data = NULL;
+            return sp_fail(err, SP_E_LIMIT, "%zu bytes, over max_file_bytes (%llu)", *len,
+                           (unsigned long long)lim->max_file_bytes);
+        }
+        return rc;
+    }
+    char *full = sp_path_join(cat->root, s->path);
+    if (!full) return sp_fail(err, SP_E_NOMEM, "out of memory");
+    int rc = sp_read_file(full, lim->max_file_bytes, data, len, err);
+    free(full);
+    return rc;
 }
 
 int sp_catalog_cache_save(const char *cache_path, const char *key, const sp_catalog *cat,
@@ -75,8 +98,8 @@ static size_t split_tabs(char *line, char **f, size_t n)
     return k;
 }
 
-int sp_catalog_cache_load(const char *cache_path, const char *key, sp_catalog *cache,
-                          sp_error *err)
+int sp_catalog_cache_load(const sp_ctx *ctx, const char *cache_path, const char *key,
+                          sp_catalog *cache, sp_error *err)
 {
     (void)err;
     memset(cache, 0, sizeof(*cache));
@@ -115,7 +138,7 @@ int sp_catalog_cache_load(const char *cache_path, const char *key, sp_catalog *c
             s->mtime_ns = strtoll(f[2], NULL, 10);
             s->ctime_ns = strtoll(f[3], NULL, 10);
             s->inode = strtoull(f[4], NULL, 10);
-            s->format = sp_format_by_name(f[5]);
+            s->format = sp_ctx_format_by_name(ctx, f[5]);
             s->info.width = (uint32_t)strtoul(f[6], NULL, 10);
             s->info.height = (uint32_t)strtoul(f[7], NULL, 10);
             s->info.channels = (uint32_t)strtoul(f[8], NULL, 10);

@@ -302,19 +302,23 @@ static void cfg_free(cfg *c)
 
 /* ---- building the graph ------------------------------------------------------------- */
 
-/* Parses one section's keys into an options struct through its table. */
+/* Parses one section's keys into an options struct through its table. A random pixel
+ * stage (`rnd` non-NULL) also takes p and apply, parsed into the stage itself. */
 static void parse_options(cfg *c, const cfg_section *s, const sp_option *table, void *opts,
-                          bool is_stage)
+                          bool is_stage, sp_stage *rnd)
 {
     sp_error err;
     sp_error_clear(&err);
-    if (sp_options_defaults(table, opts, &err) != SP_OK) {
+    if (sp_options_defaults(table, opts, &err) != SP_OK ||
+        (rnd && sp_options_defaults(sp_random_options, rnd, &err) != SP_OK)) {
         cfg_error(c, s->line, "[%s] bad default: %s", s->name, err.msg);
         return;
     }
-    const char *names[64];
+    const char *names[72];
     size_t nnames = 0;
-    for (const sp_option *o = table; o && o->name && nnames < 62; o++) names[nnames++] = o->name;
+    for (const sp_option *o = table; o && o->name && nnames < 64; o++) names[nnames++] = o->name;
+    if (rnd)
+        for (const sp_option *o = sp_random_options; o->name; o++) names[nnames++] = o->name;
     if (is_stage) {
         names[nnames++] = "type";
         names[nnames++] = "input";
@@ -323,6 +327,8 @@ static void parse_options(cfg *c, const cfg_section *s, const sp_option *table, 
         const cfg_entry *e = &s->entries[i];
         if (is_stage && (!strcmp(e->key, "type") || !strcmp(e->key, "input"))) continue;
         const sp_option *o = sp_option_find(table, e->key);
+        void *dst = opts;
+        if (!o && rnd && (o = sp_option_find(sp_random_options, e->key))) dst = rnd;
         if (!o) {
             char hint[128];
             cfg_error(c, e->line, "[%s] unknown option '%s'%s", s->name, e->key,
@@ -330,7 +336,7 @@ static void parse_options(cfg *c, const cfg_section *s, const sp_option *table, 
             continue;
         }
         sp_error_clear(&err);
-        if (sp_option_parse(o, opts, e->value, &err) != SP_OK)
+        if (sp_option_parse(o, dst, e->value, &err) != SP_OK)
             cfg_error(c, e->line, "[%s] %s", s->name, err.msg);
     }
     for (const sp_option *o = table; o && o->name; o++) {
@@ -345,76 +351,232 @@ static void unknown_type(cfg *c, int line, const char *section, const char *type
 {
     size_t n;
     const sp_stage_desc *const *descs = sp_stage_descs(&n);
-    const char *names[128];
+    const char *names[160];
     size_t k = 0;
     for (size_t i = 0; i < n && k < SP_ARRAY_LEN(names); i++) names[k++] = descs[i]->name;
+    for (size_t i = 0; i < c->ctx->nstages && k < SP_ARRAY_LEN(names); i++)
+        names[k++] = c->ctx->stages[i]->name;
     char hint[128];
     cfg_error(c, line, "[%s] unknown stage type '%s'%s", section, type,
               suggest(type, names, k, hint, sizeof(hint)));
 }
 
-static int find_stage(const sp_pipeline *p, const char *name)
+/* The options every random pixel stage has besides its own; they live in sp_stage. */
+static const sp_enum_choice apply_choices[] = {
+    {SP_APPLY_COPIES, "copies", "only copies >= 1 (a balance stage's extra copies); copy 0 "
+                                "stays the plain sample"},
+    {SP_APPLY_ALL, "all", "every record"},
+    {0, NULL, NULL},
+};
+const sp_option sp_random_options[] = {
+    {"p", "probability that the stage acts on a record", offsetof(sp_stage, p), SP_OPT_DOUBLE,
+     "1", 0, 1, NULL, 0},
+    {"apply", "which records the stage may act on", offsetof(sp_stage, apply), SP_OPT_ENUM,
+     "copies", 1, 0, apply_choices, 0},
+    SP_OPT_END,
+};
+
+static int find_stage(const sp_pipeline *p, const char *name, size_t len)
 {
     for (size_t i = 0; i < p->nstages; i++)
-        if (strcmp(p->stages[i].name, name) == 0) return (int)i;
+        if (strlen(p->stages[i].name) == len && strncmp(p->stages[i].name, name, len) == 0)
+            return (int)i;
     return -1;
 }
 
-/* Resolves inputs and checks the graph's shape. */
-static void link_graph(cfg *c, sp_pipeline *p, char **inputs, int *input_lines)
+static size_t nports(const sp_stage *st)
+{
+    size_t n = 0;
+    if (st->desc && st->desc->ports)
+        while (st->desc->ports[n]) n++;
+    return n;
+}
+
+static void port_list(const sp_stage *st, char *buf, size_t size)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < nports(st) && used < size; i++)
+        used += (size_t)snprintf(buf + used, size - used, "%s%s.%s", i ? ", " : "", st->name,
+                                 st->desc->ports[i]);
+}
+
+/* Checks that `ref` (the stage `to` reads from) may be read from, and says why not. */
+static bool check_ref(cfg *c, const sp_pipeline *p, size_t to, const sp_port_ref *ref,
+                      bool named_port, int line)
+{
+    const sp_stage *st = &p->stages[to], *up = &p->stages[ref->stage];
+    if (!up->desc) return false; /* its unknown type is reported already */
+    if (up->desc->kind == SP_STAGE_SINK) {
+        cfg_error(c, line,
+                  "[%s] comes after the sink [%s]: a sink has no output (set input = to an "
+                  "earlier stage)",
+                  st->name, up->name);
+        return false;
+    }
+    if (nports(up) && !named_port) {
+        char list[256];
+        port_list(up, list, sizeof(list));
+        cfg_error(c, line, "[%s] reads from [%s], which has several outputs: name one (%s)",
+                  st->name, up->name, list);
+        return false;
+    }
+    return true;
+}
+
+/* Parses "a, b.port" into references. */
+static void parse_inputs(cfg *c, sp_pipeline *p, size_t i, const char *text, int line)
+{
+    sp_stage *st = &p->stages[i];
+    const char *s = text;
+    while (*s) {
+        while (*s == ' ' || *s == '\t' || *s == ',') s++;
+        if (!*s) break;
+        const char *e = s;
+        while (*e && *e != ',' && *e != ' ' && *e != '\t') e++;
+        const char *dot = memchr(s, '.', (size_t)(e - s));
+        size_t nlen = dot ? (size_t)(dot - s) : (size_t)(e - s);
+        char ref[160];
+        snprintf(ref, sizeof(ref), "%.*s", (int)(e - s), s);
+        int up = find_stage(p, s, nlen);
+        if (up < 0) {
+            const char *names[256];
+            size_t k = 0;
+            for (size_t j = 0; j < p->nstages && k < 256; j++) names[k++] = p->stages[j].name;
+            char want[128], hint[128];
+            snprintf(want, sizeof(want), "%.*s", (int)nlen, s);
+            cfg_error(c, line, "[%s] input '%s' is not a section%s", st->name, ref,
+                      suggest(want, names, k, hint, sizeof(hint)));
+            s = e;
+            continue;
+        }
+        sp_port_ref r = {up, 0};
+        const sp_stage *u = &p->stages[up];
+        bool ok = true;
+        if (dot && u->desc) {
+            const char *port = dot + 1;
+            size_t plen = (size_t)(e - port);
+            r.port = -1;
+            for (size_t k = 0; k < nports(u); k++)
+                if (strlen(u->desc->ports[k]) == plen && !strncmp(u->desc->ports[k], port, plen))
+                    r.port = (int)k;
+            if (r.port < 0) {
+                char want[64], hint[128], list[256];
+                snprintf(want, sizeof(want), "%.*s", (int)plen, port);
+                if (nports(u)) {
+                    port_list(u, list, sizeof(list));
+                    cfg_error(c, line, "[%s] input '%s': [%s] has no output '%s'%s; its outputs "
+                                       "are %s",
+                              st->name, ref, u->name, want,
+                              suggest(want, u->desc->ports, nports(u), hint, sizeof(hint)), list);
+                } else {
+                    cfg_error(c, line, "[%s] input '%s': [%s] has a single output; write input "
+                                       "= %s",
+                              st->name, ref, u->name, u->name);
+                }
+                ok = false;
+            }
+        }
+        if (ok && (size_t)up == i) {
+            cfg_error(c, line, "[%s] a stage cannot be its own input", st->name);
+            ok = false;
+        }
+        for (size_t k = 0; ok && k < st->ninputs; k++)
+            if (st->inputs[k].stage == r.stage && st->inputs[k].port == r.port) {
+                cfg_error(c, line, "[%s] input '%s' is named twice", st->name, ref);
+                ok = false;
+            }
+        if (ok) ok = check_ref(c, p, i, &r, dot != NULL, line);
+        if (ok) {
+            sp_port_ref *v = realloc(st->inputs, (st->ninputs + 1) * sizeof(*v));
+            if (!v) {
+                c->oom = true;
+                return;
+            }
+            st->inputs = v;
+            st->inputs[st->ninputs++] = r;
+        }
+        s = e;
+    }
+}
+
+/* Depth-first search over inputs; `state` is 0 unvisited, 1 on the stack, 2 done. A
+ * back edge is a cycle, reported once at the stage that closes it. */
+static bool find_cycle(cfg *c, const sp_pipeline *p, size_t i, char *state)
+{
+    state[i] = 1;
+    const sp_stage *st = &p->stages[i];
+    for (size_t k = 0; k < st->ninputs; k++) {
+        size_t up = (size_t)st->inputs[k].stage;
+        if (state[up] == 1) {
+            cfg_error(c, st->input_line, "[%s] is part of an input cycle (through [%s])",
+                      st->name, p->stages[up].name);
+            return true;
+        }
+        if (state[up] == 0 && find_cycle(c, p, up, state)) return true;
+    }
+    state[i] = 2;
+    return false;
+}
+
+/* Whether stage i is reached from a source (ok_src) and reaches a sink (ok_sink). */
+static void mark_reach(const sp_pipeline *p, bool *from_src, bool *to_sink)
+{
+    for (bool changed = true; changed;) {
+        changed = false;
+        for (size_t i = 0; i < p->nstages; i++) {
+            const sp_stage *st = &p->stages[i];
+            if (!st->desc) continue;
+            bool src = st->desc->kind == SP_STAGE_SOURCE, snk = st->desc->kind == SP_STAGE_SINK;
+            for (size_t k = 0; k < st->ninputs; k++) {
+                src |= from_src[st->inputs[k].stage];
+                if (to_sink[i] && !to_sink[st->inputs[k].stage]) {
+                    to_sink[st->inputs[k].stage] = true;
+                    changed = true;
+                }
+            }
+            if (src && !from_src[i]) from_src[i] = changed = true;
+            if (snk && !to_sink[i]) to_sink[i] = changed = true;
+        }
+    }
+}
+
+/* Resolves inputs and checks the graph's shape: every edge, then cycles, then that every
+ * stage lies on a path from a source to a sink. */
+static void link_graph(cfg *c, sp_pipeline *p, char **inputs)
 {
     for (size_t i = 0; i < p->nstages; i++) {
         sp_stage *st = &p->stages[i];
         if (!st->desc) continue;
-        bool source = st->desc->kind == SP_STAGE_SOURCE;
-        if (source) {
+        if (st->desc->kind == SP_STAGE_SOURCE) {
             if (inputs[i])
-                cfg_error(c, input_lines[i], "[%s] a %s stage is a source and takes no input",
+                cfg_error(c, st->input_line, "[%s] a %s stage is a source and takes no input",
                           st->name, st->desc->name);
-            st->input = -1;
             continue;
         }
         if (inputs[i]) {
-            st->input = find_stage(p, inputs[i]);
-            if (st->input < 0) {
-                const char *names[256];
-                size_t k = 0;
-                for (size_t j = 0; j < p->nstages && k < 256; j++) names[k++] = p->stages[j].name;
-                char hint[128];
-                cfg_error(c, input_lines[i], "[%s] input '%s' is not a section%s", st->name,
-                          inputs[i], suggest(inputs[i], names, k, hint, sizeof(hint)));
-                continue;
-            }
-            if ((size_t)st->input == i) {
-                cfg_error(c, input_lines[i], "[%s] a stage cannot be its own input", st->name);
-                st->input = -1;
-                continue;
-            }
-        } else if (i == 0) {
+            if (inputs[i][strspn(inputs[i], " \t,")] == '\0')
+                cfg_error(c, st->input_line, "[%s] input is empty: name the upstream stage(s)",
+                          st->name);
+            else
+                parse_inputs(c, p, i, inputs[i], st->input_line);
+            continue;
+        }
+        if (i == 0) {
             cfg_error(c, st->line, "[%s] has no input: the first stage must be a source",
                       st->name);
             continue;
-        } else {
-            st->input = (int)i - 1;
         }
-        const sp_stage *up = &p->stages[st->input];
-        if (up->desc && up->desc->kind == SP_STAGE_SINK)
-            cfg_error(c, inputs[i] ? input_lines[i] : st->line,
-                      "[%s] comes after the sink [%s]: a sink has no output (set input = to "
-                      "an earlier stage)",
-                      st->name, up->name);
-    }
-    /* Every stage must lead back to a source without a cycle. */
-    for (size_t i = 0; i < p->nstages; i++) {
-        int cur = (int)i;
-        size_t steps = 0;
-        while (cur >= 0 && p->stages[cur].desc &&
-               p->stages[cur].desc->kind != SP_STAGE_SOURCE && steps <= p->nstages) {
-            cur = p->stages[cur].input;
-            steps++;
+        /* The default input is the section before. */
+        sp_port_ref r = {(int)i - 1, 0};
+        if (check_ref(c, p, i, &r, false, st->line)) {
+            if (!(st->inputs = malloc(sizeof(*st->inputs)))) {
+                c->oom = true;
+                return;
+            }
+            st->inputs[0] = r;
+            st->ninputs = 1;
         }
-        if (steps > p->nstages)
-            cfg_error(c, p->stages[i].line, "[%s] is part of an input cycle", p->stages[i].name);
     }
     /* An unknown type is already reported; it may well have been meant as the sink. */
     size_t sinks = 0, unknown = 0;
@@ -425,55 +587,118 @@ static void link_graph(cfg *c, sp_pipeline *p, char **inputs, int *input_lines)
     if (sinks == 0 && unknown == 0 && p->nstages > 0)
         cfg_error(c, -1, "the pipeline has no sink stage (e.g. type = tar)");
     if (p->nstages == 0) cfg_error(c, -1, "the pipeline has no stages");
+    char *state = calloc(p->nstages ? p->nstages : 1, 1);
+    bool *from_src = calloc(p->nstages ? p->nstages : 1, sizeof(bool));
+    bool *to_sink = calloc(p->nstages ? p->nstages : 1, sizeof(bool));
+    if (!state || !from_src || !to_sink) {
+        c->oom = true;
+    } else {
+        bool cycle = false;
+        for (size_t i = 0; i < p->nstages && !cycle; i++)
+            if (state[i] == 0) cycle = find_cycle(c, p, i, state);
+        mark_reach(p, from_src, to_sink);
+        /* Dead ends are worth an error only in an otherwise sound graph: a broken edge or
+         * an unknown type would make every stage behind it look like one. */
+        bool sound = c->errors == 0;
+        for (size_t i = 0; i < p->nstages && sound; i++) {
+            const sp_stage *st = &p->stages[i];
+            if (!st->desc) continue;
+            if (!from_src[i] && st->ninputs)
+                cfg_error(c, st->line, "[%s] no source leads to it", st->name);
+            else if (!to_sink[i] && st->desc->kind == SP_STAGE_SOURCE)
+                cfg_error(c, st->line, "[%s] leads to no sink: nothing would be written from it "
+                                       "(add a sink, e.g. [shards] type = tar, with input = %s)",
+                          st->name, st->name);
+            else if (!to_sink[i] && st->desc->kind != SP_STAGE_SINK && from_src[i])
+                cfg_error(c, st->line, "[%s] leads to no sink: its output is never written",
+                          st->name);
+        }
+    }
+    free(state);
+    free(from_src);
+    free(to_sink);
 }
 
+/* Section names become file names, JSON keys and `input =` references, where '.'
+ * separates a stage from its output port. */
 static bool valid_section_name(const char *s)
 {
     if (!*s || strlen(s) > 64) return false;
     for (; *s; s++)
         if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
-              *s == '_' || *s == '-' || *s == '.'))
+              *s == '_' || *s == '-'))
             return false;
     return true;
+}
+
+static bool valid_prefix(const char *s)
+{
+    if (!*s || strlen(s) > 100) return false;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+              *s == '_' || *s == '-'))
+            return false;
+    return true;
+}
+
+/* Sinks name their files by prefix: each must be valid and no two may be the same. */
+static void check_sinks(cfg *c, const sp_pipeline *p)
+{
+    for (size_t i = 0; i < p->nstages; i++) {
+        const sp_stage *st = &p->stages[i];
+        if (!st->desc || st->desc->kind != SP_STAGE_SINK || !st->opts) continue;
+        const char *prefix = sp_sink_prefix(st);
+        if (!valid_prefix(prefix)) {
+            cfg_error(c, st->line, "[%s] prefix '%s' must be 1 to 100 letters, digits, '_' or '-'",
+                      st->name, prefix);
+            continue;
+        }
+        for (size_t j = 0; j < i; j++) {
+            const sp_stage *o = &p->stages[j];
+            if (o->desc && o->desc->kind == SP_STAGE_SINK && o->opts &&
+                strcmp(sp_sink_prefix(o), prefix) == 0)
+                cfg_error(c, st->line, "[%s] writes shards named %s-* like [%s] (line %d): give "
+                                       "one a different prefix",
+                          st->name, prefix, o->name, o->line);
+        }
+    }
 }
 
 static void build_pipeline(cfg *c, sp_pipeline *p)
 {
     char **inputs = calloc(c->n ? c->n : 1, sizeof(char *));
-    int *input_lines = calloc(c->n ? c->n : 1, sizeof(int));
     p->stages = calloc(c->n ? c->n : 1, sizeof(sp_stage));
-    if (!inputs || !input_lines || !p->stages) {
+    if (!inputs || !p->stages) {
         c->oom = true;
         goto out;
     }
     for (size_t i = 0; i < c->n; i++) {
         cfg_section *s = &c->sections[i];
         if (strcmp(s->name, "run") == 0) {
-            parse_options(c, s, sp_run_options, &p->run, false);
+            parse_options(c, s, sp_run_options, &p->run, false, NULL);
             continue;
         }
         if (!valid_section_name(s->name))
-            cfg_error(c, s->line, "[%s] a section name may only hold letters, digits, '_', '-' "
-                                  "and '.' (it names files and keys)",
+            cfg_error(c, s->line, "[%s] a section name may only hold letters, digits, '_' and "
+                                  "'-' (it names files and keys; '.' names an output port)",
                       s->name);
         sp_stage *st = &p->stages[p->nstages];
         st->name = sp_strdup(s->name);
         st->line = s->line;
-        st->input = -1;
+        st->input_line = s->line;
         if (!st->name) {
             c->oom = true;
             goto out;
         }
-        inputs[p->nstages] = NULL;
         cfg_entry *in = entry_get(s, "input");
         if (in) {
             inputs[p->nstages] = in->value;
-            input_lines[p->nstages] = in->line;
+            st->input_line = in->line;
         }
         p->nstages++;
         cfg_entry *te = entry_get(s, "type");
         const char *type = te ? te->value : s->name;
-        st->desc = sp_stage_desc_by_name(type);
+        st->desc = sp_ctx_stage_by_name(c->ctx, type);
         if (!st->desc) {
             unknown_type(c, te ? te->line : s->line, s->name, type);
             continue;
@@ -483,12 +708,13 @@ static void build_pipeline(cfg *c, sp_pipeline *p)
             c->oom = true;
             goto out;
         }
-        parse_options(c, s, st->desc->options, st->opts, true);
+        parse_options(c, s, st->desc->options, st->opts, true,
+                      st->desc->flags & SP_PIXEL_RANDOM ? st : NULL);
     }
-    link_graph(c, p, inputs, input_lines);
+    link_graph(c, p, inputs);
+    check_sinks(c, p);
 out:
     free(inputs);
-    free(input_lines);
 }
 
 static int load(sp_ctx *ctx, const char *text, const char *name, const char *const *overrides,
@@ -574,6 +800,7 @@ void sp_pipeline_free(sp_pipeline **pipe)
     for (size_t i = 0; i < p->nstages; i++) {
         if (p->stages[i].desc) sp_options_free(p->stages[i].desc->options, p->stages[i].opts);
         free(p->stages[i].opts);
+        free(p->stages[i].inputs);
         free(p->stages[i].name);
     }
     free(p->stages);

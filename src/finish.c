@@ -37,9 +37,21 @@ static void json_config(sp_buf *b, const sp_pipeline *p)
         sp_json_str(b, st->name);
         sp_buf_puts(b, ": {\"type\": ");
         sp_json_str(b, st->desc->name);
-        if (st->input >= 0) {
+        if (st->ninputs) {
+            sp_buf in = {0};
+            for (size_t k = 0; k < st->ninputs; k++) {
+                const sp_stage *up = &p->stages[st->inputs[k].stage];
+                sp_buf_printf(&in, "%s%s", k ? ", " : "", up->name);
+                if (up->desc->ports) sp_buf_printf(&in, ".%s", up->desc->ports[st->inputs[k].port]);
+            }
             sp_buf_puts(b, ", \"input\": ");
-            sp_json_str(b, p->stages[st->input].name);
+            sp_json_str(b, in.data ? in.data : "");
+            b->oom |= in.oom;
+            sp_buf_free(&in);
+        }
+        if (st->desc->flags & SP_PIXEL_RANDOM) {
+            sp_buf_puts(b, ", ");
+            json_options(b, sp_random_options, st, NULL);
         }
         if (st->desc->options[0].name) sp_buf_puts(b, ", ");
         json_options(b, st->desc->options, st->opts, NULL);

@@ -6,6 +6,7 @@
 
 #include "shardpack/image.h"
 #include "shardpack/shardpack.h"
+#include "shardpack/stage.h"
 
 #include <stdarg.h>
 #include <stdbool.h>
@@ -39,6 +40,11 @@ struct sp_ctx {
     void *progress_user;
     sp_error err;
     char errbuf[2400];
+    /* Registered by the embedding program (shardpack/stage.h). */
+    struct sp_stage_desc **stages; /* wrappers around the registered sp_pixel_stage */
+    size_t nstages;
+    const sp_format **formats;
+    size_t nformats;
 };
 
 void sp_log(sp_ctx *ctx, sp_log_level level, const char *fmt, ...) SP_PRINTF(3, 4);
@@ -117,38 +123,7 @@ double sp_rng_uniform(sp_rng *r); /* [0, 1) with 53 bits */
 
 /* ---- option tables (src/options.c) ------------------------------------------------- */
 
-typedef enum sp_opt_type {
-    SP_OPT_INT,    /* int64_t */
-    SP_OPT_DOUBLE, /* double */
-    SP_OPT_BOOL,   /* bool: true/false/yes/no/on/off/1/0 */
-    SP_OPT_STRING, /* char * (malloc'd, freed by sp_options_free) */
-    SP_OPT_ENUM,   /* int, one of choices */
-    SP_OPT_SIZE,   /* uint64_t bytes, with optional K/M/G/T suffix (powers of 1024) */
-    SP_OPT_FLAGS,  /* unsigned: a comma-separated set of choices, OR-ed (values are bits) */
-} sp_opt_type;
-
-typedef struct sp_enum_choice {
-    int value;
-    const char *name;
-    const char *help;
-} sp_enum_choice;
-
-#define SP_OPT_REQUIRED 1u
-
-/* One row of a stage's option table. `def` is parsed by the same code as user values, so
- * a table cannot hold a default its own validation would reject. */
-typedef struct sp_option {
-    const char *name;
-    const char *help;
-    size_t offset; /* into the stage's options struct */
-    sp_opt_type type;
-    const char *def; /* NULL: no default (then usually SP_OPT_REQUIRED) */
-    double min, max; /* for INT, DOUBLE, SIZE; min > max means unbounded */
-    const sp_enum_choice *choices; /* for ENUM, ends with {0, NULL, NULL} */
-    unsigned flags;
-} sp_option;
-
-#define SP_OPT_END {NULL, NULL, 0, SP_OPT_INT, NULL, 0, 0, NULL, 0}
+/* The table types (sp_option, sp_opt_type, sp_enum_choice) are public: shardpack/stage.h. */
 
 const sp_option *sp_option_find(const sp_option *table, const char *name);
 /* Parses `value` into the field of `opts` described by `o`. On error returns SP_E_CONFIG
@@ -161,15 +136,6 @@ void sp_options_free(const sp_option *table, void *opts);
 /* Canonical text of an option's current value, for the manifest. */
 void sp_option_format(const sp_option *o, const void *opts, sp_buf *out);
 const char *sp_opt_type_name(sp_opt_type t);
-
-/* ---- limits for untrusted input ---------------------------------------------------- */
-
-typedef struct sp_limits {
-    uint64_t max_pixels;     /* width × height of one image */
-    uint64_t max_file_bytes; /* one input file */
-    uint32_t max_dimension;  /* width or height */
-    uint32_t max_scans;      /* progressive JPEG scans */
-} sp_limits;
 
 /* ---- encoder settings (the encode stage's options) ---------------------------------- */
 
@@ -194,39 +160,19 @@ void sp_encode_defaults(sp_encode_opts *o);
 
 /* ---- formats (formats/) ------------------------------------------------------------ */
 
-typedef struct sp_image_info {
-    uint32_t width, height;
-    uint32_t channels; /* as stored: 1 gray, 2 gray+alpha, 3 colour, 4 colour+alpha/CMYK */
-} sp_image_info;
-
-/* An image codec. The reader follows four steps: probe (score a bounded peek), header
- * (cheap facts), decode (full read), and nothing to close: buffers are the caller's. */
-typedef struct sp_format {
-    const char *name;      /* "jpeg" */
-    const char *extension; /* "jpg": the field name in a WebDataset sample */
-    const char *help;
-    /* 0 = not this format, 100 = certain. Sees at most SP_PROBE_BYTES. */
-    int (*probe)(const uint8_t *data, size_t len);
-    int (*header)(const uint8_t *data, size_t len, const sp_limits *lim, sp_image_info *info,
-                  sp_error *err);
-    /* Decodes to 8-bit RGB (channels = 3): gray, palette, 16-bit and alpha are normalised;
-     * alpha is composited on white. */
-    int (*decode)(const uint8_t *data, size_t len, const sp_limits *lim, sp_image *out,
-                  sp_error *err);
-    /* Encodes; *out is malloc'd. NULL for formats that are only read. */
-    int (*encode)(const sp_image *img, const sp_encode_opts *o, uint8_t **out, size_t *len,
-                  sp_error *err);
-} sp_format;
-
-#define SP_PROBE_BYTES 64
+/* sp_format, sp_image_info and sp_limits are public: shardpack/stage.h. */
 
 extern const sp_format sp_format_jpeg;
 extern const sp_format sp_format_png;
 extern const sp_format sp_format_raw; /* pixels as they are: H × W × C bytes, row-major */
 
 const sp_format *sp_format_by_name(const char *name);
+/* The built-in formats only. */
 const sp_format *sp_format_probe(const uint8_t *data, size_t len);
 const sp_format *const *sp_formats(size_t *count);
+/* Built-ins and the context's registered formats. */
+const sp_format *sp_ctx_format_probe(const sp_ctx *ctx, const uint8_t *data, size_t len);
+const sp_format *sp_ctx_format_by_name(const sp_ctx *ctx, const char *name);
 
 /* ---- tar writer (formats/tar.c) ---------------------------------------------------- */
 
@@ -289,6 +235,7 @@ typedef struct sp_sample {
     int status;      /* SP_OK or the code that rejected it */
     char *detail;    /* why it was rejected, or NULL */
     bool cached;     /* taken from the catalog cache */
+    uint64_t offset; /* where a source that packs samples into one file finds it */
 } sp_sample;
 
 typedef struct sp_catalog {
@@ -299,12 +246,20 @@ typedef struct sp_catalog {
     sp_sample *samples; /* sorted by path */
     size_t nsamples;
     int32_t *to_global; /* local class index -> index into the run's classes */
+    const struct sp_stage_desc *desc; /* the source stage's type */
+    void *state;                      /* the source's own data (see desc->read), or NULL */
+    void (*state_free)(void *state);
 } sp_catalog;
+
+/* A sample's bytes: the file ROOT/path, or what the source's read gives. Checks the size
+ * against the limits; *data is malloc'd. Safe from worker threads. */
+int sp_sample_read(const sp_catalog *cat, const sp_sample *s, const sp_limits *lim,
+                   uint8_t **data, size_t *len, sp_error *err);
 
 void sp_catalog_free(sp_catalog *cat);
 /* Catalog cache: one file per source under OUTDIR/.shardpack/. */
-int sp_catalog_cache_load(const char *cache_path, const char *key, sp_catalog *cache,
-                          sp_error *err);
+int sp_catalog_cache_load(const sp_ctx *ctx, const char *cache_path, const char *key,
+                          sp_catalog *cache, sp_error *err);
 int sp_catalog_cache_save(const char *cache_path, const char *key, const sp_catalog *cat,
                           sp_error *err);
 
@@ -328,10 +283,25 @@ struct sp_record {
     uint32_t source; /* index into run->catalogs */
     uint32_t sample; /* index into that catalog's samples */
     uint32_t copy;   /* 0 = the plain sample */
+    uint32_t chain;  /* index into run->chains: the pixel stages on the record's path */
     uint64_t order;  /* sort key drawn by shuffle */
     uint32_t shard;  /* index into the sink's shards */
+    uint8_t split;   /* SP_SPLIT_*: set by a split stage */
     char key[24];    /* output key: no dots, short enough for USTAR */
 };
+
+enum { SP_SPLIT_NONE = 0, SP_SPLIT_TRAIN, SP_SPLIT_VAL, SP_SPLIT_TEST };
+extern const char *const sp_split_names[]; /* indexed by SP_SPLIT_*; [0] is "" */
+
+/* The pixel stages a record passes on its way from source to sink. Records share chains:
+ * each is interned once per run, as its parent chain plus one stage. */
+typedef struct sp_chain {
+    int parent, stage; /* -1, -1 for the empty chain */
+    int *stages;       /* every stage, source side first */
+    size_t n;
+    sp_encode_opts encode; /* the settings of its last encode stage, else the defaults */
+    uint32_t out_w, out_h; /* its output size when that does not depend on the input */
+} sp_chain;
 
 typedef struct sp_recvec {
     sp_record *v;
@@ -352,33 +322,76 @@ struct sp_stage_desc {
     const char *name;
     const char *help;
     sp_stage_kind kind;
+    unsigned flags; /* PIXEL: SP_PIXEL_RANDOM */
     size_t opts_size;
     const sp_option *options;
     /* SOURCE: enumerate every sample under opts into cat (paths, sizes, mtimes, labels).
      * Headers and hashes are filled in by the scan phase, in parallel. */
     int (*enumerate)(const sp_stage_env *env, const void *opts, sp_catalog *cat,
                      sp_error *err);
+    /* SOURCE (optional): the bytes of one sample, for sources whose samples are not files
+     * under cat->root (records of an IDX or CIFAR file, archive members). NULL reads
+     * ROOT/path. Runs on worker threads during scan and build: it may only read cat. */
+    int (*read)(const sp_catalog *cat, const sp_sample *s, const sp_limits *lim,
+                uint8_t **data, size_t *len, sp_error *err);
     /* RECORD: transform the record list in place. */
     int (*plan)(const sp_stage_env *env, const void *opts, sp_recvec *recs, sp_error *err);
-    /* PIXEL: transform one image. rng is this (stage, record, copy)'s stream. */
-    int (*process)(const void *opts, sp_image *img, sp_rng *rng, sp_error *err);
+    /* PIXEL: transform one image (see sp_pixel_stage in shardpack/stage.h). */
+    int (*process)(const void *opts, sp_image *img, sp_pixel_ctx *pc, sp_error *err);
     /* PIXEL (optional): the output size for an input size, for planning estimates. */
     void (*out_size)(const void *opts, uint32_t *w, uint32_t *h);
     /* SINK: how its shards are written. */
     const struct sp_sink_ops *sink;
+    /* RECORD stages with several outputs: their names (NULL-terminated), and the plan
+     * callback that routes the input into one record list per port. */
+    const char *const *ports;
+    int (*route)(const sp_stage_env *env, const void *opts, const sp_recvec *in,
+                 sp_recvec *outs, sp_error *err);
 };
 
 /* A stage instance: one section of pipeline.ini. */
+/* An edge of the graph: an upstream stage and which of its outputs (0 for a stage with
+ * one output; an index into desc->ports for one with several). */
+typedef struct sp_port_ref {
+    int stage;
+    int port;
+} sp_port_ref;
+
 struct sp_stage {
     char *name;
     const sp_stage_desc *desc;
-    void *opts; /* desc->opts_size bytes, parsed from the section */
-    int input;  /* index of the upstream stage, -1 for sources */
-    int line;   /* where the section starts */
+    void *opts;          /* desc->opts_size bytes, parsed from the section */
+    sp_port_ref *inputs; /* upstream outputs, merged in this order; none for sources */
+    size_t ninputs;
+    int line;            /* where the section starts */
+    int input_line;      /* where `input =` is, or the section's line */
+    double p;            /* random pixel stages: probability of applying */
+    int apply;           /* random pixel stages: SP_APPLY_* */
 };
 
+/* The built-in stages. */
 const sp_stage_desc *sp_stage_desc_by_name(const char *name);
 const sp_stage_desc *const *sp_stage_descs(size_t *count);
+/* Built-ins, then the context's registered stages. */
+const sp_stage_desc *sp_ctx_stage_by_name(const sp_ctx *ctx, const char *name);
+
+/* The per-record state a pixel stage draws from (shardpack/stage.h). */
+struct sp_pixel_ctx {
+    sp_rng rng;
+    uint32_t copy;
+    const char *key;
+    sp_buf *notes; /* the stage's parameters as JSON members, or NULL */
+    bool noted;    /* a member is in notes already (the next needs a comma) */
+};
+/* The stream of (seed, stage instance, sample key, copy). */
+void sp_pixel_ctx_init(sp_pixel_ctx *pc, uint64_t seed, const char *stage, const char *key,
+                       uint32_t copy, sp_buf *notes);
+
+/* What `apply` a random stage has. */
+enum { SP_APPLY_COPIES = 0, SP_APPLY_ALL = 1 };
+/* Whether a random stage with probability p and apply mode acts on this record: the first
+ * draw of its stream decides. Deterministic stages always act. */
+bool sp_pixel_applies(const sp_stage_desc *d, double p, int apply, sp_pixel_ctx *pc);
 
 /* [run]: the one section that is not a stage. */
 typedef enum sp_on_error { SP_ON_ERROR_SKIP = 0, SP_ON_ERROR_FAIL = 1 } sp_on_error;
@@ -428,19 +441,13 @@ typedef struct sp_shard {
     size_t nsidecars;
 } sp_shard;
 
-/* The records one sink writes, with the pixel chain that leads to it. */
+/* The records one sink writes. */
 typedef struct sp_sink_plan {
-    int stage;     /* the sink's stage index */
-    int source;    /* the source stage index at the head of its path */
-    uint32_t catalog;
-    int *chain;    /* pixel stage indexes, in order */
-    size_t nchain;
+    int stage; /* the sink's stage index */
     sp_recvec recs;
     sp_shard *shards;
     size_t nshards;
     char *sink_file; /* written by finish_sink, or NULL */
-    sp_encode_opts encode; /* the chain's codec settings */
-    uint32_t out_w, out_h; /* the chain's output size when fixed, else 0 */
 } sp_sink_plan;
 
 struct sp_job {
@@ -454,6 +461,8 @@ struct sp_job {
     size_t nclasses;
     sp_sink_plan *sinks;
     size_t nsinks;
+    sp_chain *chains; /* [0] is the empty chain */
+    size_t nchains;
     sp_skip *skips;
     size_t nskips, capskips;
     uint64_t *counts_in, *counts_out; /* per run class */
@@ -541,6 +550,8 @@ int sp_file_digest(const char *path, uint64_t *bytes, sp_hash128 *hash, sp_buf *
 
 const sp_sink_common *sp_sink_opts(const sp_stage *st);
 const char *sp_sink_prefix(const sp_stage *st);
+/* The options p and apply of random pixel stages (src/config.c). */
+extern const sp_option sp_random_options[];
 
 extern const sp_stage_desc sp_stage_encode;
 const sp_format *sp_encode_format(const sp_encode_opts *o);

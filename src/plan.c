@@ -35,20 +35,6 @@ const sp_sample *sp_run_sample(const sp_job *run, const sp_record *r)
     return &run->catalogs[r->source].samples[r->sample];
 }
 
-/* Stage indexes from the source to `sink`, in processing order. */
-static int path_to(const sp_pipeline *p, int sink, int **out, size_t *n)
-{
-    size_t len = 0;
-    for (int cur = sink; cur >= 0; cur = p->stages[cur].input) len++;
-    int *path = malloc(sizeof(int) * len);
-    if (!path) return SP_E_NOMEM;
-    size_t k = len;
-    for (int cur = sink; cur >= 0; cur = p->stages[cur].input) path[--k] = cur;
-    *out = path;
-    *n = len;
-    return SP_OK;
-}
-
 const sp_sink_common *sp_sink_opts(const sp_stage *st)
 {
     return st->opts; /* every sink's options struct starts with sp_sink_common */
@@ -60,54 +46,79 @@ const char *sp_sink_prefix(const sp_stage *st)
     return c->prefix && c->prefix[0] ? c->prefix : st->name;
 }
 
-/* The chain's output size for an input size. */
-static void chain_size(const sp_job *run, const sp_sink_plan *sp, uint32_t *w, uint32_t *h)
+const char *const sp_split_names[] = {"", "train", "val", "test"};
+
+/* ---- pixel chains ------------------------------------------------------------------- */
+
+static void chain_size(const sp_job *run, const sp_chain *ch, uint32_t *w, uint32_t *h)
 {
-    for (size_t i = 0; i < sp->nchain; i++) {
-        const sp_stage *st = &run->pipe->stages[sp->chain[i]];
+    for (size_t i = 0; i < ch->n; i++) {
+        const sp_stage *st = &run->pipe->stages[ch->stages[i]];
         if (st->desc->out_size) st->desc->out_size(st->opts, w, h);
     }
 }
 
-/* What the chain produces: the codec settings of its last encode stage, and its output
- * size when that does not depend on the input (two very different inputs agree). */
-static void chain_output(const sp_job *run, sp_sink_plan *sp)
+/* What a chain produces: the codec settings of its last encode stage, and its output size
+ * when that does not depend on the input (two very different inputs agree). */
+static void chain_output(const sp_job *run, sp_chain *ch)
 {
-    sp_encode_defaults(&sp->encode);
-    for (size_t i = 0; i < sp->nchain; i++) {
-        const sp_stage *st = &run->pipe->stages[sp->chain[i]];
-        if (st->desc == &sp_stage_encode) sp->encode = *(const sp_encode_opts *)st->opts;
+    sp_encode_defaults(&ch->encode);
+    for (size_t i = 0; i < ch->n; i++) {
+        const sp_stage *st = &run->pipe->stages[ch->stages[i]];
+        if (st->desc == &sp_stage_encode) ch->encode = *(const sp_encode_opts *)st->opts;
     }
     uint32_t w1 = 37, h1 = 91, w2 = 1000, h2 = 500;
-    chain_size(run, sp, &w1, &h1);
-    chain_size(run, sp, &w2, &h2);
-    sp->out_w = w1 == w2 && h1 == h2 ? w1 : 0;
-    sp->out_h = w1 == w2 && h1 == h2 ? h1 : 0;
+    chain_size(run, ch, &w1, &h1);
+    chain_size(run, ch, &w2, &h2);
+    ch->out_w = w1 == w2 && h1 == h2 ? w1 : 0;
+    ch->out_h = w1 == w2 && h1 == h2 ? h1 : 0;
 }
+
+/* The chain `parent` followed by `stage` (-1, -1: the empty chain), made once. */
+static int chain_intern(sp_job *run, int parent, int stage, uint32_t *out)
+{
+    for (size_t i = 0; i < run->nchains; i++)
+        if (run->chains[i].parent == parent && run->chains[i].stage == stage) {
+            *out = (uint32_t)i;
+            return SP_OK;
+        }
+    sp_chain *v = realloc(run->chains, (run->nchains + 1) * sizeof(*v));
+    if (!v) return SP_E_NOMEM;
+    run->chains = v;
+    sp_chain *ch = &v[run->nchains];
+    memset(ch, 0, sizeof(*ch));
+    ch->parent = parent;
+    ch->stage = stage;
+    size_t n = parent >= 0 ? v[parent].n + 1 : 0;
+    ch->stages = malloc(sizeof(int) * (n ? n : 1));
+    if (!ch->stages) return SP_E_NOMEM;
+    if (parent >= 0) {
+        memcpy(ch->stages, v[parent].stages, sizeof(int) * v[parent].n);
+        ch->stages[n - 1] = stage;
+    }
+    ch->n = n;
+    chain_output(run, ch);
+    *out = (uint32_t)run->nchains++;
+    return SP_OK;
+}
+
+/* ---- shards ------------------------------------------------------------------------- */
 
 /* A rough stored size of one record, for cutting shards by bytes before they exist:
  * the output pixels at a typical ratio for the codec, plus framing (three tar headers and
  * padding, or a TFRecord's header and features) and the small metadata members. */
-static uint64_t estimate_bytes(const sp_job *run, const sp_sink_plan *sp, const sp_sample *s)
+static uint64_t estimate_bytes(const sp_job *run, const sp_sink_plan *sp, const sp_record *r)
 {
+    const sp_sample *s = sp_run_sample(run, r);
+    const sp_chain *ch = &run->chains[r->chain];
     uint32_t w = s->info.width, h = s->info.height;
-    chain_size(run, sp, &w, &h);
+    chain_size(run, ch, &w, &h);
     uint64_t px = (uint64_t)w * h * 3;
     const sp_stage_desc *d = run->pipe->stages[sp->stage].desc;
     if (d->sink->needs_pixels && !d->sink->needs_encoded) return px + 8; /* npy */
-    const sp_format *fmt = sp_encode_format(&sp->encode);
+    const sp_format *fmt = sp_encode_format(&ch->encode);
     uint64_t img = fmt == &sp_format_raw ? px : fmt == &sp_format_png ? px / 2 : px / 8;
     return img + 3 * 512 + 512 + 1024;
-}
-
-static bool valid_prefix(const char *s)
-{
-    if (!*s || strlen(s) > 100) return false;
-    for (; *s; s++)
-        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
-              *s == '_' || *s == '-'))
-            return false;
-    return true;
 }
 
 static int add_shard(sp_sink_plan *sp, size_t first)
@@ -131,15 +142,10 @@ static int assign_shards(sp_job *run, sp_sink_plan *sp)
 {
     const sp_stage *st = &run->pipe->stages[sp->stage];
     const sp_sink_common *o = sp_sink_opts(st);
-    const char *prefix = sp_sink_prefix(st);
-    if (!valid_prefix(prefix))
-        return sp_fail(&run->ctx->err, SP_E_CONFIG,
-                       "[%s] prefix '%s' must be 1 to 100 letters, digits, '_' or '-'", st->name,
-                       prefix);
     uint64_t bytes = 0;
     for (size_t i = 0; i < sp->recs.n; i++) {
         sp_record *r = &sp->recs.v[i];
-        uint64_t est = estimate_bytes(run, sp, sp_run_sample(run, r));
+        uint64_t est = estimate_bytes(run, sp, r);
         sp_shard *cur = sp->nshards ? &sp->shards[sp->nshards - 1] : NULL;
         bool full = cur && (i - cur->first >= (uint64_t)o->max_records ||
                             (i > cur->first && bytes + est > o->max_bytes));
@@ -156,84 +162,204 @@ static int assign_shards(sp_job *run, sp_sink_plan *sp)
     /* Names last: some formats put the shard count in every name (-00003-of-00016). */
     for (size_t i = 0; i < sp->nshards; i++) {
         char name[256];
-        st->desc->sink->shard_name(prefix, (uint32_t)i, (uint32_t)sp->nshards, name, sizeof(name));
+        st->desc->sink->shard_name(sp_sink_prefix(st), (uint32_t)i, (uint32_t)sp->nshards, name,
+                                   sizeof(name));
         if (!(sp->shards[i].path = sp_strdup(name)))
             return sp_fail(&run->ctx->err, SP_E_NOMEM, "out of memory");
     }
     return SP_OK;
 }
 
-static int plan_sink(sp_job *run, int sink, sp_sink_plan *sp)
+/* The sink's shape check (npy needs one fixed size) over the chains its records took. */
+static int check_sink(sp_job *run, sp_sink_plan *sp)
+{
+    const sp_stage *st = &run->pipe->stages[sp->stage];
+    if (!st->desc->sink->check) return SP_OK;
+    uint32_t w = 0, h = 0;
+    for (size_t i = 0; i < sp->recs.n; i++) {
+        const sp_chain *ch = &run->chains[sp->recs.v[i].chain];
+        if (i == 0 || (w == ch->out_w && h == ch->out_h)) {
+            w = ch->out_w;
+            h = ch->out_h;
+        } else {
+            w = h = 0; /* records of different shapes */
+            break;
+        }
+    }
+    if (sp->recs.n == 0) return SP_OK;
+    sp_error err;
+    sp_error_clear(&err);
+    if (st->desc->sink->check(st->opts, w, h, &err) == SP_OK) return SP_OK;
+    sp_error_set_path(&err, run->pipe->name);
+    err.line = st->line;
+    snprintf(err.member, sizeof(err.member), "[%s]", st->name);
+    return sp_ctx_error(run->ctx, &err);
+}
+
+/* ---- walking the graph -------------------------------------------------------------- */
+
+/* The outputs of every stage while the plan is made: one record list per port, freed
+ * once the last stage reading it is done. */
+typedef struct node {
+    sp_recvec *outs;
+    size_t nouts;
+    size_t readers_left;
+} node;
+
+static size_t node_ports(const sp_stage *st)
+{
+    size_t n = 0;
+    if (st->desc->ports)
+        while (st->desc->ports[n]) n++;
+    return n ? n : 1;
+}
+
+/* Stages in an order where every stage comes after its inputs (the graph has no cycle:
+ * the config checked). */
+static void topo_visit(const sp_pipeline *p, size_t i, char *seen, int *order, size_t *n)
+{
+    seen[i] = 1;
+    for (size_t k = 0; k < p->stages[i].ninputs; k++)
+        if (!seen[p->stages[i].inputs[k].stage])
+            topo_visit(p, (size_t)p->stages[i].inputs[k].stage, seen, order, n);
+    order[(*n)++] = (int)i;
+}
+
+/* Every sample the scan accepted enters as copy 0 with an empty chain, in path order. */
+static int source_records(sp_job *run, int stage, sp_recvec *out)
+{
+    uint32_t ci = (uint32_t)run->catalog_of_stage[stage];
+    const sp_catalog *cat = &run->catalogs[ci];
+    for (size_t i = 0; i < cat->nsamples; i++) {
+        if (cat->samples[i].status != SP_OK) continue;
+        sp_record r = {.source = ci, .sample = (uint32_t)i};
+        if (sp_recvec_push(out, &r) != SP_OK) return SP_E_NOMEM;
+    }
+    return SP_OK;
+}
+
+/* The records on a stage's inputs, merged in input order. */
+static int gather_inputs(sp_job *run, node *nodes, int stage, sp_recvec *in)
+{
+    const sp_stage *st = &run->pipe->stages[stage];
+    for (size_t k = 0; k < st->ninputs; k++) {
+        node *up = &nodes[st->inputs[k].stage];
+        const sp_recvec *src = &up->outs[st->inputs[k].port];
+        if (st->ninputs == 1 && up->readers_left == 1) {
+            *in = *src; /* the last reader takes the list instead of copying it */
+            memset(&up->outs[st->inputs[k].port], 0, sizeof(sp_recvec));
+        } else {
+            for (size_t i = 0; i < src->n; i++)
+                if (sp_recvec_push(in, &src->v[i]) != SP_OK) return SP_E_NOMEM;
+        }
+    }
+    for (size_t k = 0; k < st->ninputs; k++) {
+        node *up = &nodes[st->inputs[k].stage];
+        if (--up->readers_left == 0)
+            for (size_t j = 0; j < up->nouts; j++) sp_recvec_free(&up->outs[j]);
+    }
+    return SP_OK;
+}
+
+/* A pixel stage acts at build time; here it only extends each record's chain. */
+static int extend_chains(sp_job *run, int stage, sp_recvec *recs)
+{
+    uint32_t last_from = UINT32_MAX, last_to = 0;
+    for (size_t i = 0; i < recs->n; i++) {
+        sp_record *r = &recs->v[i];
+        if (r->chain != last_from) {
+            last_from = r->chain;
+            if (chain_intern(run, (int)r->chain, stage, &last_to) != SP_OK) return SP_E_NOMEM;
+        }
+        r->chain = last_to;
+    }
+    return SP_OK;
+}
+
+static int plan_stage(sp_job *run, node *nodes, int i)
 {
     sp_ctx *ctx = run->ctx;
-    const sp_pipeline *p = run->pipe;
-    int *path;
-    size_t n;
-    if (path_to(p, sink, &path, &n) != SP_OK) return sp_fail(&ctx->err, SP_E_NOMEM, "out of memory");
-    sp->stage = sink;
-    sp->source = path[0];
-    sp->catalog = (uint32_t)run->catalog_of_stage[path[0]];
-    sp->chain = malloc(sizeof(int) * n);
-    int rc = sp->chain ? SP_OK : sp_fail(&ctx->err, SP_E_NOMEM, "out of memory");
-
-    /* Every sample the scan accepted enters as copy 0, in path order. */
-    const sp_catalog *cat = &run->catalogs[sp->catalog];
-    for (size_t i = 0; rc == SP_OK && i < cat->nsamples; i++) {
-        if (cat->samples[i].status != SP_OK) continue;
-        sp_record r = {.source = sp->catalog, .sample = (uint32_t)i};
-        if (sp_recvec_push(&sp->recs, &r) != SP_OK) rc = sp_fail(&ctx->err, SP_E_NOMEM, "out of memory");
+    const sp_stage *st = &run->pipe->stages[i];
+    node *nd = &nodes[i];
+    nd->nouts = node_ports(st);
+    if (!(nd->outs = calloc(nd->nouts, sizeof(sp_recvec))))
+        return sp_fail(&ctx->err, SP_E_NOMEM, "out of memory");
+    sp_recvec in = {0};
+    int rc = st->desc->kind == SP_STAGE_SOURCE ? source_records(run, i, &in)
+                                               : gather_inputs(run, nodes, i, &in);
+    if (rc != SP_OK) {
+        sp_recvec_free(&in);
+        return sp_fail(&ctx->err, SP_E_NOMEM, "out of memory");
     }
-    for (size_t k = 1; rc == SP_OK && k + 1 < n; k++) {
-        const sp_stage *st = &p->stages[path[k]];
-        if (st->desc->kind == SP_STAGE_PIXEL) {
-            sp->chain[sp->nchain++] = path[k];
-        } else if (st->desc->kind == SP_STAGE_RECORD) {
-            sp_stage_env env = {run, st, (uint64_t)p->run.seed};
-            sp_error err;
-            sp_error_clear(&err);
-            rc = st->desc->plan(&env, st->opts, &sp->recs, &err);
-            if (rc != SP_OK) {
-                snprintf(err.member, sizeof(err.member), "[%s]", st->name);
-                sp_ctx_error(ctx, &err);
-            }
+    sp_stage_env env = {run, st, (uint64_t)run->pipe->run.seed};
+    sp_error err;
+    sp_error_clear(&err);
+    switch (st->desc->kind) {
+    case SP_STAGE_SOURCE:
+        break;
+    case SP_STAGE_PIXEL:
+        if (extend_chains(run, i, &in) != SP_OK) rc = sp_fail(&err, SP_E_NOMEM, "out of memory");
+        break;
+    case SP_STAGE_RECORD:
+        if (st->desc->route) {
+            rc = st->desc->route(&env, st->opts, &in, nd->outs, &err);
+            sp_recvec_free(&in);
+        } else {
+            rc = st->desc->plan(&env, st->opts, &in, &err);
         }
+        break;
+    case SP_STAGE_SINK: {
+        sp_sink_plan *sp = &run->sinks[run->nsinks++];
+        sp->stage = i;
+        sp->recs = in;
+        memset(&in, 0, sizeof(in));
+        rc = check_sink(run, sp);
+        if (rc == SP_OK) rc = assign_shards(run, sp);
+        if (rc == SP_OK) run->summary.records_planned += sp->recs.n;
+        return rc;
     }
-    free(path);
-    if (rc == SP_OK) {
-        chain_output(run, sp);
-        const sp_stage *st = &p->stages[sink];
-        sp_error err;
-        sp_error_clear(&err);
-        if (st->desc->sink->check && st->desc->sink->check(st->opts, sp->out_w, sp->out_h, &err) != SP_OK) {
-            sp_error_set_path(&err, p->name);
-            err.line = st->line;
-            snprintf(err.member, sizeof(err.member), "[%s]", st->name);
-            rc = sp_ctx_error(ctx, &err);
-        }
     }
-    if (rc == SP_OK) rc = assign_shards(run, sp);
-    if (rc == SP_OK) run->summary.records_planned += sp->recs.n;
-    return rc;
+    if (rc != SP_OK) {
+        sp_recvec_free(&in);
+        if (!err.member[0]) snprintf(err.member, sizeof(err.member), "[%s]", st->name);
+        return sp_ctx_error(ctx, &err);
+    }
+    if (!st->desc->route) nd->outs[0] = in;
+    return SP_OK;
 }
 
 int sp_plan_run(sp_job *run)
 {
     const sp_pipeline *p = run->pipe;
-    run->sinks = calloc(p->nstages ? p->nstages : 1, sizeof(sp_sink_plan));
-    if (!run->sinks) return sp_fail(&run->ctx->err, SP_E_NOMEM, "out of memory");
-    int rc = SP_OK;
-    for (size_t i = 0; rc == SP_OK && i < p->nstages; i++)
-        if (p->stages[i].desc->kind == SP_STAGE_SINK)
-            rc = plan_sink(run, (int)i, &run->sinks[run->nsinks++]);
-    /* Two sinks must not write the same file names. */
-    for (size_t a = 0; rc == SP_OK && a < run->nsinks; a++)
-        for (size_t b = a + 1; rc == SP_OK && b < run->nsinks; b++)
-            if (run->sinks[a].nshards && run->sinks[b].nshards &&
-                strcmp(run->sinks[a].shards[0].path, run->sinks[b].shards[0].path) == 0)
-                rc = sp_fail(&run->ctx->err, SP_E_CONFIG,
-                             "sinks [%s] and [%s] would write the same shards (%s): give one a "
-                             "different prefix",
-                             p->stages[run->sinks[a].stage].name,
-                             p->stages[run->sinks[b].stage].name, run->sinks[a].shards[0].path);
+    size_t n = p->nstages ? p->nstages : 1;
+    run->sinks = calloc(n, sizeof(sp_sink_plan));
+    node *nodes = calloc(n, sizeof(node));
+    int *order = malloc(sizeof(int) * n);
+    char *seen = calloc(n, 1);
+    uint32_t empty;
+    int rc = run->sinks && nodes && order && seen && chain_intern(run, -1, -1, &empty) == SP_OK
+                 ? SP_OK
+                 : sp_fail(&run->ctx->err, SP_E_NOMEM, "out of memory");
+    size_t norder = 0;
+    for (size_t i = 0; rc == SP_OK && i < p->nstages; i++) {
+        for (size_t k = 0; k < p->stages[i].ninputs; k++)
+            nodes[p->stages[i].inputs[k].stage].readers_left++;
+        if (!seen[i]) topo_visit(p, i, seen, order, &norder);
+    }
+    for (size_t k = 0; rc == SP_OK && k < norder; k++) rc = plan_stage(run, nodes, order[k]);
+    /* Sinks in config order, whatever order the graph visited them in. */
+    for (size_t a = 1; rc == SP_OK && a < run->nsinks; a++)
+        for (size_t b = a; b > 0 && run->sinks[b - 1].stage > run->sinks[b].stage; b--) {
+            sp_sink_plan t = run->sinks[b];
+            run->sinks[b] = run->sinks[b - 1];
+            run->sinks[b - 1] = t;
+        }
+    for (size_t i = 0; nodes && i < p->nstages; i++) {
+        for (size_t j = 0; j < nodes[i].nouts; j++) sp_recvec_free(&nodes[i].outs[j]);
+        free(nodes[i].outs);
+    }
+    free(nodes);
+    free(order);
+    free(seen);
     return rc;
 }

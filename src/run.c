@@ -78,10 +78,11 @@ static void run_free(sp_job *run)
         }
         free(sp->sink_file);
         free(sp->shards);
-        free(sp->chain);
         sp_recvec_free(&sp->recs);
     }
     free(run->sinks);
+    for (size_t i = 0; i < run->nchains; i++) free(run->chains[i].stages);
+    free(run->chains);
     for (size_t i = 0; i < run->nskips; i++) free(run->skips[i].detail);
     free(run->skips);
     for (size_t i = 0; i < run->nclasses; i++) free(run->classes[i]);

@@ -20,19 +20,17 @@ static int cmp_sample_path(const void *a, const void *b)
 
 /* Reads one sample's bytes and fills in its facts. Never fails the run: a bad sample
  * carries its own status and detail. */
-static void inspect(const sp_catalog *cat, sp_sample *s, const sp_limits *lim)
+static void inspect(const sp_ctx *ctx, const sp_catalog *cat, sp_sample *s,
+                    const sp_limits *lim)
 {
     sp_error err;
     sp_error_clear(&err);
-    char *full = sp_path_join(cat->root, s->path);
     uint8_t *data = NULL;
     size_t len = 0;
-    int rc = full ? sp_read_file(full, lim->max_file_bytes, &data, &len, &err)
-                  : sp_fail(&err, SP_E_NOMEM, "out of memory");
-    free(full);
+    int rc = sp_sample_read(cat, s, lim, &data, &len, &err);
     if (rc == SP_OK) {
         s->hash = sp_hash_bytes(data, len);
-        s->format = sp_format_probe(data, len);
+        s->format = sp_ctx_format_probe(ctx, data, len);
         if (len == 0)
             rc = sp_fail(&err, SP_E_FORMAT, "empty file");
         else if (!s->format)
@@ -69,6 +67,7 @@ static int scan_source(sp_job *run, size_t stage_index, sp_catalog *cat)
     sp_error err;
     sp_error_clear(&err);
     if (!(cat->source = sp_strdup(st->name))) return sp_fail(&ctx->err, SP_E_NOMEM, "out of memory");
+    cat->desc = st->desc;
     sp_stage_env env = {run, st, (uint64_t)run->pipe->run.seed};
     int rc = st->desc->enumerate(&env, st->opts, cat, &err);
     if (rc != SP_OK) {
@@ -90,7 +89,7 @@ static int scan_source(sp_job *run, size_t stage_index, sp_catalog *cat)
         return sp_fail(&ctx->err, SP_E_NOMEM, "out of memory");
     }
     sp_catalog cache;
-    sp_catalog_cache_load(cache_path, key, &cache, &err);
+    sp_catalog_cache_load(ctx, cache_path, key, &cache, &err);
     if (cache.nsamples > 1)
         qsort(cache.samples, cache.nsamples, sizeof(*cache.samples), cmp_sample_path);
 
@@ -122,7 +121,7 @@ static int scan_source(sp_job *run, size_t stage_index, sp_catalog *cat)
     for (size_t base = 0; rc == SP_OK && base < ntodo; base += CHUNK) {
         size_t end = base + CHUNK < ntodo ? base + CHUNK : ntodo;
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
-        for (size_t k = base; k < end; k++) inspect(cat, &cat->samples[todo[k]], lim);
+        for (size_t k = base; k < end; k++) inspect(ctx, cat, &cat->samples[todo[k]], lim);
         rc = sp_progress(ctx, SP_PHASE_SCAN, end, ntodo);
     }
     free(todo);

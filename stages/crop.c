@@ -36,9 +36,9 @@ static int64_t origin(uint32_t in, uint32_t out)
     return (int64_t)nearbyint((in - out) / 2.0); /* ties to even, like Python's round() */
 }
 
-static int crop_process(const void *opts, sp_image *img, sp_rng *rng, sp_error *err)
+static int crop_process(const void *opts, sp_image *img, sp_pixel_ctx *pc, sp_error *err)
 {
-    (void)rng;
+    (void)pc;
     const crop_opts *o = opts;
     uint32_t tw = (uint32_t)o->width, th = (uint32_t)o->height;
     if (tw == img->width && th == img->height) return SP_OK;

@@ -64,11 +64,11 @@ const sp_format *sp_encode_format(const sp_encode_opts *o)
 }
 
 /* Encoding happens in the build, after the chain: the stage itself leaves pixels alone. */
-static int encode_process(const void *opts, sp_image *img, sp_rng *rng, sp_error *err)
+static int encode_process(const void *opts, sp_image *img, sp_pixel_ctx *pc, sp_error *err)
 {
     (void)opts;
     (void)img;
-    (void)rng;
+    (void)pc;
     (void)err;
     return SP_OK;
 }

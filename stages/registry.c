@@ -34,3 +34,11 @@ const sp_stage_desc *sp_stage_desc_by_name(const char *name)
         if (strcmp(stages[i]->name, name) == 0) return stages[i];
     return NULL;
 }
+
+const sp_stage_desc *sp_ctx_stage_by_name(const sp_ctx *ctx, const char *name)
+{
+    const sp_stage_desc *d = sp_stage_desc_by_name(name);
+    for (size_t i = 0; !d && ctx && i < ctx->nstages; i++)
+        if (strcmp(ctx->stages[i]->name, name) == 0) d = ctx->stages[i];
+    return d;
+}

@@ -35,9 +35,9 @@ static void resize_out_size(const void *opts, uint32_t *w, uint32_t *h)
     *h = nh == 0 ? 1 : nh > UINT32_MAX ? UINT32_MAX : (uint32_t)nh;
 }
 
-static int resize_process(const void *opts, sp_image *img, sp_rng *rng, sp_error *err)
+static int resize_process(const void *opts, sp_image *img, sp_pixel_ctx *pc, sp_error *err)
 {
-    (void)rng;
+    (void)pc;
     const resize_opts *o = opts;
     uint32_t w = img->width, h = img->height;
     resize_out_size(opts, &w, &h);

@@ -167,7 +167,8 @@ static void test_valid_pipeline(void **state)
         assert_ptr_equal(st->desc, sp_stage_desc_by_name(types[i]));
         assert_int_equal(st->desc->kind, kinds[i]);
         assert_int_equal(st->line, lines[i]);
-        assert_int_equal(st->input, (int)i - 1);
+        assert_int_equal(st->ninputs, i == 0 ? 0 : 1);
+        if (i > 0) assert_int_equal(st->inputs[0].stage, (int)i - 1);
     }
 
     assert_int_equal(p->run.seed, 7);
@@ -422,11 +423,13 @@ static void test_overrides(void **state)
         "side.type=crop",      /* creates a new stage, branching off resize */
         "side.input=resize",
         "side.width=10",
+        "sideout.type=tar",    /* and a sink for the branch */
+        "sideout.input=side",
     };
     int rc = load(base_ini, ov, SP_ARRAY_LEN(ov), &p);
     if (rc != SP_OK) fail_msg("load failed: %s\n%s", sp_errmsg(g_ctx), g_log.buf);
     assert_int_equal(g_log.nerrors, 0);
-    assert_int_equal(p->nstages, 5);
+    assert_int_equal(p->nstages, 6);
     assert_opt(&p->stages[1], "size", "300");
     assert_opt(&p->stages[1], "filter", "area");
     assert_int_equal(((const sp_encode_opts *)p->stages[2].opts)->quality, 50);
@@ -435,7 +438,7 @@ static void test_overrides(void **state)
     const sp_stage *side = &p->stages[4];
     assert_string_equal(side->name, "side");
     assert_ptr_equal(side->desc, sp_stage_desc_by_name("crop"));
-    assert_int_equal(side->input, 1);
+    assert_int_equal(side->inputs[0].stage, 1);
     assert_opt(side, "width", "10");
     assert_opt(side, "height", "224");
     sp_pipeline_free(&p);
@@ -489,9 +492,9 @@ static void test_explicit_input(void **state)
                   NULL, 0, &p);
     if (rc != SP_OK) fail_msg("load failed: %s\n%s", sp_errmsg(g_ctx), g_log.buf);
     assert_int_equal(p->nstages, 4);
-    assert_int_equal(p->stages[1].input, 0);
-    assert_int_equal(p->stages[2].input, 0);
-    assert_int_equal(p->stages[3].input, 2);
+    assert_int_equal(p->stages[1].inputs[0].stage, 0);
+    assert_int_equal(p->stages[2].inputs[0].stage, 0);
+    assert_int_equal(p->stages[3].inputs[0].stage, 2);
     sp_pipeline_free(&p);
 }
 
@@ -559,8 +562,8 @@ static void test_empty_section_is_stage(void **state)
     assert_string_equal(p->stages[1].desc->name, "shuffle");
     assert_int_equal(p->stages[1].desc->kind, SP_STAGE_RECORD);
     assert_int_equal(p->stages[1].line, 4);
-    assert_int_equal(p->stages[1].input, 0);
-    assert_int_equal(p->stages[2].input, 1);
+    assert_int_equal(p->stages[1].inputs[0].stage, 0);
+    assert_int_equal(p->stages[2].inputs[0].stage, 1);
     assert_opt(&p->stages[1], "seed", "-1");
     sp_pipeline_free(&p);
 
