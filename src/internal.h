@@ -6,6 +6,7 @@
 
 #include "shardpack/image.h"
 #include "shardpack/shardpack.h"
+#include "shardpack/ops.h"
 #include "shardpack/stage.h"
 
 #include <stdarg.h>
@@ -205,13 +206,7 @@ void sp_tar_free(sp_tar_writer **w);
 
 /* ---- resampling (src/resample.c) --------------------------------------------------- */
 
-typedef enum sp_filter {
-    SP_FILTER_NEAREST,
-    SP_FILTER_BILINEAR,
-    SP_FILTER_BICUBIC,
-    SP_FILTER_LANCZOS3,
-    SP_FILTER_AREA,
-} sp_filter;
+/* sp_filter is public: shardpack/ops.h. */
 
 extern const sp_enum_choice sp_filter_choices[];
 

@@ -11,9 +11,7 @@
 #include <math.h>
 #include <string.h>
 
-typedef struct crop_opts {
-    int64_t width, height;
-} crop_opts;
+typedef sp_crop_opts crop_opts; /* shardpack/ops.h */
 
 #define OFF(f) offsetof(crop_opts, f)
 static const sp_option crop_options[] = {

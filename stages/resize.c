@@ -10,10 +10,7 @@
  */
 #include "internal.h"
 
-typedef struct resize_opts {
-    int64_t size;
-    int filter;
-} resize_opts;
+typedef sp_resize_opts resize_opts; /* shardpack/ops.h */
 
 #define OFF(f) offsetof(resize_opts, f)
 static const sp_option resize_options[] = {
