@@ -25,6 +25,8 @@ static const char usage[] =
     "  build [CONFIG]   scan, plan, build and finish: write shards and manifest.json\n"
     "  scan [CONFIG]    scan the sources only (fills the catalog cache)\n"
     "  plan [CONFIG]    scan and plan only (writes OUTDIR/plan.tsv)\n"
+    "  check [CONFIG] [--dot]  validate the config and print the stage graph (Graphviz\n"
+    "                   with --dot); reads no data\n"
     "  stages           list every stage and its options (--markdown for docs)\n"
     "  verify OUT       check an output against its manifest (checksums, records, indexes)\n"
     "  ls OUT|SHARD     list the records of an output or of one shard\n"
@@ -37,6 +39,8 @@ static const char usage[] =
     "  -o, --output DIR          output folder (default: [run] output)\n"
     "  -j, --threads N           worker threads (default: all cores)\n"
     "  --set SECTION.KEY=VALUE   override a config value (repeatable)\n"
+    "  --from-manifest FILE      build, scan, plan or check with the config stored in a\n"
+    "                            manifest.json (output: its folder unless -o)\n"
     "  -q, --quiet               print errors only\n"
     "  -v, --verbose             print more detail\n"
     "  -h, --help                show this help\n"
@@ -270,12 +274,14 @@ int main(int argc, char **argv)
         !strcmp(cmd, "readbench"))
         return output_command(argc, argv);
     int (*phase)(sp_ctx *, sp_pipeline *, sp_summary *) = NULL;
+    bool check = !strcmp(cmd, "check");
     if (!strcmp(cmd, "build")) phase = sp_run;
     else if (!strcmp(cmd, "scan")) phase = sp_run_scan;
     else if (!strcmp(cmd, "plan")) phase = sp_run_plan;
-    else return usage_error(NULL, "unknown command '%s'", cmd);
+    else if (!check) return usage_error(NULL, "unknown command '%s'", cmd);
 
-    const char *config = NULL, *outdir = NULL;
+    const char *config = NULL, *outdir = NULL, *manifest = NULL;
+    bool dot = false;
     const char **sets = calloc((size_t)argc, sizeof(char *));
     size_t nsets = 0;
     int threads = 0, quiet = 0, verbose = 0;
@@ -305,6 +311,12 @@ int main(int argc, char **argv)
             i++;
         } else if (!strncmp(a, "--set=", 6)) {
             sets[nsets++] = a + 6;
+        } else if (!strcmp(a, "--from-manifest")) {
+            if (!val) return usage_error(sets, "%s needs a manifest.json", a);
+            manifest = val;
+            i++;
+        } else if (!strcmp(a, "--dot") && check) {
+            dot = true;
         } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
             quiet = 1;
         } else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
@@ -321,6 +333,8 @@ int main(int argc, char **argv)
             return usage_error(sets, "unexpected argument '%s'", a);
         }
     }
+    if (manifest && config)
+        return usage_error(sets, "give a CONFIG or --from-manifest, not both (%s)", config);
     if (!config) config = "pipeline.ini";
 
     sp_ctx *ctx;
@@ -332,9 +346,12 @@ int main(int argc, char **argv)
 
     /* Loading logs every configuration error itself, each with its line. */
     sp_pipeline *pipe = NULL;
-    int rc = sp_pipeline_load_file(ctx, config, sets, nsets, &pipe);
+    int rc = manifest ? sp_pipeline_load_manifest(ctx, manifest, sets, nsets, &pipe)
+                      : sp_pipeline_load_file(ctx, config, sets, nsets, &pipe);
     if (rc == SP_OK && outdir) rc = sp_pipeline_set_output(pipe, outdir);
-    if (rc == SP_OK) {
+    if (rc == SP_OK && check) {
+        rc = sp_pipeline_print(pipe, stdout, dot ? SP_GRAPH_DOT : SP_GRAPH_TEXT);
+    } else if (rc == SP_OK) {
         rc = phase(ctx, pipe, NULL);
         if (rc != SP_OK) fprintf(stderr, "shardpack: error: %s\n", sp_errmsg(ctx));
     }

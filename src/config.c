@@ -708,8 +708,14 @@ static void build_pipeline(cfg *c, sp_pipeline *p)
             c->oom = true;
             goto out;
         }
+        int before = c->errors;
         parse_options(c, s, st->desc->options, st->opts, true,
                       st->desc->flags & SP_PIXEL_RANDOM ? st : NULL);
+        sp_error verr;
+        sp_error_clear(&verr);
+        if (c->errors == before && st->desc->validate &&
+            st->desc->validate(st->opts, &verr) != SP_OK)
+            cfg_error(c, s->line, "[%s] %s", s->name, verr.msg);
     }
     link_graph(c, p, inputs);
     check_sinks(c, p);
@@ -753,6 +759,7 @@ static int load(sp_ctx *ctx, const char *text, const char *name, const char *con
             sp_log(ctx, SP_LOG_ERROR, "%s: %d errors in the configuration", name, errors);
         return SP_E_CONFIG;
     }
+    sp_graph_warnings(ctx, p);
     *out = p;
     return SP_OK;
 }

@@ -317,7 +317,7 @@ struct sp_stage_desc {
     const char *name;
     const char *help;
     sp_stage_kind kind;
-    unsigned flags; /* PIXEL: SP_PIXEL_RANDOM */
+    unsigned flags; /* PIXEL: SP_PIXEL_RANDOM; RECORD: SP_RECORD_COPIES */
     size_t opts_size;
     const sp_option *options;
     /* SOURCE: enumerate every sample under opts into cat (paths, sizes, mtimes, labels).
@@ -337,6 +337,9 @@ struct sp_stage_desc {
     void (*out_size)(const void *opts, uint32_t *w, uint32_t *h);
     /* SINK: how its shards are written. */
     const struct sp_sink_ops *sink;
+    /* Optional: checks that need several options at once (val + test <= 1). Runs when the
+     * config is loaded; the message is reported at the section's line. */
+    int (*validate)(const void *opts, sp_error *err);
     /* RECORD stages with several outputs: their names (NULL-terminated), and the plan
      * callback that routes the input into one record list per port. */
     const char *const *ports;
@@ -363,6 +366,13 @@ struct sp_stage {
     double p;            /* random pixel stages: probability of applying */
     int apply;           /* random pixel stages: SP_APPLY_* */
 };
+
+/* A record stage that makes copies (copy >= 1) of samples. */
+#define SP_RECORD_COPIES 0x100u
+
+/* The graph as text or Graphviz (src/graph.c), and the warnings about its shape that are
+ * not errors: a random stage that can never act, because nothing before it makes copies. */
+void sp_graph_warnings(sp_ctx *ctx, const sp_pipeline *p);
 
 /* The built-in stages. */
 const sp_stage_desc *sp_stage_desc_by_name(const char *name);

@@ -8,6 +8,8 @@
 
 extern const sp_stage_desc sp_stage_source;
 extern const sp_stage_desc sp_stage_shuffle;
+extern const sp_stage_desc sp_stage_split;
+extern const sp_stage_desc sp_stage_balance;
 extern const sp_stage_desc sp_stage_resize;
 extern const sp_stage_desc sp_stage_crop;
 extern const sp_stage_desc sp_stage_encode;
@@ -17,7 +19,7 @@ extern const sp_stage_desc sp_stage_tfrecord;
 
 static const sp_stage_desc *const stages[] = {
     &sp_stage_source, /* sources */
-    &sp_stage_shuffle, /* record stages */
+    &sp_stage_split, &sp_stage_balance, &sp_stage_shuffle, /* record stages */
     &sp_stage_resize, &sp_stage_crop, &sp_stage_encode, /* pixel stages */
     &sp_stage_tar, &sp_stage_npy, &sp_stage_tfrecord, /* sinks */
 };

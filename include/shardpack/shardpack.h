@@ -106,11 +106,22 @@ int sp_pipeline_load_file(sp_ctx *ctx, const char *path, const char *const *over
                           size_t n, sp_pipeline **out);
 int sp_pipeline_load_string(sp_ctx *ctx, const char *text, const char *name,
                             const char *const *overrides, size_t n, sp_pipeline **out);
+/* The pipeline a finished build ran: manifest.json stores the effective config, and the
+ * output folder becomes the manifest's folder (change it with sp_pipeline_set_output).
+ * Relative paths in it resolve from the current folder, as they did for the build. */
+int sp_pipeline_load_manifest(sp_ctx *ctx, const char *path, const char *const *overrides,
+                              size_t n, sp_pipeline **out);
 void sp_pipeline_free(sp_pipeline **pipe);
 
 /* The output folder: the CLI's -o, else [run] output. */
 int sp_pipeline_set_output(sp_pipeline *pipe, const char *dir);
 const char *sp_pipeline_output(const sp_pipeline *pipe);
+
+/* Prints the stage graph: SP_GRAPH_TEXT lists every stage with its inputs, outputs and
+ * the options that differ from their defaults, then every sink with the paths that reach
+ * it and the pixel chain on each; SP_GRAPH_DOT writes the same graph for Graphviz. */
+typedef enum sp_graph_style { SP_GRAPH_TEXT = 0, SP_GRAPH_DOT = 1 } sp_graph_style;
+int sp_pipeline_print(const sp_pipeline *pipe, void *file /* FILE * */, sp_graph_style style);
 
 /* ---- phases ------------------------------------------------------------------------- */
 
