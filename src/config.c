@@ -550,7 +550,7 @@ static void link_graph(cfg *c, sp_pipeline *p, char **inputs)
         if (!st->desc) continue;
         if (st->desc->kind == SP_STAGE_SOURCE) {
             if (inputs[i])
-                cfg_error(c, st->input_line, "[%s] a %s stage is a source and takes no input",
+                cfg_error(c, st->input_line, "[%s] is a source (type %s) and takes no input",
                           st->name, st->desc->name);
             continue;
         }
@@ -648,6 +648,7 @@ static void check_sinks(cfg *c, const sp_pipeline *p)
         const sp_stage *st = &p->stages[i];
         if (!st->desc || st->desc->kind != SP_STAGE_SINK || !st->opts) continue;
         const char *prefix = sp_sink_prefix(st);
+        if (!valid_section_name(st->name) && prefix == st->name) continue; /* reported */
         if (!valid_prefix(prefix)) {
             cfg_error(c, st->line, "[%s] prefix '%s' must be 1 to 100 letters, digits, '_' or '-'",
                       st->name, prefix);

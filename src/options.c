@@ -36,10 +36,21 @@ static bool has_range(const sp_option *o)
     return o->min <= o->max;
 }
 
+/* A bound as a person writes it: 9007199254740991, not 9.00719925474099e+15. */
+static void bound_text(double v, char *buf, size_t size)
+{
+    if (v == floor(v) && fabs(v) < 1e18)
+        snprintf(buf, size, "%.0f", v);
+    else
+        snprintf(buf, size, "%.15g", v);
+}
+
 static int range_error(const sp_option *o, const char *value, sp_error *err)
 {
-    return sp_fail(err, SP_E_CONFIG, "%s = %s is out of range [%.15g, %.15g]", o->name, value,
-                   o->min, o->max);
+    char lo[32], hi[32];
+    bound_text(o->min, lo, sizeof(lo));
+    bound_text(o->max, hi, sizeof(hi));
+    return sp_fail(err, SP_E_CONFIG, "%s = %s is out of range [%s, %s]", o->name, value, lo, hi);
 }
 
 static void choices_list(const sp_option *o, char *buf, size_t size)
