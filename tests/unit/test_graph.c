@@ -296,6 +296,37 @@ static void test_from_manifest(void **state)
     sp_ctx_free(&ctx);
 }
 
+static int cancel_in_build(void *user, sp_phase phase, uint64_t done, uint64_t total)
+{
+    (void)user, (void)total;
+    return phase == SP_PHASE_BUILD && done > 0;
+}
+
+/* A progress callback that returns non-zero stops the run: SP_E_CANCELLED, and no
+ * manifest claims a finished output. */
+static void test_cancel(void **state)
+{
+    (void)state;
+    sp_ctx *ctx;
+    assert_int_equal(sp_ctx_new(&ctx), SP_OK);
+    sp_ctx_set_verbosity(ctx, SP_LOG_ERROR);
+    sp_ctx_set_threads(ctx, 1);
+    sp_ctx_set_progress(ctx, cancel_in_build, NULL);
+    assert_int_equal(sp_ctx_register_stage(ctx, &mark_stage), SP_OK);
+    char text[2048], out[512], manifest[600];
+    snprintf(text, sizeof(text), g_config, g_dir);
+    snprintf(out, sizeof(out), "%s/cancelled", g_dir);
+    snprintf(manifest, sizeof(manifest), "%s/manifest.json", out);
+    sp_pipeline *pipe;
+    assert_int_equal(sp_pipeline_load_string(ctx, text, "graph.ini", NULL, 0, &pipe), SP_OK);
+    assert_int_equal(sp_pipeline_set_output(pipe, out), SP_OK);
+    assert_int_equal(sp_run(ctx, pipe, NULL), SP_E_CANCELLED);
+    assert_int_equal(sp_last_error(ctx)->code, SP_E_CANCELLED);
+    assert_int_not_equal(access(manifest, F_OK), 0);
+    sp_pipeline_free(&pipe);
+    sp_ctx_free(&ctx);
+}
+
 /* A pixel stage called directly: key=value options and a typed struct, both checked by
  * the stage's table. */
 static void test_op_api(void **state)
@@ -370,6 +401,7 @@ int main(void)
         cmocka_unit_test(test_two_branches),
         cmocka_unit_test(test_from_manifest),
         cmocka_unit_test(test_op_api),
+        cmocka_unit_test(test_cancel),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
