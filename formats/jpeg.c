@@ -141,8 +141,20 @@ static void cmyk_to_rgb(const uint8_t *in, uint8_t *out, uint32_t w, bool invert
     }
 }
 
-static int jpeg_decode(const uint8_t *data, size_t len, const sp_limits *lim, sp_image *out,
-                       sp_error *err)
+/* The smallest DCT scale n/8 (n = 1, 2, 4: the IDCT sizes libjpeg-turbo has fast paths
+ * for) that keeps the image at least min_w x min_h; 8 (full size) when none does. */
+static unsigned dct_scale(uint32_t w, uint32_t h, uint32_t min_w, uint32_t min_h)
+{
+    for (unsigned n = 1; n < 8; n *= 2) {
+        uint64_t sw = ((uint64_t)w * n + 7) / 8, sh = ((uint64_t)h * n + 7) / 8;
+        if (sw >= min_w && sh >= min_h) return n;
+    }
+    return 8;
+}
+
+/* Decodes at scale n/8 of the full size when min_w/min_h allow (0, 0: full size). */
+static int decode_at(const uint8_t *data, size_t len, const sp_limits *lim, uint32_t min_w,
+                     uint32_t min_h, sp_image *out, sp_error *err)
 {
     jdec d;
     uint8_t *volatile row4 = NULL;
@@ -162,6 +174,10 @@ static int jpeg_decode(const uint8_t *data, size_t len, const sp_limits *lim, sp
     }
     bool cmyk = d.cinfo.jpeg_color_space == JCS_CMYK || d.cinfo.jpeg_color_space == JCS_YCCK;
     d.cinfo.out_color_space = cmyk ? JCS_CMYK : JCS_RGB;
+    if (min_w || min_h) {
+        d.cinfo.scale_num = dct_scale(d.cinfo.image_width, d.cinfo.image_height, min_w, min_h);
+        d.cinfo.scale_denom = 8;
+    }
     jpeg_start_decompress(&d.cinfo);
     rc = sp_image_alloc(&img, d.cinfo.output_width, d.cinfo.output_height, 3);
     if (rc == SP_OK && cmyk && !(row4 = malloc((size_t)d.cinfo.output_width * 4)))
@@ -184,6 +200,18 @@ static int jpeg_decode(const uint8_t *data, size_t len, const sp_limits *lim, sp
     free(row4);
     sp_image_move(out, &img);
     return SP_OK;
+}
+
+static int jpeg_decode(const uint8_t *data, size_t len, const sp_limits *lim, sp_image *out,
+                       sp_error *err)
+{
+    return decode_at(data, len, lim, 0, 0, out, err);
+}
+
+static int jpeg_decode_scaled(const uint8_t *data, size_t len, const sp_limits *lim,
+                              uint32_t min_w, uint32_t min_h, sp_image *out, sp_error *err)
+{
+    return decode_at(data, len, lim, min_w ? min_w : 1, min_h ? min_h : 1, out, err);
 }
 
 /* Baseline with the standard Huffman tables by default: every decoder (and DALI's GPU
@@ -258,5 +286,6 @@ const sp_format sp_format_jpeg = {
     .probe = jpeg_probe,
     .header = jpeg_header,
     .decode = jpeg_decode,
+    .decode_scaled = jpeg_decode_scaled,
     .encode = jpeg_encode,
 };

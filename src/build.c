@@ -53,13 +53,15 @@ static void record_json(const sp_job *run, const sp_record *r, const sp_sample *
  * when it acted. The stream is keyed by the sample's path, not its position, so
  * reordering the plan never changes what a stage draws. */
 static int run_pixel_stage(const sp_pipeline *p, const sp_stage *st, const sp_sample *s,
-                           uint32_t copy, sp_image *img, sp_buf *ops, sp_error *err)
+                           uint32_t copy, const uint32_t src[2], sp_image *img, sp_buf *ops,
+                           sp_error *err)
 {
     sp_buf params = {0};
     sp_pixel_ctx pc;
     sp_pixel_ctx_init(&pc, (uint64_t)p->run.seed, st->name, s->path, copy, &params);
     if (!sp_pixel_applies(st->desc, st->p, st->apply, &pc)) return SP_OK;
-    int rc = st->desc->process(st->opts, img, &pc, err);
+    int rc = src ? st->desc->process_scaled(st->opts, src[0], src[1], img, err)
+                 : st->desc->process(st->opts, img, &pc, err);
     if (rc == SP_OK && st->desc != &sp_stage_encode) {
         if (ops->len) sp_buf_puts(ops, ", ");
         sp_buf_puts(ops, "{\"stage\": ");
@@ -93,6 +95,31 @@ static int check_output_size(const sp_stage *st, const sp_image *img, const sp_l
     return SP_OK;
 }
 
+/* Decodes a sample for its chain. When the chain opens with a stage that shrinks (a
+ * resize to a smaller size) and the codec can decode at a reduced size, the decoder does
+ * the first part of the shrinking, keeping at least twice the target in each dimension
+ * so the filtered resize that follows still has the detail it needs; that stage then
+ * computes from the reduced image what it would have from the full one. `scaled` says
+ * whether that happened. */
+static int decode_for_chain(const sp_pipeline *p, const sp_chain *ch, const sp_sample *s,
+                            const uint8_t *data, size_t len, sp_image *img, bool *scaled,
+                            sp_error *err)
+{
+    *scaled = false;
+    const sp_stage *first = ch->n ? &p->stages[ch->stages[0]] : NULL;
+    if (!p->run.shrink_on_load || !s->format->decode_scaled || !first ||
+        !first->desc->process_scaled || !first->desc->out_size ||
+        (first->desc->flags & SP_PIXEL_RANDOM))
+        return s->format->decode(data, len, &p->limits, img, err);
+    uint32_t w = s->info.width, h = s->info.height;
+    first->desc->out_size(first->opts, &w, &h);
+    if (w >= s->info.width || h >= s->info.height || w > UINT32_MAX / 2 || h > UINT32_MAX / 2)
+        return s->format->decode(data, len, &p->limits, img, err);
+    int rc = s->format->decode_scaled(data, len, &p->limits, 2 * w, 2 * h, img, err);
+    *scaled = rc == SP_OK && (img->width != s->info.width || img->height != s->info.height);
+    return rc;
+}
+
 /* One record, start to finish. Runs on a worker thread: touches only `it`. */
 static void process(const sp_job *run, const sp_sink_plan *sp, const sp_record *r, item *it)
 {
@@ -109,14 +136,20 @@ static void process(const sp_job *run, const sp_sink_plan *sp, const sp_record *
         if (h.hi != s->hash.hi || h.lo != s->hash.lo)
             rc = sp_fail(err, SP_E_CHANGED, "the file changed after it was scanned");
     }
-    if (rc == SP_OK) rc = s->format->decode(data, len, &p->limits, &it->image, err);
-    free(data);
     const sp_chain *ch = &run->chains[r->chain];
+    bool scaled = false;
+    if (rc == SP_OK) rc = decode_for_chain(p, ch, s, data, len, &it->image, &scaled, err);
+    free(data);
+    const uint32_t src[2] = {s->info.width, s->info.height};
     sp_buf opsj = {0};
     for (size_t i = 0; rc == SP_OK && i < ch->n; i++) {
         const sp_stage *st = &p->stages[ch->stages[i]];
-        rc = check_output_size(st, &it->image, &p->limits, err);
-        if (rc == SP_OK) rc = run_pixel_stage(p, st, s, r->copy, &it->image, &opsj, err);
+        /* Limits are judged on the full-size image the stage stands in for. */
+        sp_image full = {.width = src[0], .height = src[1]};
+        rc = check_output_size(st, i == 0 && scaled ? &full : &it->image, &p->limits, err);
+        if (rc == SP_OK)
+            rc = run_pixel_stage(p, st, s, r->copy, i == 0 && scaled ? src : NULL, &it->image,
+                                 &opsj, err);
         if (rc != SP_OK && !err->member[0])
             snprintf(err->member, sizeof(err->member), "[%s]", st->name);
     }

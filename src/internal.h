@@ -335,6 +335,11 @@ struct sp_stage_desc {
     int (*process)(const void *opts, sp_image *img, sp_pixel_ctx *pc, sp_error *err);
     /* PIXEL (optional): the output size for an input size, for planning estimates. */
     void (*out_size)(const void *opts, uint32_t *w, uint32_t *h);
+    /* PIXEL (optional), for shrink-on-load: what process gives for a src_w x src_h image,
+     * computed from img, a reduced version of it the decoder made more cheaply (JPEG DCT
+     * scaling). Output sizes must follow from src_w x src_h, never from img. */
+    int (*process_scaled)(const void *opts, uint32_t src_w, uint32_t src_h, sp_image *img,
+                          sp_error *err);
     /* SINK: how its shards are written. */
     const struct sp_sink_ops *sink;
     /* Optional: checks that need several options at once (val + test <= 1). Runs when the
@@ -408,6 +413,7 @@ typedef struct sp_run_opts {
     uint64_t max_file_bytes;
     int64_t max_dimension;
     int64_t max_scans;
+    bool shrink_on_load;
 } sp_run_opts;
 extern const sp_option sp_run_options[];
 

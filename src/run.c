@@ -30,6 +30,9 @@ const sp_option sp_run_options[] = {
      SP_OPT_INT, "65500", 1, 1000000, NULL, 0},
     {"max_scans", "most scans accepted in a progressive JPEG", OFF(max_scans), SP_OPT_INT,
      "256", 1, 100000, NULL, 0},
+    {"shrink_on_load", "when a chain starts by shrinking, let the decoder scale down first "
+     "(JPEG DCT scaling, keeping at least twice the target size)", OFF(shrink_on_load),
+     SP_OPT_BOOL, "true", 0, 0, NULL, 0},
     SP_OPT_END,
 };
 

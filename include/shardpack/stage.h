@@ -141,6 +141,10 @@ typedef struct sp_format {
     /* Decodes to 8-bit RGB (channels = 3): gray, palette, 16-bit and alpha normalised. */
     int (*decode)(const uint8_t *data, size_t len, const sp_limits *lim, sp_image *out,
                   sp_error *err);
+    /* Optional: decodes at a reduced size when the format makes that cheaper than a full
+     * decode (JPEG's DCT scaling): the result is at least min_w x min_h, or full size. */
+    int (*decode_scaled)(const uint8_t *data, size_t len, const sp_limits *lim, uint32_t min_w,
+                         uint32_t min_h, sp_image *out, sp_error *err);
     /* Encodes; *out is malloc'd. NULL for formats that are only read (embedders: NULL). */
     int (*encode)(const sp_image *img, const struct sp_encode_opts *o, uint8_t **out,
                   size_t *len, sp_error *err);
