@@ -165,6 +165,30 @@ static void process(const sp_job *run, const sp_sink_plan *sp, const sp_record *
     it->rc = rc;
 }
 
+int sp_build_one(const sp_job *run, const sp_sink_plan *sp, const sp_record *r, uint8_t **out,
+                 size_t *len, sp_error *err)
+{
+    item it;
+    memset(&it, 0, sizeof(it));
+    process(run, sp, r, &it);
+    int rc = it.rc;
+    *err = it.err;
+    if (rc == SP_OK && it.encoded) {
+        *out = it.encoded;
+        *len = it.encoded_len;
+        it.encoded = NULL;
+    } else if (rc == SP_OK) {
+        /* A sink of pixels (npy) stores the rows as they are. */
+        size_t row = (size_t)it.image.width * it.image.channels;
+        *len = row * it.image.height;
+        if (!(*out = malloc(*len ? *len : 1))) rc = sp_fail(err, SP_E_NOMEM, "out of memory");
+        for (uint32_t y = 0; rc == SP_OK && y < it.image.height; y++)
+            memcpy(*out + row * y, it.image.data + it.image.stride * y, row);
+    }
+    item_reset(&it);
+    return rc;
+}
+
 static int add_record(sp_shard_writer *w, const sp_sink_ops *ops, const sp_job *run,
                       const sp_record *r, const item *it, sp_error *err)
 {

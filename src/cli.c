@@ -31,6 +31,8 @@ static const char usage[] =
     "  verify OUT       check an output against its manifest (checksums, records, indexes)\n"
     "  ls OUT|SHARD     list the records of an output or of one shard\n"
     "  cat SHARD KEY    write one record's image to stdout (or -o FILE)\n"
+    "  replay SHARD KEY make one record again from its source (to stdout or -o FILE);\n"
+    "                   the bytes equal what the shard stores\n"
     "  readbench OUT [--decode]  read the output as an epoch would; compare with loose files\n"
     "\n"
     "CONFIG defaults to ./pipeline.ini.\n"
@@ -192,6 +194,22 @@ static int cmd_cat(sp_ctx *ctx, const char *shard, const char *key, const char *
     return rc;
 }
 
+static int cmd_replay(sp_ctx *ctx, const char *shard, const char *key, const char *outfile)
+{
+    uint8_t *data;
+    size_t len;
+    int rc = sp_replay(ctx, shard, key, &data, &len);
+    if (rc != SP_OK) return rc;
+    FILE *f = outfile ? fopen(outfile, "wb") : stdout;
+    if (!f || fwrite(data, 1, len, f) != len) {
+        fprintf(stderr, "shardpack: error: cannot write %s\n", outfile ? outfile : "stdout");
+        rc = SP_E_IO;
+    }
+    if (f && f != stdout && fclose(f) != 0) rc = SP_E_IO;
+    free(data);
+    return rc;
+}
+
 static void bench_row(const char *what, const sp_bench_row *b)
 {
     double s = b->seconds > 0 ? b->seconds : 1e-9;
@@ -227,12 +245,14 @@ static int output_command(int argc, char **argv)
     for (int i = 2; i < argc; i++) {
         if (!strcmp(argv[i], "--decode") && !strcmp(cmd, "readbench")) decode = true;
         else if (!strcmp(argv[i], "-q") || !strcmp(argv[i], "--quiet")) quiet = 1;
-        else if (!strcmp(argv[i], "-o") && !strcmp(cmd, "cat") && i + 1 < argc) outfile = argv[++i];
+        else if (!strcmp(argv[i], "-o") && (!strcmp(cmd, "cat") || !strcmp(cmd, "replay")) &&
+                 i + 1 < argc)
+            outfile = argv[++i];
         else if (argv[i][0] == '-' && argv[i][1]) return usage_error(NULL, "unknown option '%s'", argv[i]);
         else if (nargs < 2) args[nargs++] = argv[i];
         else return usage_error(NULL, "unexpected argument '%s'", argv[i]);
     }
-    int want = !strcmp(cmd, "cat") ? 2 : 1;
+    int want = !strcmp(cmd, "cat") || !strcmp(cmd, "replay") ? 2 : 1;
     if (nargs != want)
         return usage_error(NULL, "%s: wrong number of arguments", cmd);
     sp_ctx *ctx;
@@ -242,6 +262,7 @@ static int output_command(int argc, char **argv)
     if (!strcmp(cmd, "verify")) rc = sp_verify(ctx, args[0]);
     else if (!strcmp(cmd, "ls")) rc = cmd_ls(ctx, args[0]);
     else if (!strcmp(cmd, "cat")) rc = cmd_cat(ctx, args[0], args[1], outfile);
+    else if (!strcmp(cmd, "replay")) rc = cmd_replay(ctx, args[0], args[1], outfile);
     else rc = cmd_readbench(ctx, args[0], decode);
     if (rc != SP_OK && rc != SP_E_USAGE) fprintf(stderr, "shardpack: error: %s\n", sp_errmsg(ctx));
     sp_ctx_free(&ctx);
@@ -271,7 +292,7 @@ int main(int argc, char **argv)
         return 0;
     }
     if (!strcmp(cmd, "verify") || !strcmp(cmd, "ls") || !strcmp(cmd, "cat") ||
-        !strcmp(cmd, "readbench"))
+        !strcmp(cmd, "replay") || !strcmp(cmd, "readbench"))
         return output_command(argc, argv);
     int (*phase)(sp_ctx *, sp_pipeline *, sp_summary *) = NULL;
     bool check = !strcmp(cmd, "check");

@@ -480,6 +480,13 @@ struct sp_job {
     sp_summary summary;
 };
 
+/* Scan and plan into run, writing only the catalog cache (no plan.tsv); free with
+ * sp_job_free. For commands that need the plan of an existing output (replay). */
+int sp_job_plan(sp_ctx *ctx, sp_pipeline *pipe, sp_job *run);
+void sp_job_free(sp_job *run);
+/* Runs one record's chain, exactly as the build does: its stored image bytes. */
+int sp_build_one(const sp_job *run, const sp_sink_plan *sp, const sp_record *r, uint8_t **out,
+                 size_t *len, sp_error *err);
 int sp_scan(sp_job *run);
 int sp_plan_run(sp_job *run);
 int sp_build(sp_job *run);

@@ -68,7 +68,7 @@ int sp_run_add_skip(sp_job *run, uint32_t source, uint32_t sample, const char *p
     return SP_OK;
 }
 
-static void run_free(sp_job *run)
+void sp_job_free(sp_job *run)
 {
     for (size_t i = 0; i < run->ncatalogs; i++) sp_catalog_free(&run->catalogs[i]);
     free(run->catalogs);
@@ -163,7 +163,20 @@ static int run_phases(sp_ctx *ctx, sp_pipeline *pipe, until last, sp_summary *su
     if (rc == SP_OK && last == UNTIL_FINISH) rc = sp_finish(&run);
     run.summary.samples_skipped = run.nskips;
     if (summary) *summary = run.summary;
-    run_free(&run);
+    sp_job_free(&run);
+    return rc;
+}
+
+int sp_job_plan(sp_ctx *ctx, sp_pipeline *pipe, sp_job *run)
+{
+    sp_error_clear(&ctx->err);
+    memset(run, 0, sizeof(*run));
+    run->ctx = ctx;
+    run->pipe = pipe;
+    run->outdir = sp_pipeline_output(pipe);
+    int rc = sp_scan(run);
+    if (rc == SP_OK) rc = count_inputs(run);
+    if (rc == SP_OK) rc = sp_plan_run(run);
     return rc;
 }
 

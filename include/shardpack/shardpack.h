@@ -142,6 +142,13 @@ int sp_run_scan(sp_ctx *ctx, sp_pipeline *pipe, sp_summary *summary);
 int sp_run_plan(sp_ctx *ctx, sp_pipeline *pipe, sp_summary *summary);
 int sp_run(sp_ctx *ctx, sp_pipeline *pipe, sp_summary *summary);
 
+/* Makes one record of a finished output again from its source: the output's manifest
+ * gives the config, the shard's file name the sink, the key the record. *out gets what
+ * the shard stores for the record's image (the encoded image; the pixel rows for npy),
+ * malloc'd; the bytes equal the stored ones when sources and shardpack are unchanged. */
+int sp_replay(sp_ctx *ctx, const char *shard_path, const char *key, uint8_t **out,
+              size_t *len);
+
 /* ---- stage and format tables (help, docs) ------------------------------------------- */
 
 /* Writes every stage with its options, from the option tables, as text or markdown. */
