@@ -120,11 +120,12 @@ static int decode_for_chain(const sp_pipeline *p, const sp_chain *ch, const sp_s
     return rc;
 }
 
-/* One record, start to finish. Runs on a worker thread: touches only `it`. */
-static void process(const sp_job *run, const sp_sink_plan *sp, const sp_record *r, item *it)
+/* One record, start to finish: read, decode, the chain, and (if `encode`) the codec.
+ * Runs on a worker thread: touches only `it`. */
+static void run_record(const sp_job *run, const sp_record *r, bool encode, bool keep_pixels,
+                       item *it)
 {
     const sp_pipeline *p = run->pipe;
-    const sp_sink_ops *ops = p->stages[sp->stage].desc->sink;
     const sp_catalog *cat = &run->catalogs[r->source];
     const sp_sample *s = &cat->samples[r->sample];
     sp_error *err = &it->err;
@@ -153,16 +154,34 @@ static void process(const sp_job *run, const sp_sink_plan *sp, const sp_record *
         if (rc != SP_OK && !err->member[0])
             snprintf(err->member, sizeof(err->member), "[%s]", st->name);
     }
-    if (rc == SP_OK && ops->needs_encoded)
+    if (rc == SP_OK && encode)
         rc = sp_encode_format(&ch->encode)->encode(&it->image, &ch->encode, &it->encoded,
                                                    &it->encoded_len, err);
-    if (!ops->needs_pixels) sp_image_release(&it->image);
+    if (!keep_pixels) sp_image_release(&it->image);
     if (rc == SP_OK) {
         record_json(run, r, s, cat->to_global[s->label], &opsj, &it->json);
         if (it->json.oom) rc = sp_fail(err, SP_E_NOMEM, "out of memory");
     }
     sp_buf_free(&opsj);
     it->rc = rc;
+}
+
+static void process(const sp_job *run, const sp_sink_plan *sp, const sp_record *r, item *it)
+{
+    const sp_sink_ops *ops = run->pipe->stages[sp->stage].desc->sink;
+    run_record(run, r, ops->needs_encoded, ops->needs_pixels, it);
+}
+
+int sp_build_pixels(const sp_job *run, const sp_record *r, sp_image *out, sp_error *err)
+{
+    item it;
+    memset(&it, 0, sizeof(it));
+    run_record(run, r, false, true, &it);
+    *err = it.err;
+    int rc = it.rc;
+    if (rc == SP_OK) sp_image_move(out, &it.image);
+    item_reset(&it);
+    return rc;
 }
 
 int sp_build_one(const sp_job *run, const sp_sink_plan *sp, const sp_record *r, uint8_t **out,

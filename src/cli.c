@@ -25,6 +25,8 @@ static const char usage[] =
     "  build [CONFIG]   scan, plan, build and finish: write shards and manifest.json\n"
     "  scan [CONFIG]    scan the sources only (fills the catalog cache)\n"
     "  plan [CONFIG]    scan and plan only (writes OUTDIR/plan.tsv)\n"
+    "  preview [CONFIG] -o FILE.png [--rows N] [--copies N] [--cell PX] [--sink NAME]\n"
+    "                   a contact sheet: a row per sample, a column per augmented copy\n"
     "  check [CONFIG] [--dot]  validate the config and print the stage graph (Graphviz\n"
     "                   with --dot); reads no data\n"
     "  stages           list every stage and its options (--markdown for docs)\n"
@@ -295,11 +297,12 @@ int main(int argc, char **argv)
         !strcmp(cmd, "replay") || !strcmp(cmd, "readbench"))
         return output_command(argc, argv);
     int (*phase)(sp_ctx *, sp_pipeline *, sp_summary *) = NULL;
-    bool check = !strcmp(cmd, "check");
+    bool check = !strcmp(cmd, "check"), preview = !strcmp(cmd, "preview");
+    sp_preview_opts popts = {0};
     if (!strcmp(cmd, "build")) phase = sp_run;
     else if (!strcmp(cmd, "scan")) phase = sp_run_scan;
     else if (!strcmp(cmd, "plan")) phase = sp_run_plan;
-    else if (!check) return usage_error(NULL, "unknown command '%s'", cmd);
+    else if (!check && !preview) return usage_error(NULL, "unknown command '%s'", cmd);
 
     const char *config = NULL, *outdir = NULL, *manifest = NULL;
     bool dot = false;
@@ -338,6 +341,20 @@ int main(int argc, char **argv)
             i++;
         } else if (!strcmp(a, "--dot") && check) {
             dot = true;
+        } else if (preview && (!strcmp(a, "--rows") || !strcmp(a, "--copies") ||
+                               !strcmp(a, "--cell"))) {
+            char *end;
+            long v = val ? strtol(val, &end, 10) : 0;
+            if (!val || *end || v < 1 || v > 1024)
+                return usage_error(sets, "%s needs a number from 1 to 1024", a);
+            *(!strcmp(a, "--rows") ? &popts.rows : !strcmp(a, "--copies") ? &popts.copies
+                                                                           : &popts.cell) =
+                (uint32_t)v;
+            i++;
+        } else if (preview && !strcmp(a, "--sink")) {
+            if (!val) return usage_error(sets, "%s needs a sink section name", a);
+            popts.sink = val;
+            i++;
         } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
             quiet = 1;
         } else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
@@ -357,6 +374,10 @@ int main(int argc, char **argv)
     if (manifest && config)
         return usage_error(sets, "give a CONFIG or --from-manifest, not both (%s)", config);
     if (!config) config = "pipeline.ini";
+    /* preview's -o is the sheet it writes; the output folder stays [run] output. */
+    const char *sheet = preview ? outdir : NULL;
+    if (preview) outdir = NULL;
+    if (preview && !sheet) return usage_error(sets, "%s needs -o FILE.png", cmd);
 
     sp_ctx *ctx;
     if (sp_ctx_new(&ctx) != SP_OK) return EXIT_FAILED;
@@ -372,6 +393,10 @@ int main(int argc, char **argv)
     if (rc == SP_OK && outdir) rc = sp_pipeline_set_output(pipe, outdir);
     if (rc == SP_OK && check) {
         rc = sp_pipeline_print(pipe, stdout, dot ? SP_GRAPH_DOT : SP_GRAPH_TEXT);
+    } else if (rc == SP_OK && preview) {
+        rc = sp_preview(ctx, pipe, &popts, sheet);
+        if (rc != SP_OK) fprintf(stderr, "shardpack: error: %s\n", sp_errmsg(ctx));
+        else if (!quiet) fprintf(stderr, "shardpack: wrote %s\n", sheet);
     } else if (rc == SP_OK) {
         rc = phase(ctx, pipe, NULL);
         if (rc != SP_OK) fprintf(stderr, "shardpack: error: %s\n", sp_errmsg(ctx));

@@ -487,6 +487,11 @@ void sp_job_free(sp_job *run);
 /* Runs one record's chain, exactly as the build does: its stored image bytes. */
 int sp_build_one(const sp_job *run, const sp_sink_plan *sp, const sp_record *r, uint8_t **out,
                  size_t *len, sp_error *err);
+/* The same, stopping at the chain's pixels (no codec); out is caller storage. */
+int sp_build_pixels(const sp_job *run, const sp_record *r, sp_image *out, sp_error *err);
+/* Draws text in the 5x7 font (src/font.c), each font pixel a scale x scale block. */
+void sp_draw_text(sp_image *img, uint32_t x, uint32_t y, uint32_t scale, const char *text,
+                  const uint8_t color[3]);
 int sp_scan(sp_job *run);
 int sp_plan_run(sp_job *run);
 int sp_build(sp_job *run);

@@ -149,6 +149,16 @@ int sp_run(sp_ctx *ctx, sp_pipeline *pipe, sp_summary *summary);
 int sp_replay(sp_ctx *ctx, const char *shard_path, const char *key, uint8_t **out,
               size_t *len);
 
+/* A contact sheet of what a pipeline does, before a long build: a row per source sample
+ * (classes in turn), a column per copy (0 = plain, 1.. = what the branch's random stages
+ * make of the copies a balance stage asks for), labelled with class and file. Zeros
+ * mean defaults: 8 rows, 6 copies, 128-pixel cells, the first sink. */
+typedef struct sp_preview_opts {
+    uint32_t rows, copies, cell;
+    const char *sink;
+} sp_preview_opts;
+int sp_preview(sp_ctx *ctx, sp_pipeline *pipe, const sp_preview_opts *opts, const char *png);
+
 /* ---- stage and format tables (help, docs) ------------------------------------------- */
 
 /* Writes every stage with its options, from the option tables, as text or markdown. */
