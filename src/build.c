@@ -53,15 +53,17 @@ static void record_json(const sp_job *run, const sp_record *r, const sp_sample *
  * when it acted. The stream is keyed by the sample's path, not its position, so
  * reordering the plan never changes what a stage draws. */
 static int run_pixel_stage(const sp_pipeline *p, const sp_stage *st, const sp_sample *s,
-                           uint32_t copy, const uint32_t src[2], sp_image *img, sp_buf *ops,
-                           sp_error *err)
+                           const char *cls, uint32_t copy, const uint32_t src[2], sp_image *img,
+                           sp_buf *ops, sp_error *err)
 {
     sp_buf params = {0};
     sp_pixel_ctx pc;
+    /* The stream is keyed by the instance's name, whichever class's values apply. */
     sp_pixel_ctx_init(&pc, (uint64_t)p->run.seed, st->name, s->path, copy, &params);
-    if (!sp_pixel_applies(st->desc, st->p, st->apply, &pc)) return SP_OK;
-    int rc = src ? st->desc->process_scaled(st->opts, src[0], src[1], img, err)
-                 : st->desc->process(st->opts, img, &pc, err);
+    const sp_stage *v = sp_stage_for_class(st, cls);
+    if (!sp_pixel_applies(st->desc, v->p, v->apply, &pc)) return SP_OK;
+    int rc = src ? st->desc->process_scaled(v->opts, src[0], src[1], img, err)
+                 : st->desc->process(v->opts, img, &pc, err);
     if (rc == SP_OK && st->desc != &sp_stage_encode) {
         if (ops->len) sp_buf_puts(ops, ", ");
         sp_buf_puts(ops, "{\"stage\": ");
@@ -102,8 +104,8 @@ static int check_output_size(const sp_stage *st, const sp_image *img, const sp_l
  * computes from the reduced image what it would have from the full one. `scaled` says
  * whether that happened. */
 static int decode_for_chain(const sp_pipeline *p, const sp_chain *ch, const sp_sample *s,
-                            const uint8_t *data, size_t len, sp_image *img, bool *scaled,
-                            sp_error *err)
+                            const char *cls, const uint8_t *data, size_t len, sp_image *img,
+                            bool *scaled, sp_error *err)
 {
     *scaled = false;
     const sp_stage *first = ch->n ? &p->stages[ch->stages[0]] : NULL;
@@ -112,7 +114,7 @@ static int decode_for_chain(const sp_pipeline *p, const sp_chain *ch, const sp_s
         (first->desc->flags & SP_PIXEL_RANDOM))
         return s->format->decode(data, len, &p->limits, img, err);
     uint32_t w = s->info.width, h = s->info.height;
-    first->desc->out_size(first->opts, &w, &h);
+    first->desc->out_size(sp_stage_for_class(first, cls)->opts, &w, &h);
     if (w >= s->info.width || h >= s->info.height || w > UINT32_MAX / 2 || h > UINT32_MAX / 2)
         return s->format->decode(data, len, &p->limits, img, err);
     int rc = s->format->decode_scaled(data, len, &p->limits, 2 * w, 2 * h, img, err);
@@ -139,7 +141,8 @@ static void run_record(const sp_job *run, const sp_record *r, bool encode, bool 
     }
     const sp_chain *ch = &run->chains[r->chain];
     bool scaled = false;
-    if (rc == SP_OK) rc = decode_for_chain(p, ch, s, data, len, &it->image, &scaled, err);
+    const char *cls = run->classes[cat->to_global[s->label]];
+    if (rc == SP_OK) rc = decode_for_chain(p, ch, s, cls, data, len, &it->image, &scaled, err);
     free(data);
     const uint32_t src[2] = {s->info.width, s->info.height};
     sp_buf opsj = {0};
@@ -147,10 +150,11 @@ static void run_record(const sp_job *run, const sp_record *r, bool encode, bool 
         const sp_stage *st = &p->stages[ch->stages[i]];
         /* Limits are judged on the full-size image the stage stands in for. */
         sp_image full = {.width = src[0], .height = src[1]};
-        rc = check_output_size(st, i == 0 && scaled ? &full : &it->image, &p->limits, err);
+        rc = check_output_size(sp_stage_for_class(st, cls), i == 0 && scaled ? &full : &it->image,
+                               &p->limits, err);
         if (rc == SP_OK)
-            rc = run_pixel_stage(p, st, s, r->copy, i == 0 && scaled ? src : NULL, &it->image,
-                                 &opsj, err);
+            rc = run_pixel_stage(p, st, s, cls, r->copy, i == 0 && scaled ? src : NULL,
+                                 &it->image, &opsj, err);
         if (rc != SP_OK && !err->member[0])
             snprintf(err->member, sizeof(err->member), "[%s]", st->name);
     }

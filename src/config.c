@@ -326,6 +326,7 @@ static void parse_options(cfg *c, const cfg_section *s, const sp_option *table, 
     for (size_t i = 0; i < s->n; i++) {
         const cfg_entry *e = &s->entries[i];
         if (is_stage && (!strcmp(e->key, "type") || !strcmp(e->key, "input"))) continue;
+        if (is_stage && strchr(e->key, '@')) continue; /* per-class: parse_variants */
         const sp_option *o = sp_option_find(table, e->key);
         void *dst = opts;
         if (!o && rnd && (o = sp_option_find(sp_random_options, e->key))) dst = rnd;
@@ -665,6 +666,78 @@ static void check_sinks(cfg *c, const sp_pipeline *p)
     }
 }
 
+/* Per-class values: `brightness@stars = 0.6` in a pixel stage's section. Each class
+ * named gets a whole copy of the options: the section's own values, then the class's on
+ * top, parsed and checked by the same table (so errors point at their lines). */
+static void parse_variants(cfg *c, const cfg_section *s, sp_stage *st)
+{
+    for (size_t i = 0; i < s->n; i++) {
+        const char *at = strchr(s->entries[i].key, '@');
+        if (!at) continue;
+        if (st->desc->kind != SP_STAGE_PIXEL || st->desc == &sp_stage_encode) {
+            cfg_error(c, s->entries[i].line,
+                      "[%s] per-class values (%s) are for pixel stages other than encode",
+                      s->name, s->entries[i].key);
+            continue;
+        }
+        if (at == s->entries[i].key || !at[1]) {
+            cfg_error(c, s->entries[i].line, "[%s] '%s' is not OPTION@CLASS", s->name,
+                      s->entries[i].key);
+            continue;
+        }
+        bool seen = false;
+        for (size_t v = 0; v < st->nvariants; v++) seen |= !strcmp(st->variants[v].name, at + 1);
+        if (seen) continue;
+        sp_stage *vv = realloc(st->variants, (st->nvariants + 1) * sizeof(*vv));
+        if (!vv) {
+            c->oom = true;
+            return;
+        }
+        st->variants = vv;
+        sp_stage *var = &vv[st->nvariants++];
+        memset(var, 0, sizeof(*var));
+        var->name = sp_strdup(at + 1);
+        var->desc = st->desc;
+        var->opts = calloc(1, st->desc->opts_size ? st->desc->opts_size : 1);
+        /* The section as this class sees it: every plain key, then this class's keys. */
+        cfg_section view = {.name = s->name, .line = s->line};
+        view.entries = calloc(s->n, sizeof(cfg_entry));
+        if (!var->name || !var->opts || !view.entries) {
+            free(view.entries);
+            c->oom = true;
+            return;
+        }
+        for (size_t j = 0; j < s->n; j++)
+            if (!strchr(s->entries[j].key, '@')) view.entries[view.n++] = s->entries[j];
+        size_t first_class_entry = view.n;
+        char **keys = calloc(s->n, sizeof(char *));
+        for (size_t j = 0; keys && j < s->n; j++) {
+            const char *a = strchr(s->entries[j].key, '@');
+            if (!a || strcmp(a + 1, var->name) != 0) continue;
+            keys[j] = sp_strndup(s->entries[j].key, (size_t)(a - s->entries[j].key));
+            if (!keys[j]) continue;
+            /* A class value replaces the plain one instead of being a duplicate. */
+            bool replaced = false;
+            for (size_t k = 0; k < first_class_entry; k++)
+                if (!strcmp(view.entries[k].key, keys[j])) {
+                    view.entries[k].value = s->entries[j].value;
+                    view.entries[k].line = s->entries[j].line;
+                    replaced = true;
+                }
+            if (!replaced) {
+                view.entries[view.n] = s->entries[j];
+                view.entries[view.n++].key = keys[j];
+            }
+        }
+        if (!keys) c->oom = true;
+        parse_options(c, &view, st->desc->options, var->opts, true,
+                      st->desc->flags & SP_PIXEL_RANDOM ? var : NULL);
+        for (size_t j = 0; keys && j < s->n; j++) free(keys[j]);
+        free(keys);
+        free(view.entries);
+    }
+}
+
 static void build_pipeline(cfg *c, sp_pipeline *p)
 {
     char **inputs = calloc(c->n ? c->n : 1, sizeof(char *));
@@ -717,6 +790,14 @@ static void build_pipeline(cfg *c, sp_pipeline *p)
         if (c->errors == before && st->desc->validate &&
             st->desc->validate(st->opts, &verr) != SP_OK)
             cfg_error(c, s->line, "[%s] %s", s->name, verr.msg);
+        parse_variants(c, s, st);
+        for (size_t v = 0; v < st->nvariants; v++) {
+            sp_error_clear(&verr);
+            if (c->errors == before && st->desc->validate &&
+                st->desc->validate(st->variants[v].opts, &verr) != SP_OK)
+                cfg_error(c, s->line, "[%s] for class %s: %s", s->name, st->variants[v].name,
+                          verr.msg);
+        }
     }
     link_graph(c, p, inputs);
     check_sinks(c, p);
@@ -809,6 +890,12 @@ void sp_pipeline_free(sp_pipeline **pipe)
         if (p->stages[i].desc) sp_options_free(p->stages[i].desc->options, p->stages[i].opts);
         free(p->stages[i].opts);
         free(p->stages[i].inputs);
+        for (size_t v = 0; v < p->stages[i].nvariants; v++) {
+            sp_options_free(p->stages[i].desc->options, p->stages[i].variants[v].opts);
+            free(p->stages[i].variants[v].opts);
+            free(p->stages[i].variants[v].name);
+        }
+        free(p->stages[i].variants);
         free(p->stages[i].name);
     }
     free(p->stages);
@@ -832,4 +919,11 @@ int sp_pipeline_set_output(sp_pipeline *pipe, const char *dir)
 const char *sp_pipeline_output(const sp_pipeline *pipe)
 {
     return pipe->output_override ? pipe->output_override : pipe->run.output;
+}
+
+const sp_stage *sp_stage_for_class(const sp_stage *st, const char *cls)
+{
+    for (size_t v = 0; cls && v < st->nvariants; v++)
+        if (strcmp(st->variants[v].name, cls) == 0) return &st->variants[v];
+    return st;
 }

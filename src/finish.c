@@ -25,6 +25,30 @@ static void json_options(sp_buf *b, const sp_option *table, const void *opts, co
     }
 }
 
+/* A class's values, as `key@class`: those that differ from the stage's own. */
+static void json_variant(sp_buf *b, const sp_option *table, const void *base, const void *var,
+                         const char *cls)
+{
+    for (const sp_option *o = table; o->name; o++) {
+        sp_buf x = {0}, y = {0};
+        sp_option_format(o, base, &x);
+        sp_option_format(o, var, &y);
+        if (strcmp(x.data ? x.data : "", y.data ? y.data : "") != 0) {
+            sp_buf_puts(b, ", ");
+            sp_buf k = {0};
+            sp_buf_printf(&k, "%s@%s", o->name, cls);
+            sp_json_str(b, k.data ? k.data : "");
+            sp_buf_puts(b, ": ");
+            sp_json_str(b, y.data ? y.data : "");
+            b->oom |= k.oom;
+            sp_buf_free(&k);
+        }
+        b->oom |= x.oom || y.oom;
+        sp_buf_free(&x);
+        sp_buf_free(&y);
+    }
+}
+
 /* The effective config: every section with every option, defaults filled in. */
 static void json_config(sp_buf *b, const sp_pipeline *p)
 {
@@ -52,6 +76,12 @@ static void json_config(sp_buf *b, const sp_pipeline *p)
         if (st->desc->flags & SP_PIXEL_RANDOM) {
             sp_buf_puts(b, ", ");
             json_options(b, sp_random_options, st, NULL);
+        }
+        for (size_t v = 0; v < st->nvariants; v++) {
+            json_variant(b, st->desc->options, st->opts, st->variants[v].opts,
+                         st->variants[v].name);
+            if (st->desc->flags & SP_PIXEL_RANDOM)
+                json_variant(b, sp_random_options, st, &st->variants[v], st->variants[v].name);
         }
         if (st->desc->options[0].name) sp_buf_puts(b, ", ");
         json_options(b, st->desc->options, st->opts, NULL);

@@ -370,7 +370,13 @@ struct sp_stage {
     int input_line;      /* where `input =` is, or the section's line */
     double p;            /* random pixel stages: probability of applying */
     int apply;           /* random pixel stages: SP_APPLY_* */
+    /* Pixel stages: per-class values (`key@class = value`), each a whole copy of the
+     * options with the class's values on top; `name` is the class. */
+    struct sp_stage *variants;
+    size_t nvariants;
 };
+/* The stage's options for records of class `cls`: a variant's, or its own. */
+const sp_stage *sp_stage_for_class(const sp_stage *st, const char *cls);
 
 /* A record stage that makes copies (copy >= 1) of samples. */
 #define SP_RECORD_COPIES 0x100u

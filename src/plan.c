@@ -72,6 +72,16 @@ static void chain_output(const sp_job *run, sp_chain *ch)
     chain_size(run, ch, &w2, &h2);
     ch->out_w = w1 == w2 && h1 == h2 ? w1 : 0;
     ch->out_h = w1 == w2 && h1 == h2 ? h1 : 0;
+    /* Per-class values may change sizes too: the size is fixed only if no class's does. */
+    for (size_t i = 0; i < ch->n; i++) {
+        const sp_stage *st = &run->pipe->stages[ch->stages[i]];
+        for (size_t v = 0; st->desc->out_size && v < st->nvariants; v++) {
+            uint32_t a = 37, b = 91, c = 37, d = 91;
+            st->desc->out_size(st->opts, &a, &b);
+            st->desc->out_size(st->variants[v].opts, &c, &d);
+            if (a != c || b != d) ch->out_w = ch->out_h = 0;
+        }
+    }
 }
 
 /* The chain `parent` followed by `stage` (-1, -1: the empty chain), made once. */
@@ -328,9 +338,28 @@ static int plan_stage(sp_job *run, node *nodes, int i)
     return SP_OK;
 }
 
+/* A per-class value for a class the data does not have is a typo or a stale config:
+ * worth a warning, not an error (the same config serves datasets with other classes). */
+static void check_variant_classes(const sp_job *run)
+{
+    for (size_t i = 0; i < run->pipe->nstages; i++) {
+        const sp_stage *st = &run->pipe->stages[i];
+        for (size_t v = 0; v < st->nvariants; v++) {
+            bool found = false;
+            for (size_t c = 0; c < run->nclasses && !found; c++)
+                found = strcmp(run->classes[c], st->variants[v].name) == 0;
+            if (!found)
+                sp_log(run->ctx, SP_LOG_WARN, "%s:%d: [%s] has values for class '%s', which "
+                                              "the data does not have",
+                       run->pipe->name, st->line, st->name, st->variants[v].name);
+        }
+    }
+}
+
 int sp_plan_run(sp_job *run)
 {
     const sp_pipeline *p = run->pipe;
+    check_variant_classes(run);
     size_t n = p->nstages ? p->nstages : 1;
     run->sinks = calloc(n, sizeof(sp_sink_plan));
     node *nodes = calloc(n, sizeof(node));

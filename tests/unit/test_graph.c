@@ -110,10 +110,10 @@ static const sp_pixel_stage mark_stage = {
     NULL,
 };
 
-static bool is_marked(const sp_image *img)
+static bool is_marked(const sp_image *img, uint32_t size)
 {
-    for (uint32_t y = 0; y < 4; y++)
-        for (uint32_t x = 0; x < 4; x++) {
+    for (uint32_t y = 0; y < size; y++)
+        for (uint32_t x = 0; x < size; x++) {
             const uint8_t *p = img->data + y * img->stride + x * img->channels;
             if (p[0] != 255 || p[1] != 0 || p[2] != 255) return false;
         }
@@ -131,6 +131,8 @@ static const char g_config[] = "[run]\n"
                                "[balance]\n"
                                "input = split.train\n"
                                "[mark]\n"
+                               "size@c = 8\n" /* per-class values */
+                               "p@b = 0\n"
                                "[enc]\n"
                                "type = encode\n"
                                "format = png\n"
@@ -196,11 +198,15 @@ static void read_sink(sp_ctx *ctx, const char *out, const char *prefix, tally *t
             const sp_limits lim = {1u << 20, 1u << 20, 4096, 16};
             assert_int_equal(sp_format_png.decode(v.image, v.image_len, &lim, &img, &err),
                              SP_OK);
-            bool marked = is_marked(&img);
+            /* Class c has its own block size; class b its own p = 0. */
+            bool marked = is_marked(&img, v.label == 2 ? 8 : 4);
+            bool want = copy >= 1 && v.label != 1;
             t->marked += marked;
             /* Copy 0 is the plain sample; copies are what augmentation acts on. */
-            assert_int_equal(marked, copy >= 1);
-            assert_int_equal(json_has(v.meta, v.meta_len, "\"type\": \"mark\""), copy >= 1);
+            assert_int_equal(marked, want);
+            assert_int_equal(json_has(v.meta, v.meta_len, "\"type\": \"mark\""), want);
+            if (want)
+                assert_true(json_has(v.meta, v.meta_len, v.label == 2 ? "\"size\": 8" : "\"size\": 4"));
             sp_image_release(&img);
         }
         sp_reader_free(&r);
@@ -252,7 +258,8 @@ static void test_two_branches(void **state)
     read_sink(ctx, out, "train", &train);
     for (int c = 0; c < 3; c++) assert_int_equal(train.per_class[c], 7);
     assert_int_equal(train.records, 21);
-    assert_int_equal(train.marked, 21 - 7 - 3 - 1); /* every record but copy 0 of a source */
+    /* Every record but copy 0 of a source, and none of b's (p@b = 0): c's 6 copies. */
+    assert_int_equal(train.marked, 7 - 1);
     /* b's three train sources: 7 = 3 + 2 + 2, never 4 + 2 + 1; c's one source: 7 uses. */
     int bmin = 99, bmax = 0, bused = 0;
     for (int i = 0; i < 16; i++)
@@ -388,6 +395,7 @@ static void test_op_api(void **state)
     assert_int_equal(sp_op_apply(op, &img, 1, "k", 0), SP_OK);
     assert_int_equal(img.data[0], 255);
     assert_string_equal(sp_op_params(op), "{\"size\": 2}");
+    assert_false(is_marked(&img, 3)); /* only the 2x2 block */
     assert_int_equal(sp_op_set_probability(op, 1.5), SP_E_USAGE);
     sp_op_free(&op);
 
