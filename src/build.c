@@ -60,6 +60,7 @@ static int run_pixel_stage(const sp_pipeline *p, const sp_stage *st, const sp_sa
     sp_pixel_ctx pc;
     /* The stream is keyed by the instance's name, whichever class's values apply. */
     sp_pixel_ctx_init(&pc, (uint64_t)p->run.seed, st->name, s->path, copy, &params);
+    pc.cls = cls;
     const sp_stage *v = sp_stage_for_class(st, cls);
     if (!sp_pixel_applies(st->desc, v->p, v->apply, &pc)) return SP_OK;
     int rc = src ? st->desc->process_scaled(v->opts, src[0], src[1], img, err)

@@ -542,13 +542,95 @@ static void mark_reach(const sp_pipeline *p, bool *from_src, bool *to_sink)
     }
 }
 
+/* Whether group g contains stage m, directly or through nested groups. */
+static bool group_contains(const sp_pipeline *p, int g, int m, int depth)
+{
+    if (depth > 64) return true; /* deeper than any sane nesting: treat as a cycle */
+    for (size_t i = 0; i < p->nstages; i++)
+        if (p->stages[i].member_of == g &&
+            ((int)i == m || group_contains(p, (int)i, m, depth + 1)))
+            return true;
+    return false;
+}
+
+/* A group's `stages = a, b, c` names its members: pixel sections that are not in the flow
+ * (no input, not anyone's default input) and run only as the group's parts. */
+static void resolve_groups(cfg *c, sp_pipeline *p)
+{
+    for (size_t g = 0; g < p->nstages; g++) {
+        sp_stage *st = &p->stages[g];
+        if (!st->desc || !st->desc->link || !st->opts) continue;
+        const sp_option *o = sp_option_find(st->desc->options, "stages");
+        const char *list = o ? *(char *const *)((const char *)st->opts + o->offset) : NULL;
+        const sp_stage *members[64];
+        size_t n = 0;
+        for (const char *s = list ? list : ""; *s;) {
+            while (*s == ' ' || *s == ',' || *s == '\t') s++;
+            if (!*s) break;
+            const char *e = s;
+            while (*e && *e != ',' && *e != ' ' && *e != '\t') e++;
+            char name[80];
+            snprintf(name, sizeof(name), "%.*s", (int)(e - s), s);
+            s = e;
+            int m = find_stage(p, name, strlen(name));
+            sp_stage *ms = m >= 0 ? &p->stages[m] : NULL;
+            if (!ms) {
+                const char *names[256];
+                size_t k = 0;
+                for (size_t j = 0; j < p->nstages && k < 256; j++) names[k++] = p->stages[j].name;
+                char hint[128];
+                cfg_error(c, st->line, "[%s] stages: '%s' is not a section%s", st->name, name,
+                          suggest(name, names, k, hint, sizeof(hint)));
+            } else if (!ms->desc) {
+                /* its unknown type is reported already */
+            } else if (ms->desc->kind != SP_STAGE_PIXEL || ms->desc == &sp_stage_encode) {
+                cfg_error(c, ms->line, "[%s] is a member of [%s] but a %s stage: groups hold "
+                                       "pixel stages",
+                          ms->name, st->name,
+                          ms->desc == &sp_stage_encode ? "codec" : "non-pixel");
+            } else if ((size_t)m == g || ms->member_of >= 0) {
+                cfg_error(c, ms->line, "[%s] can be a member of one group once (it is in [%s])",
+                          ms->name, (size_t)m == g ? st->name : p->stages[ms->member_of].name);
+            } else if (group_contains(p, m, (int)g, 0)) {
+                cfg_error(c, ms->line, "[%s] and [%s] contain each other", ms->name, st->name);
+            } else if (n == SP_ARRAY_LEN(members)) {
+                cfg_error(c, st->line, "[%s] has more than 64 members", st->name);
+            } else {
+                ms->member_of = (int)g;
+                members[n++] = ms;
+            }
+        }
+        if (n == 0) {
+            cfg_error(c, st->line, "[%s] names no member stages (stages = a, b, ...)", st->name);
+            continue;
+        }
+        sp_error err;
+        sp_error_clear(&err);
+        if (st->desc->link(st->opts, members, n, &err) != SP_OK)
+            cfg_error(c, st->line, "[%s] %s", st->name, err.msg);
+        for (size_t v = 0; v < st->nvariants; v++) {
+            sp_error_clear(&err);
+            if (st->desc->link(st->variants[v].opts, members, n, &err) != SP_OK)
+                cfg_error(c, st->line, "[%s] for class %s: %s", st->name, st->variants[v].name,
+                          err.msg);
+        }
+    }
+}
+
 /* Resolves inputs and checks the graph's shape: every edge, then cycles, then that every
  * stage lies on a path from a source to a sink. */
 static void link_graph(cfg *c, sp_pipeline *p, char **inputs)
 {
+    resolve_groups(c, p);
     for (size_t i = 0; i < p->nstages; i++) {
         sp_stage *st = &p->stages[i];
         if (!st->desc) continue;
+        if (st->member_of >= 0) {
+            if (inputs[i])
+                cfg_error(c, st->input_line, "[%s] is a member of [%s] and takes no input",
+                          st->name, p->stages[st->member_of].name);
+            continue;
+        }
         if (st->desc->kind == SP_STAGE_SOURCE) {
             if (inputs[i])
                 cfg_error(c, st->input_line, "[%s] is a source (type %s) and takes no input",
@@ -563,13 +645,15 @@ static void link_graph(cfg *c, sp_pipeline *p, char **inputs)
                 parse_inputs(c, p, i, inputs[i], st->input_line);
             continue;
         }
-        if (i == 0) {
+        /* The default input is the section before, not counting groups' members. */
+        int prev = (int)i - 1;
+        while (prev >= 0 && p->stages[prev].member_of >= 0) prev--;
+        if (prev < 0) {
             cfg_error(c, st->line, "[%s] has no input: the first stage must be a source",
                       st->name);
             continue;
         }
-        /* The default input is the section before. */
-        sp_port_ref r = {(int)i - 1, 0};
+        sp_port_ref r = {prev, 0};
         if (check_ref(c, p, i, &r, false, st->line)) {
             if (!(st->inputs = malloc(sizeof(*st->inputs)))) {
                 c->oom = true;
@@ -603,7 +687,7 @@ static void link_graph(cfg *c, sp_pipeline *p, char **inputs)
         bool sound = c->errors == 0;
         for (size_t i = 0; i < p->nstages && sound; i++) {
             const sp_stage *st = &p->stages[i];
-            if (!st->desc) continue;
+            if (!st->desc || st->member_of >= 0) continue;
             if (!from_src[i] && st->ninputs)
                 cfg_error(c, st->line, "[%s] no source leads to it", st->name);
             else if (!to_sink[i] && st->desc->kind == SP_STAGE_SOURCE)
@@ -760,6 +844,7 @@ static void build_pipeline(cfg *c, sp_pipeline *p)
         st->name = sp_strdup(s->name);
         st->line = s->line;
         st->input_line = s->line;
+        st->member_of = -1;
         if (!st->name) {
             c->oom = true;
             goto out;

@@ -123,6 +123,7 @@ static void print_text(const sp_pipeline *p, FILE *f)
             for (size_t k = 0; st->desc->ports[k]; k++)
                 fprintf(f, "%s %s.%s", k ? "," : "", st->name, st->desc->ports[k]);
         }
+        if (st->member_of >= 0) fprintf(f, " member of [%s]", p->stages[st->member_of].name);
         if (opts.len) fprintf(f, "\n      %s", opts.data);
         fprintf(f, "\n");
         sp_buf_free(&in);
@@ -172,6 +173,13 @@ static void print_dot(const sp_pipeline *p, FILE *f)
     }
     for (size_t i = 0; i < p->nstages; i++) {
         const sp_stage *st = &p->stages[i];
+        if (st->member_of >= 0) { /* a group's part: a dashed edge from the group */
+            fprintf(f, "  ");
+            dot_id(f, p->stages[st->member_of].name);
+            fprintf(f, " -> ");
+            dot_id(f, st->name);
+            fprintf(f, " [style=dashed, arrowhead=none];\n");
+        }
         for (size_t k = 0; k < st->ninputs; k++) {
             const sp_stage *up = &p->stages[st->inputs[k].stage];
             fprintf(f, "  ");
@@ -219,7 +227,9 @@ void sp_graph_warnings(sp_ctx *ctx, const sp_pipeline *p)
     if (!seen) return;
     for (size_t i = 0; i < p->nstages; i++) {
         const sp_stage *st = &p->stages[i];
-        if (!(st->desc->flags & SP_PIXEL_RANDOM) || st->apply != SP_APPLY_COPIES) continue;
+        if (!(st->desc->flags & SP_PIXEL_RANDOM) || st->apply != SP_APPLY_COPIES ||
+            st->member_of >= 0)
+            continue;
         memset(seen, 0, p->nstages);
         if (!copies_upstream(p, (int)i, seen))
             sp_log(ctx, SP_LOG_WARN,

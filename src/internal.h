@@ -342,6 +342,10 @@ struct sp_stage_desc {
                           sp_error *err);
     /* SINK: how its shards are written. */
     const struct sp_sink_ops *sink;
+    /* PIXEL groups (one_of, some_of, sequence): their `stages` option names member
+     * sections, which the loader resolves and hands over here, once per options struct
+     * (the stage's own and each class's). */
+    int (*link)(void *opts, const struct sp_stage *const *members, size_t n, sp_error *err);
     /* Optional: checks that need several options at once (val + test <= 1). Runs when the
      * config is loaded; the message is reported at the section's line. */
     int (*validate)(const void *opts, sp_error *err);
@@ -370,6 +374,7 @@ struct sp_stage {
     int input_line;      /* where `input =` is, or the section's line */
     double p;            /* random pixel stages: probability of applying */
     int apply;           /* random pixel stages: SP_APPLY_* */
+    int member_of;       /* a group's member (not in the flow): the group's index, else -1 */
     /* Pixel stages: per-class values (`key@class = value`), each a whole copy of the
      * options with the class's values on top; `name` is the class. */
     struct sp_stage *variants;
@@ -394,6 +399,8 @@ const sp_stage_desc *sp_ctx_stage_by_name(const sp_ctx *ctx, const char *name);
 /* The per-record state a pixel stage draws from (shardpack/stage.h). */
 struct sp_pixel_ctx {
     sp_rng rng;
+    uint64_t seed;   /* for the streams of a group's members */
+    const char *cls; /* the record's class, for members' per-class values */
     uint32_t copy;
     const char *key;
     sp_buf *notes; /* the stage's parameters as JSON members, or NULL */
@@ -402,6 +409,11 @@ struct sp_pixel_ctx {
 /* The stream of (seed, stage instance, sample key, copy). */
 void sp_pixel_ctx_init(sp_pixel_ctx *pc, uint64_t seed, const char *stage, const char *key,
                        uint32_t copy, sp_buf *notes);
+
+/* Runs one member of a group on img as the group's part: its own stream (keyed by its
+ * own name), its p and per-class values; its drawn values noted under its name. */
+int sp_pixel_run_member(sp_pixel_ctx *group, const struct sp_stage *member, sp_image *img,
+                        sp_error *err);
 
 /* What `apply` a random stage has. */
 enum { SP_APPLY_COPIES = 0, SP_APPLY_ALL = 1 };

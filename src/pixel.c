@@ -14,6 +14,7 @@ void sp_pixel_ctx_init(sp_pixel_ctx *pc, uint64_t seed, const char *stage, const
 {
     memset(pc, 0, sizeof(*pc));
     pc->rng = sp_rng_for(seed, stage, key, copy);
+    pc->seed = seed;
     pc->copy = copy;
     pc->key = key;
     pc->notes = notes;
@@ -83,4 +84,26 @@ void sp_px_note_str(sp_pixel_ctx *pc, const char *name, const char *value)
     if (!pc->notes) return;
     note_name(pc, name);
     sp_json_str(pc->notes, value ? value : "");
+}
+
+int sp_pixel_run_member(sp_pixel_ctx *group, const sp_stage *member, sp_image *img,
+                        sp_error *err)
+{
+    sp_buf params = {0};
+    sp_pixel_ctx pc;
+    sp_pixel_ctx_init(&pc, group->seed, member->name, group->key, group->copy,
+                      group->notes ? &params : NULL);
+    pc.cls = group->cls;
+    const sp_stage *v = sp_stage_for_class(member, group->cls);
+    /* Inside a group the group decides which records it acts on; a member keeps its p. */
+    if (!sp_pixel_applies(member->desc, v->p, SP_APPLY_ALL, &pc)) return SP_OK;
+    int rc = member->desc->process(v->opts, img, &pc, err);
+    if (rc == SP_OK && group->notes) {
+        note_name(group, member->name);
+        sp_buf_puts(group->notes, "{");
+        if (params.len) sp_buf_append(group->notes, params.data, params.len);
+        sp_buf_puts(group->notes, "}");
+    }
+    sp_buf_free(&params);
+    return rc;
 }

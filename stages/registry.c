@@ -13,6 +13,9 @@ extern const sp_stage_desc sp_stage_balance;
 extern const sp_stage_desc sp_stage_resize;
 extern const sp_stage_desc sp_stage_crop;
 extern const sp_stage_desc sp_stage_encode;
+extern const sp_stage_desc sp_stage_one_of;
+extern const sp_stage_desc sp_stage_some_of;
+extern const sp_stage_desc sp_stage_sequence;
 extern const sp_stage_desc sp_stage_tar;
 extern const sp_stage_desc sp_stage_npy;
 extern const sp_stage_desc sp_stage_tfrecord;
@@ -21,6 +24,7 @@ static const sp_stage_desc *const stages[] = {
     &sp_stage_source, /* sources */
     &sp_stage_split, &sp_stage_balance, &sp_stage_shuffle, /* record stages */
     &sp_stage_resize, &sp_stage_crop, &sp_stage_encode, /* pixel stages */
+    &sp_stage_one_of, &sp_stage_some_of, &sp_stage_sequence, /* groups of pixel stages */
     &sp_stage_tar, &sp_stage_npy, &sp_stage_tfrecord, /* sinks */
 };
 

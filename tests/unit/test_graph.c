@@ -334,6 +334,82 @@ static void test_cancel(void **state)
     sp_ctx_free(&ctx);
 }
 
+/* Runs a one-source pipeline whose pixel part is `pixel`, and counts records whose
+ * top-left size x size block is marked. */
+static void run_marked(const char *pixel, const char *name, uint32_t size, int *records,
+                       int *marked, bool *notes_ok, const char *note)
+{
+    sp_ctx *ctx;
+    assert_int_equal(sp_ctx_new(&ctx), SP_OK);
+    sp_ctx_set_verbosity(ctx, SP_LOG_ERROR);
+    assert_int_equal(sp_ctx_register_stage(ctx, &mark_stage), SP_OK);
+    char text[4096], out[512];
+    snprintf(text, sizeof(text),
+             "[source]\npath = %s/data\n%s\n[enc]\ntype = encode\nformat = png\n"
+             "[shards]\ntype = tar\nprefix = %s\n",
+             g_dir, pixel, name);
+    snprintf(out, sizeof(out), "%s/%s", g_dir, name);
+    sp_pipeline *pipe;
+    if (sp_pipeline_load_string(ctx, text, name, NULL, 0, &pipe) != SP_OK)
+        fail_msg("load failed: %s", sp_errmsg(ctx));
+    assert_int_equal(sp_pipeline_set_output(pipe, out), SP_OK);
+    assert_int_equal(sp_run(ctx, pipe, NULL), SP_OK);
+    *records = *marked = 0;
+    *notes_ok = true;
+    char path[700];
+    snprintf(path, sizeof(path), "%s/%s-000000.tar", out, name);
+    sp_reader *r;
+    assert_int_equal(sp_reader_open(ctx, path, &r), SP_OK);
+    sp_record_view v;
+    const sp_limits lim = {1u << 20, 1u << 20, 4096, 16};
+    while (sp_reader_next(r, &v) == 1) {
+        sp_image img = {0};
+        sp_error err;
+        assert_int_equal(sp_format_png.decode(v.image, v.image_len, &lim, &img, &err), SP_OK);
+        (*records)++;
+        *marked += is_marked(&img, size);
+        *notes_ok &= json_has(v.meta, v.meta_len, note);
+        sp_image_release(&img);
+    }
+    sp_reader_free(&r);
+    sp_pipeline_free(&pipe);
+    sp_ctx_free(&ctx);
+}
+
+/* Groups: one_of by weight (a 0 weight is never picked), some_of runs its picks in the
+ * order listed (the 8x8 member after the 4x4 one leaves an 8x8 block), members are not
+ * in the flow, and the record's .json names what ran. */
+static void test_groups(void **state)
+{
+    (void)state;
+    int n, marked;
+    bool notes;
+    run_marked("[aug]\ntype = one_of\napply = all\nstages = m4, m8\nweights = 1, 0\n"
+               "[m4]\ntype = mark\n[m8]\ntype = mark\nsize = 8\n",
+               "oneof", 4, &n, &marked, &notes, "\"m4\": {\"size\": 4}");
+    assert_int_equal(n, 15);
+    assert_int_equal(marked, 15);
+    assert_true(notes);
+    run_marked("[aug]\ntype = one_of\napply = all\nstages = m4, m8\nweights = 1, 0\n"
+               "[m4]\ntype = mark\n[m8]\ntype = mark\nsize = 8\n",
+               "oneof8", 8, &n, &marked, &notes, "\"m8\"");
+    assert_int_equal(marked, 0);
+    assert_false(notes);
+    run_marked("[aug]\ntype = some_of\napply = all\nn = 2\nstages = m8, m4\n"
+               "[m8]\ntype = mark\nsize = 8\n[m4]\ntype = mark\n",
+               "someof", 8, &n, &marked, &notes, "\"m4\"");
+    assert_int_equal(marked, 15);
+    assert_true(notes);
+    run_marked("[aug]\ntype = sequence\napply = all\nstages = m4, m8\n"
+               "[m4]\ntype = mark\n[m8]\ntype = mark\nsize = 8\np = 0\n",
+               "seq", 4, &n, &marked, &notes, "\"m4\"");
+    assert_int_equal(marked, 15);
+    run_marked("[aug]\ntype = sequence\napply = all\nstages = m4, m8\n"
+               "[m4]\ntype = mark\n[m8]\ntype = mark\nsize = 8\np = 0\n",
+               "seq8", 8, &n, &marked, &notes, "\"m4\"");
+    assert_int_equal(marked, 0); /* m8 has p = 0 */
+}
+
 /* A pixel stage called directly: key=value options and a typed struct, both checked by
  * the stage's table. */
 static void test_op_api(void **state)
@@ -410,6 +486,7 @@ int main(void)
         cmocka_unit_test(test_from_manifest),
         cmocka_unit_test(test_op_api),
         cmocka_unit_test(test_cancel),
+        cmocka_unit_test(test_groups),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
