@@ -187,7 +187,7 @@ static int read_idx(const char *path, unsigned ndims, const char *what, const sp
         if (archive_read_open_fd(a, fd, 1 << 16) != ARCHIVE_OK ||
             archive_read_next_header(a, &entry) != ARCHIVE_OK)
             rc = f->st.st_size == 0
-                     ? sp_fail(err, SP_E_FORMAT, "not an IDX file: empty")
+                     ? sp_fail(err, SP_E_FORMAT, "%s: not an IDX file (empty)", what)
                      : sp_fail(err, SP_E_CORRUPT, "cannot read: %s", archive_error_string(a));
     }
     uint64_t bytes = 0;
