@@ -7,9 +7,12 @@
 
 #include <string.h>
 
+extern const sp_format sp_format_pnm;
+
 static const sp_format *const formats[] = {
     &sp_format_jpeg,
     &sp_format_png,
+    &sp_format_pnm,
     &sp_format_raw,
 };
 

@@ -6,8 +6,10 @@ set -eu
 need="gcc make cmake pkg-config libjpeg62-turbo-dev libpng-dev libarchive-dev libinih-dev libxxhash-dev libcjson-dev"
 if [ "${1:-build}" = test ]; then
   # cmocka for unit tests; Debian's python3 with Pillow and numpy, GNU tar and bsdtar for
-  # the compatibility tests (they read our shards with the tools users have).
+  # the compatibility tests (they read our shards with the tools users have); the
+  # Fashion-MNIST IDX files for the test of configs/fashion-mnist.ini on a real dataset.
   need="$need libcmocka-dev python3 python3-pil python3-numpy tar libarchive-tools"
+  need="$need dataset-fashion-mnist"
 fi
 
 missing=""

@@ -34,7 +34,7 @@ static void inspect(const sp_ctx *ctx, const sp_catalog *cat, sp_sample *s,
         if (len == 0)
             rc = sp_fail(&err, SP_E_FORMAT, "empty file");
         else if (!s->format)
-            rc = sp_fail(&err, SP_E_FORMAT, "not a recognised image (content is not JPEG or PNG)");
+            rc = sp_fail(&err, SP_E_FORMAT, "not a recognised image (content is not JPEG, PNG or PNM)");
         else
             rc = s->format->header(data, len, lim, &s->info, &err);
     }

@@ -7,6 +7,8 @@
 #include <string.h>
 
 extern const sp_stage_desc sp_stage_source;
+extern const sp_stage_desc sp_stage_idx;
+extern const sp_stage_desc sp_stage_cifar;
 extern const sp_stage_desc sp_stage_shuffle;
 extern const sp_stage_desc sp_stage_split;
 extern const sp_stage_desc sp_stage_balance;
@@ -21,8 +23,14 @@ extern const sp_stage_desc sp_stage_npy;
 extern const sp_stage_desc sp_stage_tfrecord;
 
 static const sp_stage_desc *const stages[] = {
-    &sp_stage_source, /* sources */
-    &sp_stage_split, &sp_stage_balance, &sp_stage_shuffle, /* record stages */
+    /* sources */
+    &sp_stage_source,
+    &sp_stage_idx,
+    &sp_stage_cifar,
+    /* record stages */
+    &sp_stage_split,
+    &sp_stage_balance,
+    &sp_stage_shuffle,
     &sp_stage_resize, &sp_stage_crop, &sp_stage_encode, /* pixel stages */
     &sp_stage_one_of, &sp_stage_some_of, &sp_stage_sequence, /* groups of pixel stages */
     &sp_stage_tar, &sp_stage_npy, &sp_stage_tfrecord, /* sinks */
