@@ -6,8 +6,10 @@ set -eu
 need="gcc make cmake pkg-config libjpeg62-turbo-dev libpng-dev libarchive-dev libinih-dev libxxhash-dev libcjson-dev"
 if [ "${1:-build}" = test ]; then
   # cmocka for unit tests; Debian's python3 with Pillow and numpy, GNU tar and bsdtar for
-  # the compatibility tests (they read our shards with the tools users have).
+  # the compatibility tests (they read our shards with the tools users have); groff and
+  # mandoc to lint the man page.
   need="$need libcmocka-dev python3 python3-pil python3-numpy tar libarchive-tools"
+  need="$need groff-base mandoc"
 fi
 
 missing=""
