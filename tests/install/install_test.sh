@@ -46,6 +46,7 @@ for h in "$prefix"/include/shardpack/*.h; do
       -c "$work/h.cpp" -o "$work/h.o" || fail "$name does not compile alone as C++11"
   fi
 done
+[ -n "$cxx" ] || echo "no C++ compiler given: the C++ checks are skipped"
 if [ -n "$cxx" ]; then
   # The extern "C" guards hold at link time: a C++ program calls the shared library.
   cat >"$work/cxx.cpp" <<'CXX'
