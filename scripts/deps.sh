@@ -7,9 +7,13 @@ need="gcc make cmake pkg-config libjpeg62-turbo-dev libpng-dev libarchive-dev li
 if [ "${1:-build}" = test ]; then
   # cmocka for unit tests; Debian's python3 with Pillow and numpy, GNU tar and bsdtar for
   # the compatibility tests (they read our shards with the tools users have); the
-  # Fashion-MNIST IDX files for the test of configs/fashion-mnist.ini on a real dataset.
+  # Fashion-MNIST IDX files for the test of configs/fashion-mnist.ini on a real dataset;
+  # groff and mandoc to lint the man page; g++ to compile the installed headers as C++;
+  # and what `pkg-config --static --libs libarchive` names, so the install test can link
+  # libshardpack.a the way shardpack.pc says (Debian's libarchive-dev leaves these out).
   need="$need libcmocka-dev python3 python3-pil python3-numpy tar libarchive-tools"
   need="$need dataset-fashion-mnist"
+  need="$need groff-base mandoc g++ libacl1-dev libzstd-dev liblz4-dev"
 fi
 
 missing=""
