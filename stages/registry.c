@@ -10,6 +10,15 @@ extern const sp_stage_desc sp_stage_source;
 extern const sp_stage_desc sp_stage_shuffle;
 extern const sp_stage_desc sp_stage_resize;
 extern const sp_stage_desc sp_stage_crop;
+extern const sp_stage_desc sp_stage_pad;
+extern const sp_stage_desc sp_stage_random_crop;
+extern const sp_stage_desc sp_stage_random_resized_crop;
+extern const sp_stage_desc sp_stage_hflip;
+extern const sp_stage_desc sp_stage_vflip;
+extern const sp_stage_desc sp_stage_rot90;
+extern const sp_stage_desc sp_stage_rotate;
+extern const sp_stage_desc sp_stage_affine;
+extern const sp_stage_desc sp_stage_perspective;
 extern const sp_stage_desc sp_stage_encode;
 extern const sp_stage_desc sp_stage_tar;
 extern const sp_stage_desc sp_stage_npy;
@@ -18,7 +27,10 @@ extern const sp_stage_desc sp_stage_tfrecord;
 static const sp_stage_desc *const stages[] = {
     &sp_stage_source, /* sources */
     &sp_stage_shuffle, /* record stages */
-    &sp_stage_resize, &sp_stage_crop, &sp_stage_encode, /* pixel stages */
+    &sp_stage_resize, &sp_stage_crop, &sp_stage_pad, /* pixel stages: geometry */
+    &sp_stage_random_crop, &sp_stage_random_resized_crop, &sp_stage_hflip, &sp_stage_vflip,
+    &sp_stage_rot90, &sp_stage_rotate, &sp_stage_affine, &sp_stage_perspective,
+    &sp_stage_encode, /* pixel stages: output */
     &sp_stage_tar, &sp_stage_npy, &sp_stage_tfrecord, /* sinks */
 };
 

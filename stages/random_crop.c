@@ -1,0 +1,103 @@
+/*
+ * random_crop — cut a width × height box at a uniformly drawn position (torchvision's
+ * RandomCrop). `padding` is added on every side first; with `pad_if_needed`, a side still
+ * shorter than the crop is padded on both ends by the shortfall, exactly as torchvision
+ * does; without it, an image smaller than the crop is rejected (torchvision raises).
+ *
+ *   [random_crop]
+ *   width = 32
+ *   height = 32
+ *   padding = 4
+ *   padding_mode = reflect
+ *
+ * Draws: the top offset, then the left one (torchvision's order), each uniform over every
+ * position; noted as x, y (in the padded image). Exact: pixels are copied.
+ */
+#include "geometry.h"
+
+#include <math.h>
+
+typedef sp_random_crop_opts random_crop_opts; /* shardpack/ops.h */
+
+#define OFF(f) offsetof(random_crop_opts, f)
+static const sp_option random_crop_options[] = {
+    {"width", "crop width in pixels", OFF(width), SP_OPT_INT, "224", 1, 65535, NULL, 0},
+    {"height", "crop height in pixels", OFF(height), SP_OPT_INT, "224", 1, 65535, NULL, 0},
+    {"padding", "pixels added on every side before cropping", OFF(padding), SP_OPT_INT, "0", 0,
+     65535, NULL, 0},
+    {"pad_if_needed", "pad a side shorter than the crop (on both ends, by the shortfall) "
+                      "instead of rejecting the image",
+     OFF(pad_if_needed), SP_OPT_BOOL, "false", 0, 0, NULL, 0},
+    {"padding_mode", "how padded pixels are made", OFF(padding_mode), SP_OPT_ENUM, "constant",
+     1, 0, sp_border_choices, 0},
+    SP_FILL_OPTION(random_crop_opts),
+    SP_OPT_END,
+};
+
+static void random_crop_out_size(const void *opts, uint32_t *w, uint32_t *h)
+{
+    const random_crop_opts *o = opts;
+    *w = (uint32_t)o->width;
+    *h = (uint32_t)o->height;
+}
+
+/* An integer uniform over [0, n): floor of a 53-bit uniform, as torch.randint is uniform. */
+static uint32_t draw_index(sp_pixel_ctx *pc, uint32_t n)
+{
+    uint32_t v = (uint32_t)floor(sp_px_uniform(pc) * n);
+    return v < n ? v : n - 1;
+}
+
+static int random_crop_process(const void *opts, sp_image *img, sp_pixel_ctx *pc,
+                               sp_error *err)
+{
+    const random_crop_opts *o = opts;
+    const uint32_t tw = (uint32_t)o->width, th = (uint32_t)o->height;
+    uint32_t l = (uint32_t)o->padding, t = l, r = l, b = l;
+    uint64_t W = (uint64_t)img->width + 2 * l, H = (uint64_t)img->height + 2 * l;
+    if (o->pad_if_needed && W < tw) {
+        l += (uint32_t)(tw - W);
+        r += (uint32_t)(tw - W);
+        W += 2 * (uint64_t)(tw - W);
+    }
+    if (o->pad_if_needed && H < th) {
+        t += (uint32_t)(th - H);
+        b += (uint32_t)(th - H);
+        H += 2 * (uint64_t)(th - H);
+    }
+    if (W < tw || H < th)
+        return sp_fail(err, SP_E_LIMIT, "a %llux%llu image is smaller than the %ux%u crop "
+                                        "(set pad_if_needed to pad it)",
+                       (unsigned long long)W, (unsigned long long)H, tw, th);
+    uint32_t y = 0, x = 0;
+    if (W != tw || H != th) {
+        y = draw_index(pc, (uint32_t)(H - th + 1));
+        x = draw_index(pc, (uint32_t)(W - tw + 1));
+    }
+    sp_px_note(pc, "x", x);
+    sp_px_note(pc, "y", y);
+    int rc = SP_OK;
+    sp_image padded = {0}, out = {0};
+    const sp_image *src = img;
+    if (l || t || r || b) {
+        rc = sp_pad_image(img, l, t, r, b, (sp_border)o->padding_mode, (uint8_t)o->fill,
+                          &padded, err);
+        src = &padded;
+    }
+    if (rc == SP_OK) rc = sp_image_copy_box(src, x, y, tw, th, &out, err);
+    sp_image_release(&padded);
+    if (rc == SP_OK) sp_image_move(img, &out);
+    return rc;
+}
+
+const sp_stage_desc sp_stage_random_crop = {
+    .name = "random_crop",
+    .help = "cut a width x height box at a random position, optionally after padding "
+            "(random: p, apply)",
+    .kind = SP_STAGE_PIXEL,
+    .flags = SP_PIXEL_RANDOM,
+    .opts_size = sizeof(random_crop_opts),
+    .options = random_crop_options,
+    .process = random_crop_process,
+    .out_size = random_crop_out_size,
+};
