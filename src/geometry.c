@@ -129,6 +129,16 @@ int sp_image_copy_box(const sp_image *src, uint32_t x, uint32_t y, uint32_t w, u
 static inline void turn(const sp_image *src, sp_image *dst, int k, const uint32_t ch)
 {
     const uint32_t W = src->width, H = src->height;
+    if (k == 2) { /* a half turn reads rows in order: each output row is a row reversed */
+        for (uint32_t y = 0; y < H; y++) {
+            const uint8_t *in = src->data + (size_t)(H - 1 - y) * src->stride;
+            uint8_t *o = dst->data + (size_t)y * dst->stride;
+            for (uint32_t x = 0; x < W; x++)
+                for (uint32_t c = 0; c < ch; c++)
+                    o[(size_t)x * ch + c] = in[(size_t)(W - 1 - x) * ch + c];
+        }
+        return;
+    }
     for (uint32_t ty = 0; ty < dst->height; ty += TILE) {
         uint32_t ey = ty + TILE < dst->height ? ty + TILE : dst->height;
         for (uint32_t tx = 0; tx < dst->width; tx += TILE) {
