@@ -99,6 +99,36 @@ int sp_pad_image(const sp_image *src, uint32_t l, uint32_t t, uint32_t r, uint32
     return SP_OK;
 }
 
+int sp_image_remap(const sp_image *src, const int64_t *xmap, uint32_t w, const int64_t *ymap,
+                   uint32_t h, uint8_t fill, sp_image *dst, sp_error *err)
+{
+    sp_image out = {0};
+    int rc = sp_image_alloc(&out, w, h, src->channels);
+    if (rc != SP_OK) return sp_fail(err, rc, "cannot allocate %ux%u image", w, h);
+    const size_t ch = src->channels;
+    for (uint32_t j = 0; j < h; j++) {
+        uint8_t *o = out.data + (size_t)j * out.stride;
+        if (ymap[j] < 0) {
+            memset(o, fill, (size_t)w * ch);
+            continue;
+        }
+        const uint8_t *in = src->data + (size_t)ymap[j] * src->stride;
+        for (uint32_t i = 0; i < w;) {
+            if (xmap[i] < 0) {
+                memset(o + (size_t)i * ch, fill, ch);
+                i++;
+                continue;
+            }
+            uint32_t e = i + 1;
+            while (e < w && xmap[e] == xmap[e - 1] + 1) e++;
+            memcpy(o + (size_t)i * ch, in + (size_t)xmap[i] * ch, (size_t)(e - i) * ch);
+            i = e;
+        }
+    }
+    sp_image_move(dst, &out);
+    return SP_OK;
+}
+
 sp_image sp_image_window(const sp_image *img, uint32_t x, uint32_t y, uint32_t w, uint32_t h)
 {
     sp_image v = *img;

@@ -30,6 +30,11 @@ int64_t sp_border_index(int64_t i, int64_t n, sp_border mode);
 int sp_pad_image(const sp_image *src, uint32_t l, uint32_t t, uint32_t r, uint32_t b,
                  sp_border mode, uint8_t fill, sp_image *dst, sp_error *err);
 
+/* A w × h image whose pixel (i, j) is src's pixel (xmap[i], ymap[j]), or `fill` where
+ * either index is negative. Runs of consecutive columns are copied whole. */
+int sp_image_remap(const sp_image *src, const int64_t *xmap, uint32_t w, const int64_t *ymap,
+                   uint32_t h, uint8_t fill, sp_image *dst, sp_error *err);
+
 /* A borrowed window of img (no copy): valid while img is, never released. */
 sp_image sp_image_window(const sp_image *img, uint32_t x, uint32_t y, uint32_t w, uint32_t h);
 

@@ -11,11 +11,13 @@
  *   padding_mode = reflect
  *
  * Draws: the top offset, then the left one (torchvision's order), each uniform over every
- * position; noted as x, y (in the padded image). Exact: pixels are copied.
+ * position; noted as x, y (in the padded image). Exact: pixels are copied, and only the
+ * crop's own pixels are looked up, so the padded image is never made.
  */
 #include "geometry.h"
 
 #include <math.h>
+#include <stdlib.h>
 
 typedef sp_random_crop_opts random_crop_opts; /* shardpack/ops.h */
 
@@ -48,27 +50,46 @@ static uint32_t draw_index(sp_pixel_ctx *pc, uint32_t n)
     return v < n ? v : n - 1;
 }
 
+/* Where `count` pixels from index `start` of one padded axis come from in the image:
+ * torchvision pads twice (`padding`, then pad_if_needed around the padded image), and a
+ * reflection of a padded image is not a reflection of the image, so both steps are
+ * followed back in turn. -1 stands for the fill. Only the crop's pixels are looked up:
+ * a huge padding never makes a huge image. */
+static void axis_map(int64_t start, uint32_t count, int64_t n, int64_t pad1, int64_t pad2,
+                     sp_border mode, int64_t *map)
+{
+    const int64_t n1 = n + 2 * pad1;
+    for (uint32_t i = 0; i < count; i++) {
+        int64_t k = start + i - pad2;
+        if (k < 0 || k >= n1) {
+            if (mode == SP_BORDER_CONSTANT) {
+                map[i] = -1;
+                continue;
+            }
+            k = sp_border_index(k, n1, mode);
+        }
+        k -= pad1;
+        if (k < 0 || k >= n) k = mode == SP_BORDER_CONSTANT ? -1 : sp_border_index(k, n, mode);
+        map[i] = k;
+    }
+}
+
 static int random_crop_process(const void *opts, sp_image *img, sp_pixel_ctx *pc,
                                sp_error *err)
 {
     const random_crop_opts *o = opts;
     const uint32_t tw = (uint32_t)o->width, th = (uint32_t)o->height;
-    uint32_t l = (uint32_t)o->padding, t = l, r = l, b = l;
-    uint64_t W = (uint64_t)img->width + 2 * l, H = (uint64_t)img->height + 2 * l;
-    if (o->pad_if_needed && W < tw) {
-        l += (uint32_t)(tw - W);
-        r += (uint32_t)(tw - W);
-        W += 2 * (uint64_t)(tw - W);
-    }
-    if (o->pad_if_needed && H < th) {
-        t += (uint32_t)(th - H);
-        b += (uint32_t)(th - H);
-        H += 2 * (uint64_t)(th - H);
-    }
+    const int64_t pad = o->padding;
+    int64_t W = (int64_t)img->width + 2 * pad, H = (int64_t)img->height + 2 * pad;
+    int64_t extra_x = 0, extra_y = 0; /* pad_if_needed, on both ends */
+    if (o->pad_if_needed && W < tw) extra_x = tw - W;
+    if (o->pad_if_needed && H < th) extra_y = th - H;
+    W += 2 * extra_x;
+    H += 2 * extra_y;
     if (W < tw || H < th)
-        return sp_fail(err, SP_E_LIMIT, "a %llux%llu image is smaller than the %ux%u crop "
+        return sp_fail(err, SP_E_LIMIT, "a %lldx%lld image is smaller than the %ux%u crop "
                                         "(set pad_if_needed to pad it)",
-                       (unsigned long long)W, (unsigned long long)H, tw, th);
+                       (long long)W, (long long)H, tw, th);
     uint32_t y = 0, x = 0;
     if (W != tw || H != th) {
         y = draw_index(pc, (uint32_t)(H - th + 1));
@@ -76,16 +97,14 @@ static int random_crop_process(const void *opts, sp_image *img, sp_pixel_ctx *pc
     }
     sp_px_note(pc, "x", x);
     sp_px_note(pc, "y", y);
-    int rc = SP_OK;
-    sp_image padded = {0}, out = {0};
-    const sp_image *src = img;
-    if (l || t || r || b) {
-        rc = sp_pad_image(img, l, t, r, b, (sp_border)o->padding_mode, (uint8_t)o->fill,
-                          &padded, err);
-        src = &padded;
-    }
-    if (rc == SP_OK) rc = sp_image_copy_box(src, x, y, tw, th, &out, err);
-    sp_image_release(&padded);
+    int64_t *map = malloc(sizeof(int64_t) * ((size_t)tw + th));
+    if (!map) return sp_fail(err, SP_E_NOMEM, "out of memory");
+    const sp_border mode = (sp_border)o->padding_mode;
+    axis_map(x, tw, img->width, pad, extra_x, mode, map);
+    axis_map(y, th, img->height, pad, extra_y, mode, map + tw);
+    sp_image out = {0};
+    int rc = sp_image_remap(img, map, tw, map + tw, th, (uint8_t)o->fill, &out, err);
+    free(map);
     if (rc == SP_OK) sp_image_move(img, &out);
     return rc;
 }

@@ -171,6 +171,18 @@ def main():
         x, y = notes["x"], notes["y"]
         compare(f"random_crop seed {seed} at {x},{y}", got, padded[y:y + 160, x:x + 160], 0,
                 exact=True)
+    # torchvision pads twice: `padding`, then pad_if_needed around the padded image; with
+    # reflect the second mirrors the first's pixels too.
+    for mode in ("reflect", "symmetric", "edge", "constant"):
+        got, notes = run("random_crop", src, "width=340", "height=420", "padding=5",
+                         "pad_if_needed=true", f"padding_mode={mode}", "fill=9", "seed=2")
+        kw = {"constant_values": 9} if mode == "constant" else {}
+        p1 = np.pad(arr, ((5, 5), (5, 5), (0, 0)), mode=mode, **kw)
+        ex, ey = 340 - p1.shape[1], 420 - p1.shape[0]
+        p2 = np.pad(p1, ((ey, ey), (ex, ex), (0, 0)), mode=mode, **kw)
+        x, y = notes["x"], notes["y"]
+        compare(f"random_crop padding + pad_if_needed {mode}", got, p2[y:y + 420, x:x + 340], 0,
+                exact=True)
     got, notes = run("random_crop", src, "width=400", "height=300", "pad_if_needed=true",
                      "fill=50")
     padded = np.pad(arr, ((300 - H,) * 2, (400 - W,) * 2, (0, 0)), constant_values=50)
