@@ -14,6 +14,15 @@ extern const sp_stage_desc sp_stage_split;
 extern const sp_stage_desc sp_stage_balance;
 extern const sp_stage_desc sp_stage_resize;
 extern const sp_stage_desc sp_stage_crop;
+extern const sp_stage_desc sp_stage_pad;
+extern const sp_stage_desc sp_stage_random_crop;
+extern const sp_stage_desc sp_stage_random_resized_crop;
+extern const sp_stage_desc sp_stage_hflip;
+extern const sp_stage_desc sp_stage_vflip;
+extern const sp_stage_desc sp_stage_rot90;
+extern const sp_stage_desc sp_stage_rotate;
+extern const sp_stage_desc sp_stage_affine;
+extern const sp_stage_desc sp_stage_perspective;
 extern const sp_stage_desc sp_stage_encode;
 extern const sp_stage_desc sp_stage_one_of;
 extern const sp_stage_desc sp_stage_some_of;
@@ -31,9 +40,28 @@ static const sp_stage_desc *const stages[] = {
     &sp_stage_split,
     &sp_stage_balance,
     &sp_stage_shuffle,
-    &sp_stage_resize, &sp_stage_crop, &sp_stage_encode, /* pixel stages */
-    &sp_stage_one_of, &sp_stage_some_of, &sp_stage_sequence, /* groups of pixel stages */
-    &sp_stage_tar, &sp_stage_npy, &sp_stage_tfrecord, /* sinks */
+    /* pixel stages: geometry */
+    &sp_stage_resize,
+    &sp_stage_crop,
+    &sp_stage_pad,
+    &sp_stage_random_crop,
+    &sp_stage_random_resized_crop,
+    &sp_stage_hflip,
+    &sp_stage_vflip,
+    &sp_stage_rot90,
+    &sp_stage_rotate,
+    &sp_stage_affine,
+    &sp_stage_perspective,
+    /* pixel stages: groups */
+    &sp_stage_one_of,
+    &sp_stage_some_of,
+    &sp_stage_sequence,
+    /* pixel stages: output */
+    &sp_stage_encode,
+    /* sinks */
+    &sp_stage_tar,
+    &sp_stage_npy,
+    &sp_stage_tfrecord,
 };
 
 const sp_stage_desc *const *sp_stage_descs(size_t *count)

@@ -37,14 +37,83 @@ typedef enum sp_filter {
 
 /* ---- geometry ----------------------------------------------------------------------- */
 
+/* How pixels outside the image are made up (`padding_mode`, `border`). */
+typedef enum sp_border {
+    SP_BORDER_CONSTANT,  /* the `fill` level */
+    SP_BORDER_EDGE,      /* the nearest edge pixel, repeated */
+    SP_BORDER_REFLECT,   /* mirrored about the edge pixel: c b | a b c (numpy "reflect") */
+    SP_BORDER_SYMMETRIC, /* mirrored about the edge: b a | a b c (numpy "symmetric") */
+} sp_border;
+
+/* `fill` fields are one level for every channel: 0 black, 255 white. */
+
+typedef enum sp_resize_mode {
+    SP_RESIZE_SHORTER, /* shorter side = size (torchvision Resize(int)) */
+    SP_RESIZE_LONGER,  /* longer side = size */
+    SP_RESIZE_EXACT,   /* width × height, aspect ratio not kept */
+    SP_RESIZE_FIT,     /* inside width × height, then centred on a fill background */
+} sp_resize_mode;
+
 typedef struct sp_resize_opts {
     int64_t size;
     int filter; /* sp_filter */
+    int mode;   /* sp_resize_mode */
+    int64_t width, height; /* exact and fit */
+    int64_t fill;          /* fit: the letterbox bars */
 } sp_resize_opts;
 
 typedef struct sp_crop_opts {
     int64_t width, height;
 } sp_crop_opts;
+
+typedef struct sp_pad_opts {
+    int64_t all;                      /* every side */
+    int64_t left, top, right, bottom; /* -1: as `all` */
+    int mode;                         /* sp_border */
+    int64_t fill;
+} sp_pad_opts;
+
+typedef struct sp_random_crop_opts {
+    int64_t width, height;
+    int64_t padding;    /* added on every side first */
+    bool pad_if_needed; /* pad a side shorter than the crop (else the sample is rejected) */
+    int padding_mode;   /* sp_border */
+    int64_t fill;
+} sp_random_crop_opts;
+
+typedef struct sp_random_resized_crop_opts {
+    int64_t width, height;
+    double scale_min, scale_max; /* of the area */
+    double ratio_min, ratio_max; /* width / height, drawn log-uniformly */
+    int filter;                  /* sp_filter */
+} sp_random_resized_crop_opts;
+
+/* hflip and vflip have no options of their own (only `p` and `apply`). */
+
+enum { SP_ROT90_RANDOM = 0 }; /* otherwise k = 1, 2, 3 quarter turns counter-clockwise */
+typedef struct sp_rot90_opts {
+    int k;
+} sp_rot90_opts;
+
+typedef struct sp_rotate_opts {
+    double min, max; /* degrees, counter-clockwise */
+    bool expand;     /* grow the output to hold the whole turned image */
+    int border;      /* sp_border: constant, edge or reflect */
+    int64_t fill;
+} sp_rotate_opts;
+
+typedef struct sp_affine_opts {
+    double degrees;                  /* rotation in [-degrees, degrees], counter-clockwise */
+    double translate_x, translate_y; /* shift by at most this fraction of width / height */
+    double scale_min, scale_max;
+    double shear_x, shear_y;         /* shear angles in [-shear, shear] degrees */
+    int64_t fill;
+} sp_affine_opts;
+
+typedef struct sp_perspective_opts {
+    double distortion_scale; /* how far corners may move, as a fraction of half the side */
+    int64_t fill;
+} sp_perspective_opts;
 
 /* ---- photometric -------------------------------------------------------------------- */
 
