@@ -6,8 +6,9 @@ set -eu
 need="gcc make cmake pkg-config libjpeg62-turbo-dev libpng-dev libarchive-dev libinih-dev libxxhash-dev libcjson-dev"
 if [ "${1:-build}" = test ]; then
   # cmocka for unit tests; Debian's python3 with Pillow and numpy, GNU tar and bsdtar for
-  # the compatibility tests (they read our shards with the tools users have).
-  need="$need libcmocka-dev python3 python3-pil python3-numpy tar libarchive-tools"
+  # the compatibility tests (they read our shards with the tools users have);
+  # python-matplotlib-data for a real photograph (grace_hopper.jpg) the colour checks use.
+  need="$need libcmocka-dev python3 python3-pil python3-numpy tar libarchive-tools python-matplotlib-data"
 fi
 
 missing=""
