@@ -136,7 +136,10 @@ static void rgb_to_hsv(unsigned r, unsigned g, unsigned b, uint8_t *h, uint8_t *
         hf = (float)(2.0 + rc - bc);
     else
         hf = (float)(4.0 + gc - rc);
-    hf = (float)fmod(hf / 6.0 + 1.0, 1.0);
+    /* Pillow's fmod(h / 6 + 1, 1): the argument is in [5/6, 2), where fmod is an exact
+     * subtraction of 1. */
+    double wrapped = hf / 6.0 + 1.0;
+    hf = (float)(wrapped >= 1.0 ? wrapped - 1.0 : wrapped);
     *h = clip8i((int)(hf * 255.0));
     *s = clip8i((int)(sf * 255.0));
 }
@@ -148,12 +151,14 @@ static void hsv_to_rgb(unsigned h, unsigned s, unsigned v, uint8_t *out)
         out[0] = out[1] = out[2] = (uint8_t)v;
         return;
     }
-    int i = (int)floor((float)h * 6.0 / 255.0);
+    /* Pillow's floor() and round() on values >= 0: truncation after + 0.5 is the same
+     * (the products have few enough bits that adding 0.5 is exact) and needs no libm. */
+    int i = (int)((float)h * 6.0 / 255.0);
     float f = (float)((float)h * 6.0 / 255.0 - (float)i);
     float fs = (float)((float)s / 255.0);
-    uint8_t p = clip8i((int)round((float)v * (1.0 - fs)));
-    uint8_t q = clip8i((int)round((float)v * (1.0 - fs * f)));
-    uint8_t t = clip8i((int)round((float)v * (1.0 - fs * (1.0 - f))));
+    uint8_t p = clip8i((int)((float)v * (1.0 - fs) + 0.5));
+    uint8_t q = clip8i((int)((float)v * (1.0 - fs * f) + 0.5));
+    uint8_t t = clip8i((int)((float)v * (1.0 - fs * (1.0 - f)) + 0.5));
     uint8_t V = (uint8_t)v;
     switch (i % 6) {
     case 0: out[0] = V, out[1] = t, out[2] = p; break;
@@ -173,12 +178,23 @@ int sp_color_hue(sp_image *img, double shift)
     unsigned add = (unsigned)(steps & 255);
     if (img->channels < 3 || add == 0) return steps;
     const uint32_t ch = img->channels;
+    /* Neighbouring pixels are often equal (flat areas, posterized or erased boxes): a
+     * one-entry cache of the last conversion skips the float work for them. */
+    uint8_t last_in[3] = {0, 0, 0}, last_out[3] = {0, 0, 0};
+    bool have = false;
     for (uint32_t y = 0; y < img->height; y++) {
         uint8_t *p = img->data + (size_t)y * img->stride;
         for (uint32_t x = 0; x < img->width; x++, p += ch) {
+            if (have && p[0] == last_in[0] && p[1] == last_in[1] && p[2] == last_in[2]) {
+                p[0] = last_out[0], p[1] = last_out[1], p[2] = last_out[2];
+                continue;
+            }
+            memcpy(last_in, p, 3);
             uint8_t h, s, v;
             rgb_to_hsv(p[0], p[1], p[2], &h, &s, &v);
             hsv_to_rgb((h + add) & 255u, s, v, p);
+            memcpy(last_out, p, 3);
+            have = true;
         }
     }
     return steps;

@@ -19,21 +19,24 @@
  * one pass. The kernel is divided by its scale first and summed in float, row below, row,
  * row above, as Pillow does, so the result matches it to the rounding. */
 static void sharpen_row(const uint8_t *above, const uint8_t *row, const uint8_t *below,
-                        uint8_t *out, uint32_t w, uint32_t ch, uint32_t colour, float f)
+                        uint8_t *out, uint32_t w, uint32_t ch, float f)
 {
     const float k = 1.0f / 13.0f, c = 5.0f / 13.0f;
-    memcpy(out, row, (size_t)w * ch);
-    for (uint32_t x = 1; x + 1 < w; x++) {
-        for (uint32_t i = 0; i < colour; i++) {
-            size_t l = (size_t)(x - 1) * ch + i, m = (size_t)x * ch + i, r = (size_t)(x + 1) * ch + i;
-            float ss = 0.0f;
-            ss += (float)below[l] * k + (float)below[m] * k + (float)below[r] * k;
-            ss += (float)row[l] * k + (float)row[m] * c + (float)row[r] * k;
-            ss += (float)above[l] * k + (float)above[m] * k + (float)above[r] * k;
-            unsigned smooth = ss <= 0.0f ? 0 : ss >= 255.0f ? 255 : (unsigned)(ss + 0.5);
-            out[m] = sp_blend_u8(smooth, row[m], f);
-        }
+    const size_t n = (size_t)w * ch;
+    memcpy(out, row, n);
+    /* Every value between the first and last pixel, all channels alike, so the loop runs
+     * over contiguous bytes; alpha is put back by the caller. */
+    for (size_t m = ch; m + ch < n; m++) {
+        const size_t l = m - ch, r = m + ch;
+        float ss = 0.0f;
+        ss += (float)below[l] * k + (float)below[m] * k + (float)below[r] * k;
+        ss += (float)row[l] * k + (float)row[m] * c + (float)row[r] * k;
+        ss += (float)above[l] * k + (float)above[m] * k + (float)above[r] * k;
+        unsigned smooth = ss <= 0.0f ? 0 : ss >= 255.0f ? 255 : (unsigned)(ss + 0.5);
+        out[m] = sp_blend_u8(smooth, row[m], f);
     }
+    if (ch == 4)
+        for (uint32_t x = 0; x < w; x++) out[4 * x + 3] = row[4 * x + 3];
 }
 
 static int sharpen_image(sp_image *img, double factor, sp_error *err)
@@ -44,15 +47,14 @@ static int sharpen_image(sp_image *img, double factor, sp_error *err)
     int rc = sp_image_alloc(&out, img->width, img->height, img->channels);
     if (rc != SP_OK)
         return sp_fail(err, rc, "cannot allocate %ux%u image", img->width, img->height);
-    const uint32_t ch = img->channels, colour = ch == 4 ? 3 : ch, w = img->width;
+    const uint32_t ch = img->channels, w = img->width;
     for (uint32_t y = 0; y < img->height; y++) {
         const uint8_t *row = img->data + (size_t)y * img->stride;
         uint8_t *dst = out.data + (size_t)y * out.stride;
         if (y == 0 || y + 1 == img->height)
             memcpy(dst, row, (size_t)w * ch);
         else
-            sharpen_row(row - img->stride, row, row + img->stride, dst, w, ch, colour,
-                        (float)factor);
+            sharpen_row(row - img->stride, row, row + img->stride, dst, w, ch, (float)factor);
     }
     sp_image_move(img, &out);
     return SP_OK;

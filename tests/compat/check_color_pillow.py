@@ -263,6 +263,18 @@ def main():
         print(f"note: {PHOTO} not installed (python-matplotlib-data); generated image only")
     for label, im in images:
         check_image(c, label, im)
+    # The per-pixel colour maps (hue's HSV round trip, saturation's luma blend) over a
+    # quarter million random colours, where a rounding slip would surely show.
+    rng = np.random.default_rng(11)
+    cube = Image.fromarray(rng.integers(0, 256, (512, 512, 3), dtype=np.uint8), "RGB")
+    src = os.path.join(work, "colours.png")
+    cube.save(src)
+    for shift in (-0.41, 0.05, 0.25):
+        got, _ = c.run("hue", src, fixed("shift_min", "shift_max", shift))
+        c.compare(f"random colours: hue {shift}", got, torch_hue(cube, shift), True)
+    for f in (0.3, 1.9):
+        got, _ = c.run("saturation", src, fixed("factor_min", "factor_max", f))
+        c.compare(f"random colours: saturation {f}", got, ImageEnhance.Color(cube).enhance(f), True)
     print(f"{c.count - c.failures}/{c.count} checks passed")
     return 1 if c.failures else 0
 
