@@ -13,6 +13,8 @@ if [ "${1:-build}" = test ]; then
   # libshardpack.a the way shardpack.pc says (Debian's libarchive-dev leaves these out).
   need="$need libcmocka-dev python3 python3-pil python3-numpy tar libarchive-tools"
   need="$need dataset-fashion-mnist"
+  # python-matplotlib-data: a real photograph (grace_hopper.jpg) for the colour checks.
+  need="$need python-matplotlib-data"
   need="$need groff-base mandoc g++ libacl1-dev libzstd-dev liblz4-dev"
 fi
 

@@ -23,6 +23,23 @@ extern const sp_stage_desc sp_stage_rot90;
 extern const sp_stage_desc sp_stage_rotate;
 extern const sp_stage_desc sp_stage_affine;
 extern const sp_stage_desc sp_stage_perspective;
+extern const sp_stage_desc sp_stage_color_jitter;
+extern const sp_stage_desc sp_stage_brightness;
+extern const sp_stage_desc sp_stage_contrast;
+extern const sp_stage_desc sp_stage_saturation;
+extern const sp_stage_desc sp_stage_hue;
+extern const sp_stage_desc sp_stage_gamma;
+extern const sp_stage_desc sp_stage_grayscale;
+extern const sp_stage_desc sp_stage_autocontrast;
+extern const sp_stage_desc sp_stage_equalize;
+extern const sp_stage_desc sp_stage_posterize;
+extern const sp_stage_desc sp_stage_solarize;
+extern const sp_stage_desc sp_stage_invert;
+extern const sp_stage_desc sp_stage_noise;
+extern const sp_stage_desc sp_stage_blur;
+extern const sp_stage_desc sp_stage_sharpen;
+extern const sp_stage_desc sp_stage_jpeg;
+extern const sp_stage_desc sp_stage_erase;
 extern const sp_stage_desc sp_stage_encode;
 extern const sp_stage_desc sp_stage_one_of;
 extern const sp_stage_desc sp_stage_some_of;
@@ -52,6 +69,24 @@ static const sp_stage_desc *const stages[] = {
     &sp_stage_rotate,
     &sp_stage_affine,
     &sp_stage_perspective,
+    /* pixel stages: photometric */
+    &sp_stage_color_jitter,
+    &sp_stage_brightness,
+    &sp_stage_contrast,
+    &sp_stage_saturation,
+    &sp_stage_hue,
+    &sp_stage_gamma,
+    &sp_stage_grayscale,
+    &sp_stage_autocontrast,
+    &sp_stage_equalize,
+    &sp_stage_posterize,
+    &sp_stage_solarize,
+    &sp_stage_invert,
+    &sp_stage_noise,
+    &sp_stage_blur,
+    &sp_stage_sharpen,
+    &sp_stage_jpeg,
+    &sp_stage_erase,
     /* pixel stages: groups */
     &sp_stage_one_of,
     &sp_stage_some_of,

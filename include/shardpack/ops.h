@@ -117,6 +117,80 @@ typedef struct sp_perspective_opts {
 
 /* ---- photometric -------------------------------------------------------------------- */
 
+/* Ranges are [x_min, x_max]; a value is drawn uniformly in it per record (min = max makes
+ * the stage deterministic). Factors follow Pillow's ImageEnhance: 1 is the identity. */
+
+/* ColorJitter: each non-zero x gives factors in [max(0, 1 - x), 1 + x]; hue shifts in
+ * [-hue, hue] (fractions of the colour circle). */
+typedef struct sp_color_jitter_opts {
+    double brightness, contrast, saturation, hue;
+} sp_color_jitter_opts;
+
+typedef struct sp_brightness_opts {
+    double factor_min, factor_max;
+} sp_brightness_opts;
+
+typedef struct sp_contrast_opts {
+    double factor_min, factor_max;
+} sp_contrast_opts;
+
+typedef struct sp_saturation_opts {
+    double factor_min, factor_max;
+} sp_saturation_opts;
+
+typedef struct sp_hue_opts {
+    double shift_min, shift_max; /* fractions of the colour circle, -0.5..0.5 */
+} sp_hue_opts;
+
+typedef struct sp_gamma_opts {
+    double gamma_min, gamma_max;
+    double gain_min, gain_max;
+} sp_gamma_opts;
+
+typedef struct sp_grayscale_opts {
+    int channels; /* 1 or 3 */
+} sp_grayscale_opts;
+
+typedef struct sp_autocontrast_opts {
+    double cutoff; /* percent of samples ignored at each end of each histogram */
+} sp_autocontrast_opts;
+
+typedef struct sp_posterize_opts {
+    int64_t bits; /* 1..8 bits kept per channel */
+} sp_posterize_opts;
+
+typedef struct sp_solarize_opts {
+    int64_t threshold; /* values >= threshold are inverted */
+} sp_solarize_opts;
+
+typedef struct sp_noise_opts {
+    double sigma_min, sigma_max; /* in levels of 0..255 */
+    bool per_channel;            /* false: one draw per pixel, the same for every channel */
+} sp_noise_opts;
+
+typedef struct sp_blur_opts {
+    double sigma_min, sigma_max; /* in pixels */
+} sp_blur_opts;
+
+typedef struct sp_sharpen_opts {
+    double factor_min, factor_max;
+} sp_sharpen_opts;
+
+typedef struct sp_jpeg_opts {
+    int64_t quality_min, quality_max;
+    int subsampling; /* 0 = 4:4:4, 1 = 4:2:2, 2 = 4:2:0 */
+} sp_jpeg_opts;
+
+/* Fill of an erased box. */
+typedef enum sp_erase_fill { SP_ERASE_CONSTANT, SP_ERASE_RANDOM } sp_erase_fill;
+
+typedef struct sp_erase_opts {
+    double scale_min, scale_max; /* erased area as a fraction of the image */
+    double ratio_min, ratio_max; /* box height / width */
+    int fill;                    /* sp_erase_fill */
+    int64_t value;               /* the level of a constant fill */
+} sp_erase_opts;
+
 /* ---- output ------------------------------------------------------------------------- */
 
 /* Fills opts (opts_size bytes, the stage's struct) with the stage's defaults. Strings in
