@@ -62,7 +62,8 @@ static int npy_check(const void *opts, uint32_t w, uint32_t h, sp_error *err)
     if (w == 0 || h == 0)
         return sp_fail(err, SP_E_CONFIG,
                        "npy stores fixed-shape tensors, but this chain's output size depends "
-                       "on the input: end it with a crop");
+                       "on the input or on random draws (a random stage that resizes acts only "
+                       "on some records unless p = 1 and apply = all): end it with a crop");
     return SP_OK;
 }
 

@@ -91,6 +91,7 @@ static int check_output_size(const sp_stage *st, const sp_image *img, const sp_l
     if (!st->desc->out_size) return SP_OK;
     uint32_t w = img->width, h = img->height;
     st->desc->out_size(st->opts, &w, &h);
+    if (w == 0 || h == 0) return SP_OK; /* depends on the draws: the stage holds the limits */
     if ((lim->max_dimension && (w > lim->max_dimension || h > lim->max_dimension)) ||
         (lim->max_pixels && (uint64_t)w * h > lim->max_pixels))
         return sp_fail(err, SP_E_LIMIT, "would make a %ux%u image from %ux%u, over the limits",

@@ -302,6 +302,43 @@ static void cfg_free(cfg *c)
 
 /* ---- building the graph ------------------------------------------------------------- */
 
+/* The line where a section sets `key`, or the section's own line. */
+static int key_line(const cfg_section *s, const char *key)
+{
+    for (size_t i = 0; i < s->n; i++)
+        if (strcmp(s->entries[i].key, key) == 0) return s->entries[i].line;
+    return s->line;
+}
+
+/* Every pair of options NAME_min / NAME_max in a table is a range: the table's naming
+ * rule makes `brightness_min = 2, brightness_max = 1` an error here, for every stage. */
+static void check_ranges(cfg *c, const cfg_section *s, const sp_option *table, const void *opts)
+{
+    for (const sp_option *lo = table; lo && lo->name; lo++) {
+        size_t n = strlen(lo->name);
+        if (n < 5 || strcmp(lo->name + n - 4, "_min") != 0) continue;
+        char want[80];
+        snprintf(want, sizeof(want), "%.*s_max", (int)(n - 4), lo->name);
+        const sp_option *hi = sp_option_find(table, want);
+        if (!hi || hi->type != lo->type) continue;
+        const char *a = (const char *)opts + lo->offset, *b = (const char *)opts + hi->offset;
+        bool bad = lo->type == SP_OPT_DOUBLE ? *(const double *)a > *(const double *)b
+                   : lo->type == SP_OPT_INT  ? *(const int64_t *)a > *(const int64_t *)b
+                                             : false;
+        if (bad) {
+            sp_buf x = {0}, y = {0};
+            sp_option_format(lo, opts, &x);
+            sp_option_format(hi, opts, &y);
+            int line = key_line(s, lo->name);
+            if (line == s->line) line = key_line(s, hi->name); /* the one the user set */
+            cfg_error(c, line, "[%s] %s = %s is more than %s = %s", s->name,
+                      lo->name, x.data ? x.data : "", hi->name, y.data ? y.data : "");
+            sp_buf_free(&x);
+            sp_buf_free(&y);
+        }
+    }
+}
+
 /* Parses one section's keys into an options struct through its table. A random pixel
  * stage (`rnd` non-NULL) also takes p and apply, parsed into the stage itself. */
 static void parse_options(cfg *c, const cfg_section *s, const sp_option *table, void *opts,
@@ -340,6 +377,7 @@ static void parse_options(cfg *c, const cfg_section *s, const sp_option *table, 
         if (sp_option_parse(o, dst, e->value, &err) != SP_OK)
             cfg_error(c, e->line, "[%s] %s", s->name, err.msg);
     }
+    check_ranges(c, s, table, opts);
     for (const sp_option *o = table; o && o->name; o++) {
         if (!(o->flags & SP_OPT_REQUIRED) || o->def) continue; /* a default satisfies it */
         bool set = false;

@@ -50,11 +50,26 @@ const char *const sp_split_names[] = {"", "train", "val", "test"};
 
 /* ---- pixel chains ------------------------------------------------------------------- */
 
-static void chain_size(const sp_job *run, const sp_chain *ch, uint32_t *w, uint32_t *h)
+/* The size after a chain, for an input size. *varies is set when it depends on the draws:
+ * a stage says so (0, 0), or a random stage that changes the size may not act on every
+ * record (p < 1, or it acts on copies only). The sizes then stay a best guess. */
+static void chain_size(const sp_job *run, const sp_chain *ch, uint32_t *w, uint32_t *h,
+                       bool *varies)
 {
     for (size_t i = 0; i < ch->n; i++) {
         const sp_stage *st = &run->pipe->stages[ch->stages[i]];
-        if (st->desc->out_size) st->desc->out_size(st->opts, w, h);
+        if (!st->desc->out_size) continue;
+        uint32_t nw = *w, nh = *h;
+        st->desc->out_size(st->opts, &nw, &nh);
+        if (nw == 0 || nh == 0) {
+            *varies = true;
+            continue;
+        }
+        bool always = !(st->desc->flags & SP_PIXEL_RANDOM) ||
+                      (st->p >= 1.0 && st->apply == SP_APPLY_ALL && st->nvariants == 0);
+        if (!always && (nw != *w || nh != *h)) *varies = true;
+        *w = nw;
+        *h = nh;
     }
 }
 
@@ -68,10 +83,12 @@ static void chain_output(const sp_job *run, sp_chain *ch)
         if (st->desc == &sp_stage_encode) ch->encode = *(const sp_encode_opts *)st->opts;
     }
     uint32_t w1 = 37, h1 = 91, w2 = 1000, h2 = 500;
-    chain_size(run, ch, &w1, &h1);
-    chain_size(run, ch, &w2, &h2);
-    ch->out_w = w1 == w2 && h1 == h2 ? w1 : 0;
-    ch->out_h = w1 == w2 && h1 == h2 ? h1 : 0;
+    bool varies = false;
+    chain_size(run, ch, &w1, &h1, &varies);
+    chain_size(run, ch, &w2, &h2, &varies);
+    bool fixed = !varies && w1 == w2 && h1 == h2;
+    ch->out_w = fixed ? w1 : 0;
+    ch->out_h = fixed ? h1 : 0;
     /* Per-class values may change sizes too: the size is fixed only if no class's does. */
     for (size_t i = 0; i < ch->n; i++) {
         const sp_stage *st = &run->pipe->stages[ch->stages[i]];
@@ -122,7 +139,8 @@ static uint64_t estimate_bytes(const sp_job *run, const sp_sink_plan *sp, const 
     const sp_sample *s = sp_run_sample(run, r);
     const sp_chain *ch = &run->chains[r->chain];
     uint32_t w = s->info.width, h = s->info.height;
-    chain_size(run, ch, &w, &h);
+    bool varies = false;
+    chain_size(run, ch, &w, &h, &varies);
     uint64_t px = (uint64_t)w * h * 3;
     const sp_stage_desc *d = run->pipe->stages[sp->stage].desc;
     if (d->sink->needs_pixels && !d->sink->needs_encoded) return px + 8; /* npy */

@@ -146,6 +146,23 @@ static int sequence_process(const void *opts, sp_image *img, sp_pixel_ctx *pc, s
     return run_chosen(o, all, img, pc, err);
 }
 
+/* Which members act on a record is drawn, so a group keeps the size only if every
+ * member does; otherwise the size depends on the draws (0, 0). */
+static void group_out_size(const void *opts, uint32_t *w, uint32_t *h)
+{
+    const group_opts *o = opts;
+    for (size_t i = 0; i < o->nmembers; i++) {
+        const sp_stage *m = o->members[i];
+        if (!m->desc->out_size) continue;
+        uint32_t mw = *w, mh = *h;
+        m->desc->out_size(m->opts, &mw, &mh);
+        if (mw != *w || mh != *h) {
+            *w = *h = 0;
+            return;
+        }
+    }
+}
+
 const sp_stage_desc sp_stage_one_of = {
     .name = "one_of",
     .help = "run one of its member stages, picked by weight",
@@ -154,6 +171,7 @@ const sp_stage_desc sp_stage_one_of = {
     .opts_size = sizeof(group_opts),
     .options = one_of_options,
     .process = one_of_process,
+    .out_size = group_out_size,
     .link = group_link,
 };
 
@@ -165,6 +183,7 @@ const sp_stage_desc sp_stage_some_of = {
     .opts_size = sizeof(group_opts),
     .options = some_of_options,
     .process = some_of_process,
+    .out_size = group_out_size,
     .link = group_link,
 };
 
@@ -176,5 +195,6 @@ const sp_stage_desc sp_stage_sequence = {
     .opts_size = sizeof(group_opts),
     .options = sequence_options,
     .process = sequence_process,
+    .out_size = group_out_size,
     .link = group_link,
 };

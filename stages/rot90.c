@@ -46,6 +46,21 @@ static int rot90_process(const void *opts, sp_image *img, sp_pixel_ctx *pc, sp_e
     return rc;
 }
 
+/* A quarter turn swaps the sides; a random k may or may not, so the size then depends on
+ * the draw (0, 0), unless the image is square. */
+static void rot90_out_size(const void *opts, uint32_t *w, uint32_t *h)
+{
+    const rot90_opts *o = opts;
+    if (*w == *h || o->k == 2) return;
+    if (o->k == SP_ROT90_RANDOM) {
+        *w = *h = 0;
+        return;
+    }
+    uint32_t t = *w;
+    *w = *h;
+    *h = t;
+}
+
 const sp_stage_desc sp_stage_rot90 = {
     .name = "rot90",
     .help = "turn the image by 90, 180 or 270 degrees counter-clockwise, fixed or drawn "
@@ -55,4 +70,5 @@ const sp_stage_desc sp_stage_rot90 = {
     .opts_size = sizeof(rot90_opts),
     .options = rot90_options,
     .process = rot90_process,
+    .out_size = rot90_out_size,
 };

@@ -99,6 +99,13 @@ static int rotate_process(const void *opts, sp_image *img, sp_pixel_ctx *pc, sp_
     return rc;
 }
 
+/* Without expand the size is kept; with it, it depends on the drawn angle (0, 0). */
+static void rotate_out_size(const void *opts, uint32_t *w, uint32_t *h)
+{
+    const rotate_opts *o = opts;
+    if (o->expand) *w = *h = 0;
+}
+
 const sp_stage_desc sp_stage_rotate = {
     .name = "rotate",
     .help = "turn the image by a random angle about its centre, bilinear, as Pillow's "
@@ -108,4 +115,5 @@ const sp_stage_desc sp_stage_rotate = {
     .opts_size = sizeof(rotate_opts),
     .options = rotate_options,
     .process = rotate_process,
+    .out_size = rotate_out_size,
 };

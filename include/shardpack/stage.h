@@ -102,8 +102,9 @@ typedef struct sp_pixel_stage {
     /* Transforms img in place (replace it with sp_image_move). Fails with a code from
      * sp_status and a message in err; SP_E_LIMIT and SP_E_CORRUPT reject the sample. */
     int (*process)(const void *opts, sp_image *img, sp_pixel_ctx *pc, sp_error *err);
-    /* Optional: the output size for an input size, when it does not depend on the random
-     * draws (resize, crop). Lets planning estimate shard sizes and check fixed shapes. */
+    /* Optional: the output size for an input size (resize, crop), so planning can estimate
+     * shard sizes and check fixed shapes. Set both to 0 when the size depends on the
+     * draws. Without it, the stage is taken to keep the size. */
     void (*out_size)(const void *opts, uint32_t *w, uint32_t *h);
 } sp_pixel_stage;
 
