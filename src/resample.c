@@ -190,17 +190,57 @@ static int nearest(const sp_image *src, uint32_t w, uint32_t h, sp_image *dst)
     int rc = sp_image_alloc(&out, w, h, src->channels);
     if (rc != SP_OK) return rc;
     const uint32_t ch = src->channels;
+    /* The source column of every output column, once, not a division per pixel. */
+    size_t *col = malloc(sizeof(size_t) * w);
+    if (!col) {
+        sp_image_release(&out);
+        return SP_E_NOMEM;
+    }
+    for (uint32_t x = 0; x < w; x++)
+        col[x] = (size_t)(((uint64_t)x * 2 + 1) * src->width / (2 * (uint64_t)w)) * ch;
     for (uint32_t y = 0; y < h; y++) {
         uint32_t sy = (uint32_t)(((uint64_t)y * 2 + 1) * src->height / (2 * (uint64_t)h));
         const uint8_t *in = src->data + (size_t)sy * src->stride;
         uint8_t *o = out.data + (size_t)y * out.stride;
-        for (uint32_t x = 0; x < w; x++) {
-            uint32_t sx = (uint32_t)(((uint64_t)x * 2 + 1) * src->width / (2 * (uint64_t)w));
-            memcpy(o + (size_t)x * ch, in + (size_t)sx * ch, ch);
-        }
+        if (ch == 3)
+            for (uint32_t x = 0; x < w; x++, o += 3) {
+                o[0] = in[col[x]];
+                o[1] = in[col[x] + 1];
+                o[2] = in[col[x] + 2];
+            }
+        else
+            for (uint32_t x = 0; x < w; x++) memcpy(o + (size_t)x * ch, in + col[x], ch);
     }
+    free(col);
     sp_image_move(dst, &out);
     return SP_OK;
+}
+
+/* One pass into a new image: columns or rows resampled to `size`. */
+static int horizontal(const sp_image *src, uint32_t size, filter_def f, sp_image *out)
+{
+    coeffs c;
+    int rc = coeffs_make(src->width, size, f, &c);
+    if (rc != SP_OK) return rc;
+    rc = sp_image_alloc(out, size, src->height, src->channels);
+    if (rc == SP_OK) pass_h(src, out, &c);
+    coeffs_free(&c);
+    return rc;
+}
+
+static int vertical(const sp_image *src, uint32_t size, filter_def f, sp_image *out)
+{
+    int32_t *acc = malloc(sizeof(int32_t) * src->width * src->channels);
+    if (!acc) return SP_E_NOMEM;
+    coeffs c;
+    int rc = coeffs_make(src->height, size, f, &c);
+    if (rc == SP_OK) {
+        rc = sp_image_alloc(out, src->width, size, src->channels);
+        if (rc == SP_OK) pass_v(src, out, &c, acc);
+        coeffs_free(&c);
+    }
+    free(acc);
+    return rc;
 }
 
 int sp_resample(const sp_image *src, uint32_t dst_w, uint32_t dst_h, sp_filter filter,
@@ -213,34 +253,31 @@ int sp_resample(const sp_image *src, uint32_t dst_w, uint32_t dst_h, sp_filter f
     }
     filter_def f = filter_of(filter);
     sp_image tmp = {0}, out = {0};
-    const sp_image *cur = src;
     int rc = SP_OK;
-    if (dst_w != src->width) {
-        coeffs c;
-        rc = coeffs_make(src->width, dst_w, f, &c);
-        if (rc == SP_OK) rc = sp_image_alloc(&tmp, dst_w, src->height, src->channels);
-        if (rc == SP_OK) pass_h(src, &tmp, &c);
-        coeffs_free(&c);
-        cur = &tmp;
-    }
-    if (rc == SP_OK && dst_h != src->height) {
-        coeffs c;
-        int32_t *acc = malloc(sizeof(int32_t) * dst_w * src->channels);
-        rc = acc ? coeffs_make(src->height, dst_h, f, &c) : SP_E_NOMEM;
-        if (rc == SP_OK) rc = sp_image_alloc(&out, dst_w, dst_h, src->channels);
-        if (rc == SP_OK) pass_v(cur, &out, &c, acc);
-        if (acc) coeffs_free(&c);
-        free(acc);
-        sp_image_release(&tmp);
-    } else if (rc == SP_OK && cur == &tmp) {
-        sp_image_move(&out, &tmp);
-    } else if (rc == SP_OK) {
+    bool do_h = dst_w != src->width, do_v = dst_h != src->height;
+    /* When both axes change and the height shrinks, the vertical pass goes first: it adds
+     * whole rows (contiguous, vectorised) and leaves the horizontal pass, whose taps walk
+     * one pixel at a time, only dst_h rows instead of src->height. */
+    bool v_first = do_h && do_v && dst_h < src->height;
+    if (!do_h && !do_v) {
         /* Same size on both axes: a copy, so the caller always owns a fresh image. */
         rc = sp_image_alloc(&out, dst_w, dst_h, src->channels);
         for (uint32_t y = 0; rc == SP_OK && y < dst_h; y++)
             memcpy(out.data + (size_t)y * out.stride, src->data + (size_t)y * src->stride,
                    (size_t)dst_w * src->channels);
+    } else if (v_first) {
+        rc = vertical(src, dst_h, f, &tmp);
+        if (rc == SP_OK) rc = horizontal(&tmp, dst_w, f, &out);
+    } else {
+        const sp_image *cur = src;
+        if (do_h) {
+            rc = horizontal(src, dst_w, f, &tmp);
+            cur = &tmp;
+        }
+        if (rc == SP_OK && do_v) rc = vertical(cur, dst_h, f, &out);
+        else if (rc == SP_OK) sp_image_move(&out, &tmp);
     }
+    sp_image_release(&tmp);
     if (rc != SP_OK) {
         sp_image_release(&tmp);
         sp_image_release(&out);

@@ -105,11 +105,13 @@ static void resize_out_size(const void *opts, uint32_t *w, uint32_t *h)
     else scaled_size(o, w, h);
 }
 
-static int resize_process(const void *opts, sp_image *img, sp_pixel_ctx *pc, sp_error *err)
+/* The resize of a src_w x src_h image, computed from img: the image itself, or a smaller
+ * version of it the decoder made (shrink-on-load). Sizes follow from src_w x src_h only,
+ * so both paths give the same shape. */
+static int resize_from(const resize_opts *o, uint32_t src_w, uint32_t src_h, sp_image *img,
+                       sp_error *err)
 {
-    (void)pc;
-    const resize_opts *o = opts;
-    uint32_t w = img->width, h = img->height;
+    uint32_t w = src_w, h = src_h;
     scaled_size(o, &w, &h);
     int rc = SP_OK;
     if (w != img->width || h != img->height) {
@@ -131,6 +133,18 @@ static int resize_process(const void *opts, sp_image *img, sp_pixel_ctx *pc, sp_
     return rc;
 }
 
+static int resize_process(const void *opts, sp_image *img, sp_pixel_ctx *pc, sp_error *err)
+{
+    (void)pc;
+    return resize_from(opts, img->width, img->height, img, err);
+}
+
+static int resize_process_scaled(const void *opts, uint32_t src_w, uint32_t src_h,
+                                 sp_image *img, sp_error *err)
+{
+    return resize_from(opts, src_w, src_h, img, err);
+}
+
 const sp_stage_desc sp_stage_resize = {
     .name = "resize",
     .help = "scale the image: shorter or longer side to a size, exact size, or fit inside a "
@@ -139,5 +153,6 @@ const sp_stage_desc sp_stage_resize = {
     .opts_size = sizeof(resize_opts),
     .options = resize_options,
     .process = resize_process,
+    .process_scaled = resize_process_scaled,
     .out_size = resize_out_size,
 };
