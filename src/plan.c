@@ -203,16 +203,30 @@ static int check_sink(sp_job *run, sp_sink_plan *sp)
 {
     const sp_stage *st = &run->pipe->stages[sp->stage];
     if (!st->desc->sink->check) return SP_OK;
+    /* The shape every record will have: from its chain when the chain fixes it, else from
+     * the sample's own size through the chain (all CIFAR images are 32x32 whatever the
+     * chain). Records that disagree, or whose size depends on draws, have none. */
     uint32_t w = 0, h = 0;
     for (size_t i = 0; i < sp->recs.n; i++) {
-        const sp_chain *ch = &run->chains[sp->recs.v[i].chain];
-        if (i == 0 || (w == ch->out_w && h == ch->out_h)) {
-            w = ch->out_w;
-            h = ch->out_h;
+        const sp_record *r = &sp->recs.v[i];
+        const sp_chain *ch = &run->chains[r->chain];
+        uint32_t rw = ch->out_w, rh = ch->out_h;
+        if (rw == 0 || rh == 0) {
+            const sp_sample *smp = sp_run_sample(run, r);
+            bool varies = false;
+            rw = smp->info.width;
+            rh = smp->info.height;
+            chain_size(run, ch, &rw, &rh, &varies);
+            if (varies) rw = rh = 0;
+        }
+        if (i == 0 || (w == rw && h == rh)) {
+            w = rw;
+            h = rh;
         } else {
             w = h = 0; /* records of different shapes */
             break;
         }
+        if (w == 0 || h == 0) break;
     }
     if (sp->recs.n == 0) return SP_OK;
     sp_error err;
