@@ -65,7 +65,8 @@ timed() {
 
 shardpack_run() {
   local name=$1 j=$2
-  timed "$name" "$shardpack" build "$root/pipeline.ini" -o "$work/$name.out" -j "$j" -q \
+  shift 2
+  timed "$name" "$shardpack" build "$root/pipeline.ini" -o "$work/$name.out" -j "$j" -q "$@" \
     --set source.path="$data" --set resize.size=$size \
     --set crop.width=$crop --set crop.height=$crop --set encode.quality=$quality \
     --set shards.max_records=$shard_records
@@ -98,6 +99,11 @@ shardpack_run sp_1 1
 sp_1_secs=$best
 sp_1_records=$(manifest_records "$work/sp_1.out")
 
+# The same without shrink-on-load: every JPEG decoded at full size, then resized.
+shardpack_run sp_1_full 1 --set run.shrink_on_load=false
+sp_1_full_secs=$best
+sp_1_full_records=$(manifest_records "$work/sp_1_full.out")
+
 pillow_run pil
 pil_secs=$best
 pil_records=$(pillow_records "$work/pil.log")
@@ -127,5 +133,6 @@ echo "| tool | threads | seconds | images/s | speed vs Pillow |"
 echo "|---|---|---|---|---|"
 row "shardpack" "$threads" "$sp_n_records" "$sp_n_secs"
 row "shardpack" 1 "$sp_1_records" "$sp_1_secs"
+row "shardpack, shrink_on_load = false" 1 "$sp_1_full_records" "$sp_1_full_secs"
 row "Pillow (pillow_equiv.py)" 1 "$pil_records" "$pil_secs"
 row "Pillow + JPEG draft (pillow_equiv.py --draft)" 1 "$pil_draft_records" "$pil_draft_secs"

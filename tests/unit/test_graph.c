@@ -410,6 +410,99 @@ static void test_groups(void **state)
     assert_int_equal(marked, 0); /* m8 has p = 0 */
 }
 
+/* ---- a custom input format: "TINY" + width + height bytes + gray pixels ------------ */
+
+static int tiny_probe(const uint8_t *d, size_t n)
+{
+    return n >= 4 && memcmp(d, "TINY", 4) == 0 ? 100 : 0;
+}
+
+static int tiny_header(const uint8_t *d, size_t n, const sp_limits *lim, sp_image_info *info,
+                       sp_error *err)
+{
+    (void)lim;
+    if (n < 6 || (size_t)d[4] * d[5] + 6 != n || !d[4] || !d[5])
+        return sp_fail(err, SP_E_CORRUPT, "bad TINY file");
+    *info = (sp_image_info){d[4], d[5], 1};
+    return SP_OK;
+}
+
+static int tiny_decode(const uint8_t *d, size_t n, const sp_limits *lim, sp_image *out,
+                       sp_error *err)
+{
+    sp_image_info info = {0, 0, 0};
+    int rc = tiny_header(d, n, lim, &info, err);
+    if (rc == SP_OK && (rc = sp_image_alloc(out, info.width, info.height, 3)) != SP_OK)
+        return sp_fail(err, rc, "out of memory");
+    for (uint32_t y = 0; rc == SP_OK && y < info.height; y++)
+        for (uint32_t x = 0; x < info.width; x++)
+            memset(out->data + y * out->stride + x * 3, d[6 + y * info.width + x], 3);
+    return rc;
+}
+
+static const sp_format tiny_format = {"tiny", "tiny", "a test format", tiny_probe,
+                                      tiny_header, tiny_decode, NULL, NULL};
+
+/* An embedder's format: probed by content beside the built-ins, decoded in the build. */
+static void test_custom_format(void **state)
+{
+    (void)state;
+    char dir[600], path[700];
+    snprintf(dir, sizeof(dir), "%s/tinydata/k", g_dir);
+    char cmd[700];
+    snprintf(cmd, sizeof(cmd), "mkdir -p '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+    for (int i = 0; i < 3; i++) {
+        snprintf(path, sizeof(path), "%s/%d.bin", dir, i);
+        FILE *f = fopen(path, "wb");
+        assert_non_null(f);
+        uint8_t data[6 + 12] = {'T', 'I', 'N', 'Y', 4, 3};
+        for (int k = 0; k < 12; k++) data[6 + k] = (uint8_t)(i * 50 + k);
+        fwrite(data, 1, sizeof(data), f);
+        fclose(f);
+    }
+    sp_ctx *ctx;
+    assert_int_equal(sp_ctx_new(&ctx), SP_OK);
+    sp_ctx_set_verbosity(ctx, SP_LOG_ERROR);
+    assert_int_equal(sp_ctx_register_format(ctx, &tiny_format), SP_OK);
+    assert_int_equal(sp_ctx_register_format(ctx, &tiny_format), SP_E_USAGE); /* taken */
+    char text[1024], out[600];
+    snprintf(text, sizeof(text),
+             "[source]\npath = %s/tinydata\n[encode]\nformat = png\n[shards]\ntype = tar\n",
+             g_dir);
+    snprintf(out, sizeof(out), "%s/tinyout", g_dir);
+    sp_pipeline *pipe;
+    assert_int_equal(sp_pipeline_load_string(ctx, text, "tiny.ini", NULL, 0, &pipe), SP_OK);
+    assert_int_equal(sp_pipeline_set_output(pipe, out), SP_OK);
+    sp_summary sum;
+    assert_int_equal(sp_run(ctx, pipe, &sum), SP_OK);
+    assert_int_equal(sum.records_written, 3);
+    snprintf(path, sizeof(path), "%s/shards-000000.tar", out);
+    sp_reader *r;
+    assert_int_equal(sp_reader_open(ctx, path, &r), SP_OK);
+    sp_record_view v;
+    const sp_limits lim = {1u << 20, 1u << 20, 4096, 16};
+    int n = 0;
+    while (sp_reader_next(r, &v) == 1) {
+        sp_image img = {0};
+        sp_error err;
+        assert_int_equal(sp_format_png.decode(v.image, v.image_len, &lim, &img, &err), SP_OK);
+        assert_int_equal(img.width, 4);
+        assert_int_equal(img.height, 3);
+        assert_true(json_has(v.meta, v.meta_len, "\"format\": \"tiny\""));
+        /* pixel (1, 2) of file i is i * 50 + 9 in every channel */
+        const uint8_t *px = img.data + 2 * img.stride + 1 * 3;
+        assert_int_equal(px[0], px[2]);
+        assert_int_equal(px[0] % 50, 9);
+        sp_image_release(&img);
+        n++;
+    }
+    assert_int_equal(n, 3);
+    sp_reader_free(&r);
+    sp_pipeline_free(&pipe);
+    sp_ctx_free(&ctx);
+}
+
 /* A pixel stage called directly: key=value options and a typed struct, both checked by
  * the stage's table. */
 static void test_op_api(void **state)
@@ -487,6 +580,7 @@ int main(void)
         cmocka_unit_test(test_op_api),
         cmocka_unit_test(test_cancel),
         cmocka_unit_test(test_groups),
+        cmocka_unit_test(test_custom_format),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
