@@ -26,6 +26,10 @@ static int op_alloc(sp_ctx *ctx, const char *type, sp_op **out)
     if (d->kind != SP_STAGE_PIXEL)
         return sp_fail(&ctx->err, SP_E_USAGE, "'%s' is a %s stage, not a pixel stage", type,
                        d->kind == SP_STAGE_SINK ? "sink" : "record");
+    if (d->link)
+        return sp_fail(&ctx->err, SP_E_USAGE, "'%s' groups other sections of a pipeline; call "
+                                              "its members, or use it in a pipeline",
+                       type);
     sp_op *op = calloc(1, sizeof(*op));
     if (!op) return sp_fail(&ctx->err, SP_E_NOMEM, "out of memory");
     op->ctx = ctx;

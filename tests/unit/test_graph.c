@@ -532,6 +532,7 @@ static void test_op_api(void **state)
     assert_int_equal(sp_op_new(ctx, "resize", unknown, 1, &op), SP_E_CONFIG);
     assert_int_equal(sp_op_new(ctx, "shuffle", NULL, 0, &op), SP_E_USAGE); /* not pixel */
     assert_int_equal(sp_op_new(ctx, "nope", NULL, 0, &op), SP_E_USAGE);
+    assert_int_equal(sp_op_new(ctx, "one_of", NULL, 0, &op), SP_E_USAGE); /* a group */
 
     sp_crop_opts c;
     assert_int_equal(sp_op_defaults("crop", &c, sizeof(c)), SP_OK);
