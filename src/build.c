@@ -203,12 +203,8 @@ int sp_build_one(const sp_job *run, const sp_sink_plan *sp, const sp_record *r, 
         *len = it.encoded_len;
         it.encoded = NULL;
     } else if (rc == SP_OK) {
-        /* A sink of pixels (npy) stores the rows as they are. */
-        size_t row = (size_t)it.image.width * it.image.channels;
-        *len = row * it.image.height;
-        if (!(*out = malloc(*len ? *len : 1))) rc = sp_fail(err, SP_E_NOMEM, "out of memory");
-        for (uint32_t y = 0; rc == SP_OK && y < it.image.height; y++)
-            memcpy(*out + row * y, it.image.data + it.image.stride * y, row);
+        /* A sink of pixels (npy) stores the rows as they are: the raw codec's bytes. */
+        rc = sp_format_raw.encode(&it.image, NULL, out, len, err);
     }
     item_reset(&it);
     return rc;

@@ -744,9 +744,9 @@ static void link_graph(cfg *c, sp_pipeline *p, char **inputs)
 
 /* Section names become file names, JSON keys and `input =` references, where '.'
  * separates a stage from its output port. */
-static bool valid_section_name(const char *s)
+static bool valid_name(const char *s, size_t max)
 {
-    if (!*s || strlen(s) > 64) return false;
+    if (!*s || strlen(s) > max) return false;
     for (; *s; s++)
         if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
               *s == '_' || *s == '-'))
@@ -754,14 +754,9 @@ static bool valid_section_name(const char *s)
     return true;
 }
 
-static bool valid_prefix(const char *s)
+static bool valid_section_name(const char *s)
 {
-    if (!*s || strlen(s) > 100) return false;
-    for (; *s; s++)
-        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
-              *s == '_' || *s == '-'))
-            return false;
-    return true;
+    return valid_name(s, 64);
 }
 
 /* Sinks name their files by prefix: each must be valid and no two may be the same. */
@@ -772,7 +767,7 @@ static void check_sinks(cfg *c, const sp_pipeline *p)
         if (!st->desc || st->desc->kind != SP_STAGE_SINK || !st->opts) continue;
         const char *prefix = sp_sink_prefix(st);
         if (!valid_section_name(st->name) && prefix == st->name) continue; /* reported */
-        if (!valid_prefix(prefix)) {
+        if (!valid_name(prefix, 100)) {
             cfg_error(c, st->line, "[%s] prefix '%s' must be 1 to 100 letters, digits, '_' or '-'",
                       st->name, prefix);
             continue;

@@ -70,12 +70,7 @@ int sp_pipeline_load_manifest(sp_ctx *ctx, const char *path, const char *const *
     sp_buf_free(&ini);
     if (rc != SP_OK) return rc;
     /* The output folder is not in the manifest: it is the manifest's own folder. */
-    const char *slash = strrchr(path, '/');
-    char *dir = slash ? sp_strndup(path, (size_t)(slash - path)) : sp_strdup(".");
-    if (dir && !dir[0]) {
-        free(dir);
-        dir = sp_strdup("/");
-    }
+    char *dir = sp_path_dir(path);
     rc = dir ? sp_pipeline_set_output(*out, dir) : SP_E_NOMEM;
     free(dir);
     if (rc != SP_OK) {

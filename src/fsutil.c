@@ -109,10 +109,15 @@ int sp_read_file(const char *path, uint64_t max_bytes, uint8_t **out, size_t *le
     return SP_OK;
 }
 
-int sp_fsync_dir_of(const char *path, sp_error *err)
+char *sp_path_dir(const char *path)
 {
     const char *slash = strrchr(path, '/');
-    char *dir = slash ? sp_strndup(path, (size_t)(slash - path) + (slash == path)) : sp_strdup(".");
+    return slash ? sp_strndup(path, (size_t)(slash - path) + (slash == path)) : sp_strdup(".");
+}
+
+int sp_fsync_dir_of(const char *path, sp_error *err)
+{
+    char *dir = sp_path_dir(path);
     if (!dir) return sp_fail(err, SP_E_NOMEM, "out of memory");
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     int rc = SP_OK;

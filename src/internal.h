@@ -94,6 +94,8 @@ typedef struct sp_mapped {
 } sp_mapped;
 int sp_map_file(const char *path, sp_mapped *m, sp_error *err);
 void sp_unmap(sp_mapped *m);
+/* The folder part of a path ("." without one, "/" for a file at the root); malloc'd. */
+char *sp_path_dir(const char *path);
 /* a + "/" + b in a new malloc'd string */
 char *sp_path_join(const char *a, const char *b);
 char *sp_strdup(const char *s);

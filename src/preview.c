@@ -20,27 +20,27 @@ typedef struct pick {
 } pick;
 
 /* Up to `rows` distinct samples of the sink, classes in turn (first class's first sample,
- * second class's first, ..., then every class's second), in plan order within a class. */
+ * second class's first, ..., then every class's second), in plan order within a class.
+ * One pass over the records keeps each class's first `rows` plain samples; the rows are
+ * then dealt from those lists. */
 static size_t pick_rows(const sp_job *run, const sp_sink_plan *sp, size_t rows, pick *out)
 {
+    pick *kept = calloc(run->nclasses * rows + 1, sizeof(pick));
+    size_t *nkept = calloc(run->nclasses + 1, sizeof(size_t));
     size_t n = 0;
-    for (size_t round = 0; n < rows; round++) {
-        size_t before = n;
-        for (size_t c = 0; c < run->nclasses && n < rows; c++) {
-            size_t seen = 0;
-            for (size_t i = 0; i < sp->recs.n; i++) {
-                const sp_record *r = &sp->recs.v[i];
-                int32_t label = run->catalogs[r->source].to_global[sp_run_sample(run, r)->label];
-                if (label != (int32_t)c || r->copy != 0) continue;
-                if (seen++ == round) {
-                    out[n].rec = *r;
-                    out[n++].label = label;
-                    break;
-                }
-            }
+    if (kept && nkept) {
+        for (size_t i = 0; i < sp->recs.n; i++) {
+            const sp_record *r = &sp->recs.v[i];
+            int32_t c = run->catalogs[r->source].to_global[sp_run_sample(run, r)->label];
+            if (r->copy != 0 || nkept[c] == rows) continue;
+            kept[(size_t)c * rows + nkept[c]++] = (pick){*r, c};
         }
-        if (n == before) break; /* every class is used up */
+        for (size_t round = 0; round < rows && n < rows; round++)
+            for (size_t c = 0; c < run->nclasses && n < rows; c++)
+                if (round < nkept[c]) out[n++] = kept[c * rows + round];
     }
+    free(kept);
+    free(nkept);
     return n;
 }
 

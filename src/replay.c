@@ -28,8 +28,8 @@ int sp_replay(sp_ctx *ctx, const char *shard_path, const char *key, uint8_t **ou
     *len = 0;
     const char *slash = strrchr(shard_path, '/');
     const char *name = slash ? slash + 1 : shard_path;
-    char *dir = slash ? sp_strndup(shard_path, (size_t)(slash - shard_path)) : sp_strdup(".");
-    char *manifest = dir ? sp_path_join(dir[0] ? dir : "/", "manifest.json") : NULL;
+    char *dir = sp_path_dir(shard_path);
+    char *manifest = dir ? sp_path_join(dir, "manifest.json") : NULL;
     free(dir);
     if (!manifest) return sp_fail(&ctx->err, SP_E_NOMEM, "out of memory");
     sp_pipeline *pipe = NULL;
