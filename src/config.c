@@ -310,32 +310,21 @@ static int key_line(const cfg_section *s, const char *key)
     return s->line;
 }
 
-/* Every pair of options NAME_min / NAME_max in a table is a range: the table's naming
- * rule makes `brightness_min = 2, brightness_max = 1` an error here, for every stage. */
+/* Every reversed NAME_min / NAME_max pair, each at the line the user wrote. */
 static void check_ranges(cfg *c, const cfg_section *s, const sp_option *table, const void *opts)
 {
     for (const sp_option *lo = table; lo && lo->name; lo++) {
-        size_t n = strlen(lo->name);
-        if (n < 5 || strcmp(lo->name + n - 4, "_min") != 0) continue;
-        char want[80];
-        snprintf(want, sizeof(want), "%.*s_max", (int)(n - 4), lo->name);
-        const sp_option *hi = sp_option_find(table, want);
-        if (!hi || hi->type != lo->type) continue;
-        const char *a = (const char *)opts + lo->offset, *b = (const char *)opts + hi->offset;
-        bool bad = lo->type == SP_OPT_DOUBLE ? *(const double *)a > *(const double *)b
-                   : lo->type == SP_OPT_INT  ? *(const int64_t *)a > *(const int64_t *)b
-                                             : false;
-        if (bad) {
-            sp_buf x = {0}, y = {0};
-            sp_option_format(lo, opts, &x);
-            sp_option_format(hi, opts, &y);
-            int line = key_line(s, lo->name);
-            if (line == s->line) line = key_line(s, hi->name); /* the one the user set */
-            cfg_error(c, line, "[%s] %s = %s is more than %s = %s", s->name,
-                      lo->name, x.data ? x.data : "", hi->name, y.data ? y.data : "");
-            sp_buf_free(&x);
-            sp_buf_free(&y);
-        }
+        const sp_option *hi = sp_option_reversed(table, lo, opts);
+        if (!hi) continue;
+        sp_buf x = {0}, y = {0};
+        sp_option_format(lo, opts, &x);
+        sp_option_format(hi, opts, &y);
+        int line = key_line(s, lo->name);
+        if (line == s->line) line = key_line(s, hi->name); /* the one the user set */
+        cfg_error(c, line, "[%s] %s = %s is more than %s = %s", s->name, lo->name,
+                  x.data ? x.data : "", hi->name, y.data ? y.data : "");
+        sp_buf_free(&x);
+        sp_buf_free(&y);
     }
 }
 

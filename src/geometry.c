@@ -180,10 +180,7 @@ static inline void turn(const sp_image *src, sp_image *dst, int k, const uint32_
                     if (k == 1) {
                         sx = W - 1 - y;
                         sy = x;
-                    } else if (k == 2) {
-                        sx = W - 1 - x;
-                        sy = H - 1 - y;
-                    } else {
+                    } else { /* k == 3; half turns returned above */
                         sx = y;
                         sy = H - 1 - x;
                     }

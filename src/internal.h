@@ -132,6 +132,12 @@ const sp_option *sp_option_find(const sp_option *table, const char *name);
 /* Parses `value` into the field of `opts` described by `o`. On error returns SP_E_CONFIG
  * with a message that names the option and the accepted values. */
 int sp_option_parse(const sp_option *o, void *opts, const char *value, sp_error *err);
+/* Every pair NAME_min / NAME_max of a table is a range. If `lo` is a NAME_min whose
+ * NAME_max in opts is smaller, returns that NAME_max option; else NULL. */
+const sp_option *sp_option_reversed(const sp_option *table, const sp_option *lo,
+                                    const void *opts);
+/* SP_E_CONFIG naming the first reversed pair, if any. */
+int sp_options_check_ranges(const sp_option *table, const void *opts, sp_error *err);
 /* Sets every option to its default. */
 int sp_options_defaults(const sp_option *table, void *opts, sp_error *err);
 /* Frees the strings held by opts. */
@@ -143,6 +149,7 @@ const char *sp_opt_type_name(sp_opt_type t);
 /* ---- encoder settings (the encode stage's options) ---------------------------------- */
 
 typedef enum sp_subsampling { SP_SUB_444, SP_SUB_422, SP_SUB_420 } sp_subsampling;
+extern const sp_enum_choice sp_subsampling_choices[]; /* stages/encode.c */
 
 typedef struct sp_encode_opts {
     int format;       /* SP_ENC_* */
@@ -416,6 +423,10 @@ void sp_pixel_ctx_init(sp_pixel_ctx *pc, uint64_t seed, const char *stage, const
  * own name), its p and per-class values; its drawn values noted under its name. */
 int sp_pixel_run_member(sp_pixel_ctx *group, const struct sp_stage *member, sp_image *img,
                         sp_error *err);
+
+/* An integer uniform over [lo, hi) (hi > lo), as torch.randint draws: the floor of a
+ * 53-bit uniform, one draw. */
+int64_t sp_px_int(sp_pixel_ctx *pc, int64_t lo, int64_t hi);
 
 /* What `apply` a random stage has. */
 enum { SP_APPLY_COPIES = 0, SP_APPLY_ALL = 1 };

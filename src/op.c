@@ -79,6 +79,7 @@ int sp_op_new(sp_ctx *ctx, const char *type, const char *const *options, size_t 
         }
         free(key);
     }
+    if (rc == SP_OK) rc = sp_options_check_ranges(op->desc->options, op->opts, &e);
     if (rc != SP_OK) {
         sp_op_free(&op);
         return sp_ctx_error(ctx, &e);
@@ -121,6 +122,7 @@ int sp_op_new_struct(sp_ctx *ctx, const char *type, const void *opts, size_t opt
     sp_error e;
     sp_error_clear(&e);
     rc = copy_checked(op->desc->options, op->opts, opts, &e);
+    if (rc == SP_OK) rc = sp_options_check_ranges(op->desc->options, op->opts, &e);
     if (rc != SP_OK) {
         sp_op_free(&op);
         return sp_ctx_error(ctx, &e);

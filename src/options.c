@@ -254,3 +254,35 @@ void sp_option_format(const sp_option *o, const void *opts, sp_buf *out)
     }
     }
 }
+
+const sp_option *sp_option_reversed(const sp_option *table, const sp_option *lo, const void *opts)
+{
+    size_t n = strlen(lo->name);
+    if (n < 5 || strcmp(lo->name + n - 4, "_min") != 0) return NULL;
+    char want[80];
+    snprintf(want, sizeof(want), "%.*s_max", (int)(n - 4), lo->name);
+    const sp_option *hi = sp_option_find(table, want);
+    if (!hi || hi->type != lo->type) return NULL;
+    const char *a = (const char *)opts + lo->offset, *b = (const char *)opts + hi->offset;
+    bool bad = lo->type == SP_OPT_DOUBLE ? *(const double *)a > *(const double *)b
+               : lo->type == SP_OPT_INT  ? *(const int64_t *)a > *(const int64_t *)b
+                                         : false;
+    return bad ? hi : NULL;
+}
+
+int sp_options_check_ranges(const sp_option *table, const void *opts, sp_error *err)
+{
+    for (const sp_option *lo = table; lo && lo->name; lo++) {
+        const sp_option *hi = sp_option_reversed(table, lo, opts);
+        if (!hi) continue;
+        sp_buf x = {0}, y = {0};
+        sp_option_format(lo, opts, &x);
+        sp_option_format(hi, opts, &y);
+        int rc = sp_fail(err, SP_E_CONFIG, "%s = %s is more than %s = %s", lo->name,
+                         x.data ? x.data : "", hi->name, y.data ? y.data : "");
+        sp_buf_free(&x);
+        sp_buf_free(&y);
+        return rc;
+    }
+    return SP_OK;
+}

@@ -200,13 +200,10 @@ int sp_color_hue(sp_image *img, double shift)
     return steps;
 }
 
-int sp_px_draw_range(sp_pixel_ctx *pc, const char *name, double lo, double hi, double *out,
-                     sp_error *err)
+double sp_px_draw_range(sp_pixel_ctx *pc, const char *name, double lo, double hi)
 {
-    if (lo > hi)
-        return sp_fail(err, SP_E_CONFIG, "%s range is reversed: min %g > max %g", name, lo, hi);
-    *out = sp_px_range(pc, lo, hi);
-    if (*out > hi) *out = hi; /* lo + (hi - lo) * u can round up past hi */
-    sp_px_note(pc, name, *out);
-    return SP_OK;
+    double v = sp_px_range(pc, lo, hi);
+    if (v > hi) v = hi; /* lo + (hi - lo) * u can round up past hi */
+    sp_px_note(pc, name, v);
+    return v;
 }

@@ -53,9 +53,8 @@ int sp_color_hue(sp_image *img, double shift);
 
 /* Draws a value uniformly in [lo, hi] from the stage's stream and notes it as `name`.
  * One draw even when lo == hi, so the draws after it keep their place if a range is
- * widened later. Fails with SP_E_CONFIG if lo > hi: the option tables cannot check a pair,
- * and a reversed range is a mistake worth stopping for. */
-int sp_px_draw_range(sp_pixel_ctx *pc, const char *name, double lo, double hi, double *out,
-                     sp_error *err);
+ * widened later. lo <= hi: every NAME_min/NAME_max pair is checked when options are read
+ * (sp_option_reversed). */
+double sp_px_draw_range(sp_pixel_ctx *pc, const char *name, double lo, double hi);
 
 #endif

@@ -45,6 +45,12 @@ double sp_px_range(sp_pixel_ctx *pc, double lo, double hi)
     return lo + (hi - lo) * sp_rng_uniform(&pc->rng);
 }
 
+int64_t sp_px_int(sp_pixel_ctx *pc, int64_t lo, int64_t hi)
+{
+    int64_t v = lo + (int64_t)floor(sp_rng_uniform(&pc->rng) * (double)(hi - lo));
+    return v < hi ? v : hi - 1; /* u * n can round up to n */
+}
+
 uint32_t sp_px_copy(const sp_pixel_ctx *pc)
 {
     return pc->copy;

@@ -105,8 +105,8 @@ static int blur_process(const void *opts, sp_image *img, sp_pixel_ctx *pc, sp_er
 {
     const blur_opts *o = opts;
     double sigma;
-    int rc = sp_px_draw_range(pc, "sigma", o->sigma_min, o->sigma_max, &sigma, err);
-    if (rc != SP_OK || sigma <= 0) return rc;
+    sigma = sp_px_draw_range(pc, "sigma", o->sigma_min, o->sigma_max);
+    if (sigma <= 0) return SP_OK;
     return blur_image(img, sigma, err);
 }
 

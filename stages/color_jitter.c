@@ -40,6 +40,7 @@ static const char *const adj_names[NADJ] = {"brightness", "contrast", "saturatio
 static int color_jitter_process(const void *opts, sp_image *img, sp_pixel_ctx *pc,
                                 sp_error *err)
 {
+    (void)err; /* every adjustment is total */
     const color_jitter_opts *o = opts;
     const double amount[NADJ] = {o->brightness, o->contrast, o->saturation, o->hue};
     /* torchvision's randperm(4), as a Fisher-Yates shuffle on the stage's stream. */
@@ -62,8 +63,7 @@ static int color_jitter_process(const void *opts, sp_image *img, sp_pixel_ctx *p
         if (amount[k] <= 0) continue;
         double lo = k == ADJ_HUE ? -amount[k] : (amount[k] < 1 ? 1 - amount[k] : 0);
         double hi = k == ADJ_HUE ? amount[k] : 1 + amount[k];
-        int rc = sp_px_draw_range(pc, adj_names[k], lo, hi, &value[k], err);
-        if (rc != SP_OK) return rc;
+        value[k] = sp_px_draw_range(pc, adj_names[k], lo, hi);
     }
     for (int i = 0; i < NADJ; i++) {
         int k = order[i];

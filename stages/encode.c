@@ -16,7 +16,7 @@ static const sp_enum_choice encode_formats[] = {
     {0, NULL, NULL},
 };
 
-static const sp_enum_choice subsamplings[] = {
+const sp_enum_choice sp_subsampling_choices[] = {
     {SP_SUB_444, "444", "full-resolution chroma"},
     {SP_SUB_422, "422", "chroma halved horizontally"},
     {SP_SUB_420, "420", "chroma halved both ways (the usual for photos)"},
@@ -39,7 +39,7 @@ static const sp_option encode_options[] = {
     {"quality", "JPEG quality (1 = smallest, 100 = best)", OFF(quality), SP_OPT_INT, "90", 1,
      100, NULL, 0},
     {"subsampling", "JPEG chroma subsampling", OFF(subsampling), SP_OPT_ENUM, "420", 1, 0,
-     subsamplings, 0},
+     sp_subsampling_choices, 0},
     {"optimize", "JPEG: optimised Huffman tables (smaller, slower) instead of the standard ones",
      OFF(optimize), SP_OPT_BOOL, "false", 1, 0, NULL, 0},
     {"progressive", "JPEG: progressive instead of baseline (some decoders, e.g. GPU ones, "

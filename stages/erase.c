@@ -76,13 +76,8 @@ static void fill_box(sp_image *img, uint32_t bx, uint32_t by, uint32_t bw, uint3
 
 static int erase_process(const void *opts, sp_image *img, sp_pixel_ctx *pc, sp_error *err)
 {
+    (void)err; /* ranges are checked when the options are read; erasing cannot fail */
     const erase_opts *o = opts;
-    if (o->scale_min > o->scale_max)
-        return sp_fail(err, SP_E_CONFIG, "scale range is reversed: min %g > max %g",
-                       o->scale_min, o->scale_max);
-    if (o->ratio_min > o->ratio_max)
-        return sp_fail(err, SP_E_CONFIG, "ratio range is reversed: min %g > max %g",
-                       o->ratio_min, o->ratio_max);
     const double H = img->height, W = img->width, area = H * W;
     const double lr0 = log(o->ratio_min), lr1 = log(o->ratio_max);
     for (int t = 1; t <= TRIES; t++) {

@@ -263,7 +263,7 @@ static int idx_enumerate(const sp_stage_env *env, const void *opts, sp_catalog *
 {
     const idx_opts *o = opts;
     const sp_limits *lim = &env->run->pipe->limits;
-    if (!(cat->root = sp_packed_folder(o->images))) return sp_fail(err, SP_E_NOMEM, "out of memory");
+    if (!(cat->root = sp_path_dir(o->images))) return sp_fail(err, SP_E_NOMEM, "out of memory");
     idx_file images, labels;
     int rc = read_idx(o->images, 3, "images", lim, &images, err);
     if (rc != SP_OK) return rc;

@@ -19,13 +19,6 @@
 
 typedef sp_jpeg_opts jpeg_opts; /* shardpack/ops.h */
 
-static const sp_enum_choice subsampling_choices[] = {
-    {SP_SUB_444, "444", "full-resolution chroma"},
-    {SP_SUB_422, "422", "chroma halved horizontally"},
-    {SP_SUB_420, "420", "chroma halved both ways (the usual for photos)"},
-    {0, NULL, NULL},
-};
-
 #define OFF(f) offsetof(jpeg_opts, f)
 static const sp_option jpeg_options[] = {
     {"quality_min", "lowest JPEG quality drawn (1 = worst)", OFF(quality_min), SP_OPT_INT, "30",
@@ -33,7 +26,7 @@ static const sp_option jpeg_options[] = {
     {"quality_max", "highest JPEG quality drawn (100 = best)", OFF(quality_max), SP_OPT_INT,
      "95", 1, 100, NULL, 0},
     {"subsampling", "chroma subsampling of the re-encoding", OFF(subsampling), SP_OPT_ENUM,
-     "420", 1, 0, subsampling_choices, 0},
+     "420", 1, 0, sp_subsampling_choices, 0},
     SP_OPT_END,
 };
 
@@ -55,12 +48,7 @@ static int take_channels(const sp_image *src, uint32_t n, sp_image *dst, sp_erro
 static int jpeg_process(const void *opts, sp_image *img, sp_pixel_ctx *pc, sp_error *err)
 {
     const jpeg_opts *o = opts;
-    if (o->quality_min > o->quality_max)
-        return sp_fail(err, SP_E_CONFIG, "quality range is reversed: min %lld > max %lld",
-                       (long long)o->quality_min, (long long)o->quality_max);
-    int64_t span = o->quality_max - o->quality_min + 1;
-    int64_t q = o->quality_min + (int64_t)floor(sp_px_uniform(pc) * (double)span);
-    if (q > o->quality_max) q = o->quality_max;
+    int64_t q = sp_px_int(pc, o->quality_min, o->quality_max + 1);
     sp_px_note(pc, "quality", (double)q);
 
     sp_encode_opts eo;

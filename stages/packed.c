@@ -189,13 +189,6 @@ char *sp_packed_stem(const char *path, const char *const *suffixes)
     return sp_strndup(base, n);
 }
 
-char *sp_packed_folder(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    if (!slash) return sp_strdup(".");
-    return sp_strndup(path, slash == path ? 1 : (size_t)(slash - path));
-}
-
 static int pnm_head(char kind, uint32_t w, uint32_t h, char head[40])
 {
     return snprintf(head, 40, "P%c\n%u %u\n255\n", kind, w, h);

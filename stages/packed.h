@@ -41,8 +41,6 @@ int sp_packed_index_width(uint64_t count);
 /* A container's name in sample paths: its file name without folders and without the
  * suffix (".gz", ".bin", ...) if it ends with one of suffixes (NULL-terminated). */
 char *sp_packed_stem(const char *path, const char *const *suffixes);
-/* The folder holding path ("." for a bare name): the catalog root, for messages. */
-char *sp_packed_folder(const char *path);
 
 /* The bytes sp_packed_pnm makes for an image of w x h. */
 uint64_t sp_packed_pnm_size(char kind, uint32_t w, uint32_t h);

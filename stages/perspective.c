@@ -26,13 +26,6 @@ static const sp_option perspective_options[] = {
     SP_OPT_END,
 };
 
-/* torch.randint(lo, hi): an integer uniform over [lo, hi). */
-static double draw_int(sp_pixel_ctx *pc, int64_t lo, int64_t hi)
-{
-    int64_t v = lo + (int64_t)floor(sp_px_uniform(pc) * (double)(hi - lo));
-    return (double)(v < hi ? v : hi - 1);
-}
-
 /* Coefficients c such that a point (x, y) of `to` maps to its partner in `from`:
  *   X = (c0 x + c1 y + c2) / (c6 x + c7 y + 1),  Y = (c3 x + c4 y + c5) / (...). */
 static int homography(const double to[4][2], const double from[4][2], double c[8])
@@ -60,14 +53,14 @@ static int perspective_process(const void *opts, sp_image *img, sp_pixel_ctx *pc
     const int64_t dx = (int64_t)(o->distortion_scale * (double)(W / 2));
     const int64_t dy = (int64_t)(o->distortion_scale * (double)(H / 2));
     double end[4][2];
-    end[0][0] = draw_int(pc, 0, dx + 1); /* top-left */
-    end[0][1] = draw_int(pc, 0, dy + 1);
-    end[1][0] = draw_int(pc, W - dx - 1, W); /* top-right */
-    end[1][1] = draw_int(pc, 0, dy + 1);
-    end[2][0] = draw_int(pc, W - dx - 1, W); /* bottom-right */
-    end[2][1] = draw_int(pc, H - dy - 1, H);
-    end[3][0] = draw_int(pc, 0, dx + 1); /* bottom-left */
-    end[3][1] = draw_int(pc, H - dy - 1, H);
+    end[0][0] = (double)sp_px_int(pc, 0, dx + 1); /* top-left */
+    end[0][1] = (double)sp_px_int(pc, 0, dy + 1);
+    end[1][0] = (double)sp_px_int(pc, W - dx - 1, W); /* top-right */
+    end[1][1] = (double)sp_px_int(pc, 0, dy + 1);
+    end[2][0] = (double)sp_px_int(pc, W - dx - 1, W); /* bottom-right */
+    end[2][1] = (double)sp_px_int(pc, H - dy - 1, H);
+    end[3][0] = (double)sp_px_int(pc, 0, dx + 1); /* bottom-left */
+    end[3][1] = (double)sp_px_int(pc, H - dy - 1, H);
     static const char *const names[4][2] = {
         {"tl_x", "tl_y"}, {"tr_x", "tr_y"}, {"br_x", "br_y"}, {"bl_x", "bl_y"}};
     for (int i = 0; i < 4; i++) {

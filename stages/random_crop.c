@@ -43,13 +43,6 @@ static void random_crop_out_size(const void *opts, uint32_t *w, uint32_t *h)
     *h = (uint32_t)o->height;
 }
 
-/* An integer uniform over [0, n): floor of a 53-bit uniform, as torch.randint is uniform. */
-static uint32_t draw_index(sp_pixel_ctx *pc, uint32_t n)
-{
-    uint32_t v = (uint32_t)floor(sp_px_uniform(pc) * n);
-    return v < n ? v : n - 1;
-}
-
 /* Where `count` pixels from index `start` of one padded axis come from in the image:
  * torchvision pads twice (`padding`, then pad_if_needed around the padded image), and a
  * reflection of a padded image is not a reflection of the image, so both steps are
@@ -92,8 +85,8 @@ static int random_crop_process(const void *opts, sp_image *img, sp_pixel_ctx *pc
                        (long long)W, (long long)H, tw, th);
     uint32_t y = 0, x = 0;
     if (W != tw || H != th) {
-        y = draw_index(pc, (uint32_t)(H - th + 1));
-        x = draw_index(pc, (uint32_t)(W - tw + 1));
+        y = (uint32_t)sp_px_int(pc, 0, (uint32_t)(H - th + 1));
+        x = (uint32_t)sp_px_int(pc, 0, (uint32_t)(W - tw + 1));
     }
     sp_px_note(pc, "x", x);
     sp_px_note(pc, "y", y);

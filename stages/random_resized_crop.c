@@ -46,18 +46,11 @@ static void rrc_out_size(const void *opts, uint32_t *w, uint32_t *h)
     *h = (uint32_t)o->height;
 }
 
-static uint32_t draw_index(sp_pixel_ctx *pc, uint32_t n)
-{
-    uint32_t v = (uint32_t)floor(sp_px_uniform(pc) * n);
-    return v < n ? v : n - 1;
-}
-
 /* The box, exactly as torchvision's RandomResizedCrop.get_params. */
 static int draw_box(const rrc_opts *o, uint32_t W, uint32_t H, sp_pixel_ctx *pc,
                     uint32_t box[4])
 {
     const double area = (double)W * H;
-    /* Reversed ranges are taken as given, like torch.empty(1).uniform_(a, b). */
     const double lr0 = log(o->ratio_min), lr1 = log(o->ratio_max);
     for (int attempt = 1; attempt <= 10; attempt++) {
         double target = area * sp_px_range(pc, o->scale_min, o->scale_max);
@@ -66,14 +59,13 @@ static int draw_box(const rrc_opts *o, uint32_t W, uint32_t H, sp_pixel_ctx *pc,
         if (w > 0 && w <= W && h > 0 && h <= H) {
             box[3] = (uint32_t)h;
             box[2] = (uint32_t)w;
-            box[1] = draw_index(pc, H - box[3] + 1);
-            box[0] = draw_index(pc, W - box[2] + 1);
+            box[1] = (uint32_t)sp_px_int(pc, 0, H - box[3] + 1);
+            box[0] = (uint32_t)sp_px_int(pc, 0, W - box[2] + 1);
             return attempt;
         }
     }
     /* Fallback: the whole image, cut down to the nearest allowed aspect ratio. */
-    double in_ratio = (double)W / H, rmin = fmin(o->ratio_min, o->ratio_max),
-           rmax = fmax(o->ratio_min, o->ratio_max), w = W, h = H;
+    double in_ratio = (double)W / H, rmin = o->ratio_min, rmax = o->ratio_max, w = W, h = H;
     if (in_ratio < rmin) h = nearbyint(w / rmin);
     else if (in_ratio > rmax) w = nearbyint(h * rmax);
     if (w < 1) w = 1;

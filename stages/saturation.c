@@ -27,11 +27,11 @@ static const sp_option saturation_options[] = {
 
 static int saturation_process(const void *opts, sp_image *img, sp_pixel_ctx *pc, sp_error *err)
 {
+    (void)err; /* cannot fail: the range was checked when the options were read */
     const saturation_opts *o = opts;
-    double f;
-    int rc = sp_px_draw_range(pc, "factor", o->factor_min, o->factor_max, &f, err);
-    if (rc == SP_OK) sp_color_saturation(img, f);
-    return rc;
+    double f = sp_px_draw_range(pc, "factor", o->factor_min, o->factor_max);
+    sp_color_saturation(img, f);
+    return SP_OK;
 }
 
 const sp_stage_desc sp_stage_saturation = {

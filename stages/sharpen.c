@@ -75,9 +75,8 @@ static int sharpen_process(const void *opts, sp_image *img, sp_pixel_ctx *pc, sp
 {
     const sharpen_opts *o = opts;
     double f;
-    int rc = sp_px_draw_range(pc, "factor", o->factor_min, o->factor_max, &f, err);
-    if (rc == SP_OK) rc = sharpen_image(img, f, err);
-    return rc;
+    f = sp_px_draw_range(pc, "factor", o->factor_min, o->factor_max);
+    return sharpen_image(img, f, err);
 }
 
 const sp_stage_desc sp_stage_sharpen = {

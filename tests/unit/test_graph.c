@@ -533,6 +533,10 @@ static void test_op_api(void **state)
     assert_int_equal(sp_op_new(ctx, "shuffle", NULL, 0, &op), SP_E_USAGE); /* not pixel */
     assert_int_equal(sp_op_new(ctx, "nope", NULL, 0, &op), SP_E_USAGE);
     assert_int_equal(sp_op_new(ctx, "one_of", NULL, 0, &op), SP_E_USAGE); /* a group */
+    /* A reversed range is refused here as in a config, not at the first apply. */
+    const char *const reversed[] = {"factor_min=2", "factor_max=1"};
+    assert_int_equal(sp_op_new(ctx, "brightness", reversed, 2, &op), SP_E_CONFIG);
+    assert_non_null(strstr(sp_errmsg(ctx), "factor_min = 2 is more than factor_max = 1"));
 
     sp_crop_opts c;
     assert_int_equal(sp_op_defaults("crop", &c, sizeof(c)), SP_OK);
