@@ -240,6 +240,16 @@ typedef struct sp_sample {
     char *detail;    /* why it was rejected, or NULL */
     bool cached;     /* taken from the catalog cache */
     uint64_t offset; /* where a source that packs samples into one file finds it */
+    /* The split the input itself assigns (a train/ val/ folder layout, a manifest's split
+     * column): SP_SPLIT_*, SP_SPLIT_NONE when the input says nothing. */
+    uint8_t split_hint;
+    /* 64-bit perceptual (DCT) hash of the decoded pixels, when the scan computed one. */
+    bool has_phash;
+    uint64_t phash;
+    /* Near-duplicate cluster: 0 for none; samples (of any source) with the same nonzero id
+     * are near-duplicates of each other. Set at plan time by the clean stage; the split
+     * stage keeps a cluster in one split so near-copies never leak from train into val. */
+    uint32_t cluster;
 } sp_sample;
 
 typedef struct sp_catalog {
