@@ -204,6 +204,7 @@ static void log_summary(sp_job *run)
                run->catalogs[k->source].samples[k->sample].path, sp_strerror(k->code),
                k->detail ? k->detail : "");
     }
+    sp_report_log(run);
 }
 
 int sp_finish(sp_job *run)
@@ -224,6 +225,7 @@ int sp_finish(sp_job *run)
     json_counts(&b, "counts_in", run, run->counts_in);
     json_counts(&b, "counts_out", run, run->counts_out);
     json_shards(&b, run);
+    sp_report_json(&b, run);
     json_skips(&b, run);
     sp_buf_puts(&b, "}\n");
     sp_error err;
@@ -231,6 +233,7 @@ int sp_finish(sp_job *run)
     int rc = b.oom ? sp_fail(&err, SP_E_NOMEM, "out of memory") : SP_OK;
     char *path = sp_path_join(run->outdir, "manifest.json");
     if (rc == SP_OK && !path) rc = sp_fail(&err, SP_E_NOMEM, "out of memory");
+    if (rc == SP_OK) rc = sp_report_write(run, &err); /* before the manifest that ends a build */
     if (rc == SP_OK) rc = sp_write_file_atomic(path, b.data, b.len, &err);
     free(path);
     sp_buf_free(&b);

@@ -46,6 +46,12 @@ typedef enum sp_status {
     SP_E_CANCELLED = -9, /* a callback asked to stop */
     SP_E_INTERNAL = -10, /* a bug: please report it */
     SP_E_NOLABEL = -11,  /* a sample with no class */
+    /* Dropped by a clean stage (not errors: on_error = fail does not stop on them). */
+    SP_E_DUPLICATE = -20,      /* the same bytes as an earlier sample */
+    SP_E_NEAR_DUPLICATE = -21, /* a perceptual near-copy of an earlier sample */
+    SP_E_TOO_SMALL = -22,      /* under the clean stage's min_width / min_height */
+    SP_E_TOO_LARGE = -23,      /* over its max_width / max_height */
+    SP_E_ASPECT = -24,         /* over its max_aspect */
 } sp_status;
 
 typedef enum sp_severity {
