@@ -699,6 +699,12 @@ typedef struct sp_scan_needs {
 } sp_scan_needs;
 void sp_clean_scan_needs(const sp_pipeline *p, sp_scan_needs *needs);
 extern const sp_stage_desc sp_stage_clean;
+/* Groups samples: equal content hashes, and (max_distance >= 0) perceptual hashes within
+ * max_distance bits, transitively. root[i] is the first (smallest index) of i's group. */
+int sp_dup_groups(const sp_sample *const *s, size_t n, int max_distance, uint32_t *root);
+/* The max_distance of the pipeline's first clean stage with near-duplicate detection on,
+ * or -1. */
+int sp_clean_max_distance(const sp_pipeline *p);
 
 /* Near-duplicate clusters found by clean stages, for the manifest and report. */
 typedef struct sp_cluster_member {

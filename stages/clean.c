@@ -100,14 +100,101 @@ void sp_clean_scan_needs(const sp_pipeline *p, sp_scan_needs *needs)
     }
 }
 
+/* ---- grouping: union-find over samples, shared with `shardpack inspect` ------------- */
+
+static uint32_t find(uint32_t *parent, uint32_t i)
+{
+    while (parent[i] != i) {
+        parent[i] = parent[parent[i]]; /* path halving */
+        i = parent[i];
+    }
+    return i;
+}
+
+/* The root is the smaller index, so a group's root is its first member in path order. */
+static void unite(uint32_t *parent, uint32_t a, uint32_t b)
+{
+    a = find(parent, a);
+    b = find(parent, b);
+    if (a != b) parent[a < b ? b : a] = a < b ? a : b;
+}
+
+/* Sort keys for grouping: a 64-bit key, then the index (a total, stable order). */
+typedef struct keyed {
+    uint64_t key;
+    uint32_t i;
+} keyed;
+
+static int cmp_keyed(const void *a, const void *b)
+{
+    const keyed *x = a, *y = b;
+    if (x->key != y->key) return x->key < y->key ? -1 : 1;
+    return x->i < y->i ? -1 : x->i > y->i;
+}
+
+int sp_dup_groups(const sp_sample *const *s, size_t n, int max_distance, uint32_t *root)
+{
+    keyed *k = malloc(sizeof(keyed) * (n ? n : 1));
+    if (!k) return SP_E_NOMEM;
+    for (size_t i = 0; i < n; i++) root[i] = (uint32_t)i;
+    /* Exact: equal content hashes, found by sorting on a mix of both halves. */
+    for (size_t i = 0; i < n; i++)
+        k[i] = (keyed){s[i]->hash.hi ^ s[i]->hash.lo * 0x9E3779B97F4A7C15ull, (uint32_t)i};
+    qsort(k, n, sizeof(keyed), cmp_keyed);
+    for (size_t a = 0; a < n;) {
+        size_t b = a + 1;
+        while (b < n && k[b].key == k[a].key) b++;
+        for (size_t i = a + 1; i < b; i++)
+            for (size_t j = a; j < i; j++) {
+                const sp_hash128 *x = &s[k[i].i]->hash, *y = &s[k[j].i]->hash;
+                if (x->hi == y->hi && x->lo == y->lo) {
+                    unite(root, k[i].i, k[j].i);
+                    break;
+                }
+            }
+        a = b;
+    }
+    /* Near: hashes within max_distance bits share one of max_distance + 1 bands. */
+    unsigned bands = max_distance >= 0 ? (unsigned)max_distance + 1 : 0;
+    for (unsigned band = 0; band < bands; band++) {
+        unsigned lo = band * 64 / bands, hi = (band + 1) * 64 / bands;
+        uint64_t mask = hi - lo >= 64 ? ~0ull : ((1ull << (hi - lo)) - 1) << lo;
+        size_t m = 0;
+        for (size_t i = 0; i < n; i++)
+            if (s[i]->has_phash) k[m++] = (keyed){s[i]->phash & mask, (uint32_t)i};
+        qsort(k, m, sizeof(keyed), cmp_keyed);
+        for (size_t a = 0; a < m;) {
+            size_t b = a + 1;
+            while (b < m && k[b].key == k[a].key) b++;
+            for (size_t i = a + 1; i < b; i++)
+                for (size_t j = a; j < i; j++)
+                    if (sp_popcount64(s[k[i].i]->phash ^ s[k[j].i]->phash) <= max_distance)
+                        unite(root, k[i].i, k[j].i);
+            a = b;
+        }
+    }
+    for (size_t i = 0; i < n; i++) root[i] = find(root, (uint32_t)i);
+    free(k);
+    return SP_OK;
+}
+
+int sp_clean_max_distance(const sp_pipeline *p)
+{
+    for (size_t i = 0; i < p->nstages; i++) {
+        const clean_opts *o = p->stages[i].opts;
+        if (p->stages[i].desc == &sp_stage_clean && o->near_duplicates != DUP_OFF)
+            return (int)o->max_distance;
+    }
+    return -1;
+}
+
 /* A sample the records refer to: each is judged once, however many copies it has. */
 typedef struct unit {
     uint32_t source, sample;
     const sp_sample *s;
-    int code;          /* SP_OK, or why it is dropped */
-    uint32_t parent;   /* union-find */
-    uint32_t cluster;  /* assigned id, 0 if alone */
-    uint32_t first;    /* the cluster's first unit */
+    int code;         /* SP_OK, or why it is dropped */
+    uint32_t cluster; /* assigned id, 0 if alone */
+    uint32_t first;   /* the cluster's first unit */
 } unit;
 
 static int cmp_identity(const void *a, const void *b)
@@ -115,38 +202,6 @@ static int cmp_identity(const void *a, const void *b)
     const unit *x = a, *y = b;
     if (x->source != y->source) return x->source < y->source ? -1 : 1;
     return x->sample < y->sample ? -1 : x->sample > y->sample;
-}
-
-static uint32_t find(unit *u, uint32_t i)
-{
-    while (u[i].parent != i) {
-        u[i].parent = u[u[i].parent].parent; /* path halving */
-        i = u[i].parent;
-    }
-    return i;
-}
-
-/* The root is the smaller index, so a cluster's root is its first member in path order. */
-static void unite(unit *u, uint32_t a, uint32_t b)
-{
-    a = find(u, a);
-    b = find(u, b);
-    if (a == b) return;
-    if (a < b) u[b].parent = a;
-    else u[a].parent = b;
-}
-
-/* Sort keys for grouping: a 64-bit key, then the unit index (a total, stable order). */
-typedef struct keyed {
-    uint64_t key;
-    uint32_t unit;
-} keyed;
-
-static int cmp_keyed(const void *a, const void *b)
-{
-    const keyed *x = a, *y = b;
-    if (x->key != y->key) return x->key < y->key ? -1 : 1;
-    return x->unit < y->unit ? -1 : x->unit > y->unit;
 }
 
 static const char *size_problem(const clean_opts *o, const sp_sample *s, int *code, char *buf,
@@ -173,53 +228,26 @@ static const char *size_problem(const clean_opts *o, const sp_sample *s, int *co
     return buf;
 }
 
-/* Links samples with equal content hashes, and near ones by perceptual hash. */
+/* Groups the units that passed the size checks; sets each one's `first`. */
 static int link_units(const clean_opts *o, unit *u, size_t n)
 {
-    keyed *k = malloc(sizeof(keyed) * (n ? n : 1));
-    if (!k) return SP_E_NOMEM;
+    const sp_sample **s = malloc(sizeof(*s) * (n ? n : 1));
+    uint32_t *idx = malloc(sizeof(uint32_t) * (n ? n : 1));
+    uint32_t *root = malloc(sizeof(uint32_t) * (n ? n : 1));
+    int rc = s && idx && root ? SP_OK : SP_E_NOMEM;
     size_t m = 0;
-    for (size_t i = 0; i < n; i++)
-        if (u[i].code == SP_OK) k[m++] = (keyed){u[i].s->hash.hi ^ u[i].s->hash.lo * 0x9E3779B97F4A7C15ull, (uint32_t)i};
-    qsort(k, m, sizeof(keyed), cmp_keyed);
-    for (size_t a = 0; a < m;) {
-        size_t b = a + 1;
-        while (b < m && k[b].key == k[a].key) b++;
-        /* Equal mixed keys are almost surely equal hashes; check the full 128 bits. */
-        for (size_t i = a + 1; i < b; i++)
-            for (size_t j = a; j < i; j++) {
-                const sp_hash128 *x = &u[k[i].unit].s->hash, *y = &u[k[j].unit].s->hash;
-                if (x->hi == y->hi && x->lo == y->lo) {
-                    unite(u, k[i].unit, k[j].unit);
-                    break;
-                }
-            }
-        a = b;
-    }
-    if (o->near_duplicates != DUP_OFF) {
-        unsigned bands = (unsigned)o->max_distance + 1;
-        for (unsigned band = 0; band < bands; band++) {
-            unsigned lo = band * 64 / bands, hi = (band + 1) * 64 / bands;
-            uint64_t mask = hi - lo >= 64 ? ~0ull : ((1ull << (hi - lo)) - 1) << lo;
-            m = 0;
-            for (size_t i = 0; i < n; i++)
-                if (u[i].code == SP_OK && u[i].s->has_phash)
-                    k[m++] = (keyed){u[i].s->phash & mask, (uint32_t)i};
-            qsort(k, m, sizeof(keyed), cmp_keyed);
-            for (size_t a = 0; a < m;) {
-                size_t b = a + 1;
-                while (b < m && k[b].key == k[a].key) b++;
-                for (size_t i = a + 1; i < b; i++)
-                    for (size_t j = a; j < i; j++) {
-                        uint64_t x = u[k[i].unit].s->phash, y = u[k[j].unit].s->phash;
-                        if (sp_popcount64(x ^ y) <= o->max_distance) unite(u, k[i].unit, k[j].unit);
-                    }
-                a = b;
-            }
+    for (size_t i = 0; rc == SP_OK && i < n; i++)
+        if (u[i].code == SP_OK) {
+            idx[m] = (uint32_t)i;
+            s[m++] = u[i].s;
         }
-    }
-    free(k);
-    return SP_OK;
+    if (rc == SP_OK)
+        rc = sp_dup_groups(s, m, o->near_duplicates == DUP_OFF ? -1 : (int)o->max_distance, root);
+    for (size_t j = 0; rc == SP_OK && j < m; j++) u[idx[j]].first = idx[root[j]];
+    free(s);
+    free(idx);
+    free(root);
+    return rc;
 }
 
 static int clean_plan(const sp_stage_env *env, const void *opts, sp_recvec *recs, sp_error *err)
@@ -237,7 +265,7 @@ static int clean_plan(const sp_stage_env *env, const void *opts, sp_recvec *recs
     char detail[512];
     for (size_t i = 0; i < n; i++) {
         u[i].s = &run->catalogs[u[i].source].samples[u[i].sample];
-        u[i].parent = u[i].first = (uint32_t)i;
+        u[i].first = (uint32_t)i;
         u[i].cluster = 0;
         u[i].code = SP_OK;
         size_problem(o, u[i].s, &u[i].code, detail, sizeof(detail));
@@ -248,11 +276,8 @@ static int clean_plan(const sp_stage_env *env, const void *opts, sp_recvec *recs
     uint32_t next = 1;
     for (size_t i = 0; i < run->ncluster_members; i++)
         if (run->cluster_members[i].cluster >= next) next = run->cluster_members[i].cluster + 1;
-    for (size_t i = 0; rc == SP_OK && i < n; i++) {
-        if (u[i].code != SP_OK) continue;
-        u[i].first = find(u, (uint32_t)i);
-        if (u[i].first != i) u[u[i].first].cluster = 1; /* a root with company */
-    }
+    for (size_t i = 0; rc == SP_OK && i < n; i++)
+        if (u[i].code == SP_OK && u[i].first != i) u[u[i].first].cluster = 1; /* has company */
     for (size_t i = 0; rc == SP_OK && i < n; i++)
         if (u[i].code == SP_OK && u[i].first == i && u[i].cluster) u[i].cluster = next++;
     for (size_t i = 0; rc == SP_OK && i < n; i++) {
