@@ -712,6 +712,9 @@ typedef struct sp_cluster_member {
     bool kept;
 } sp_cluster_member;
 
+/* The plan's estimate of a record's stored bytes (src/plan.c). */
+uint64_t sp_plan_estimate(const sp_job *run, const sp_sink_plan *sp, const sp_record *r);
+
 /* The report (src/report.c): OUTDIR/report.tsv and the summary on stderr. */
 /* A sample a clean stage dropped: reported like a skip, but never an error, so
  * on_error = fail does not stop the run on it. */

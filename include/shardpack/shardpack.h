@@ -155,6 +155,13 @@ int sp_run(sp_ctx *ctx, sp_pipeline *pipe, sp_summary *summary);
 int sp_replay(sp_ctx *ctx, const char *shard_path, const char *key, uint8_t **out,
               size_t *len);
 
+/* A dataset doctor: scans the pipeline's sources (decoding every image and hashing it
+ * perceptually, whatever the config asks) and prints to `file` samples per class and the
+ * imbalance, formats and size distribution, corrupt and rejected files, exact- and
+ * near-duplicate groups, and the shards each sink would get. Builds nothing and writes
+ * nothing but a temporary catalog, removed before it returns. */
+int sp_inspect(sp_ctx *ctx, sp_pipeline *pipe, void *file /* FILE * */);
+
 /* A contact sheet of what a pipeline does, before a long build: a row per source sample
  * (classes in turn), a column per copy (0 = plain, 1.. = what the branch's random stages
  * make of the copies a balance stage asks for), labelled with class and file. Zeros

@@ -142,4 +142,35 @@ check(warm["clusters"] == m["clusters"] and warm["skipped"] == m["skipped"],
 j1, _, _, _ = build("drop", "verify = decode", threads=1, out=os.path.join(WORK, "out-j1"))
 check(j1 == m, "-j1 and -j2 give the same manifest")
 
+# inspect: a bare dataset folder, nothing written under it or left in TMPDIR.
+def listing(root):
+    return sorted((os.path.relpath(os.path.join(d, f), root), os.stat(os.path.join(d, f)).st_mtime_ns)
+                  for d, _, fs in os.walk(root) for f in fs) + sorted(
+                      os.path.relpath(d, root) for d, _, _ in os.walk(root))
+
+
+tmp = os.path.join(WORK, "tmp")
+os.makedirs(tmp)
+before = listing(D)
+p = subprocess.run([SP, "inspect", D, "-q"], capture_output=True, text=True,
+                   env=dict(os.environ, TMPDIR=tmp))
+check(p.returncode == 0, "inspect DATASET runs: " + p.stderr.strip())
+text = p.stdout
+print(text)
+check(listing(D) == before and os.listdir(tmp) == [],
+      "inspect writes nothing under the dataset and leaves nothing in TMPDIR")
+counts = {c: len([f for f in os.listdir(os.path.join(D, c))]) for c in os.listdir(D)}
+counts["squares"] -= 1  # notes.txt
+counts["stars"] -= 1  # star_broken.jpg
+check(all(f"  {c:<24} {n:>10}" in text for c, n in counts.items()), "inspect counts every class")
+big, small = max(counts.values()), min(counts.values())
+check(f"imbalance: {big / small:.2f}" in text, "inspect gives the imbalance ratio max/min")
+ws = sorted(w for p_, (w, h) in sizes.items() if p_ != "stars/star_broken.jpg")
+check(f"width    min {ws[0]}," in text and f"max {ws[-1]}" in text, "inspect's width range")
+check("corrupt 1 unknown_format 1" in text, "inspect finds the corrupt file with a full decode")
+check("exact duplicates: 1 groups, 1 extra copies" in text, "inspect finds the exact copy")
+check("3 clusters" in text and "triangles/zz_near.jpg" in text,
+      "inspect finds the near-duplicate clusters")
+check("93 records in 1 shards" in text, "inspect predicts the shards of the default tar sink")
+
 sys.exit(1 if failures else 0)
