@@ -60,7 +60,11 @@ def images(out):
                     key = name[:-5]
                     img = Image.open(io.BytesIO(t.extractfile(members[key + ".png"]).read()))
                     got[meta["source"] if "source" in meta else key] = np.asarray(img.convert("RGB"))
+                    METAS[meta["source"]] = meta
     return m, got
+
+
+METAS = {}
 
 
 for case, e in sorted(expect.items()):
@@ -89,7 +93,11 @@ for case, e in sorted(expect.items()):
         failures.append(f"{case}: shape {img.shape}, expected {want.shape}")
         continue
     diff = int(np.abs(img.astype(int) - want.astype(int)).max())
-    if diff > e["tol"]:
+    meta = METAS[f"{case}/{e['file']}"]
+    if (meta["width"], meta["height"]) != (want.shape[1], want.shape[0]):
+        failures.append(f"{case}: the catalog says {meta['width']}x{meta['height']}, the "
+                        f"upright image is {want.shape[1]}x{want.shape[0]}")
+    elif diff > e["tol"]:
         failures.append(f"{case}: pixels differ by up to {diff} (tolerance {e['tol']})")
     else:
         print(f"ok  {case}: decoded {img.shape[1]}x{img.shape[0]}, max difference {diff}")
