@@ -154,14 +154,31 @@ int sp_dup_groups(const sp_sample *const *s, size_t n, int max_distance, uint32_
             }
         a = b;
     }
-    /* Near: hashes within max_distance bits share one of max_distance + 1 bands. */
+    /* Near. Equal perceptual hashes first (many blank or near-blank images share one):
+     * they are linked in one pass, and only one of each value takes part below. */
     unsigned bands = max_distance >= 0 ? (unsigned)max_distance + 1 : 0;
+    uint32_t *rep = bands ? malloc(sizeof(uint32_t) * (n ? n : 1)) : NULL;
+    size_t nrep = 0;
+    if (bands && !rep) {
+        free(k);
+        return SP_E_NOMEM;
+    }
+    if (bands) {
+        size_t m = 0;
+        for (size_t i = 0; i < n; i++)
+            if (s[i]->has_phash) k[m++] = (keyed){s[i]->phash, (uint32_t)i};
+        qsort(k, m, sizeof(keyed), cmp_keyed);
+        for (size_t i = 0; i < m; i++) {
+            if (i && k[i].key == k[i - 1].key) unite(root, k[i].i, k[i - 1].i);
+            else rep[nrep++] = k[i].i;
+        }
+    }
+    /* Hashes within max_distance bits share one of max_distance + 1 bands (pigeonhole). */
     for (unsigned band = 0; band < bands; band++) {
         unsigned lo = band * 64 / bands, hi = (band + 1) * 64 / bands;
         uint64_t mask = hi - lo >= 64 ? ~0ull : ((1ull << (hi - lo)) - 1) << lo;
         size_t m = 0;
-        for (size_t i = 0; i < n; i++)
-            if (s[i]->has_phash) k[m++] = (keyed){s[i]->phash & mask, (uint32_t)i};
+        for (size_t r = 0; r < nrep; r++) k[m++] = (keyed){s[rep[r]]->phash & mask, rep[r]};
         qsort(k, m, sizeof(keyed), cmp_keyed);
         for (size_t a = 0; a < m;) {
             size_t b = a + 1;
@@ -174,6 +191,7 @@ int sp_dup_groups(const sp_sample *const *s, size_t n, int max_distance, uint32_
         }
     }
     for (size_t i = 0; i < n; i++) root[i] = find(root, (uint32_t)i);
+    free(rep);
     free(k);
     return SP_OK;
 }

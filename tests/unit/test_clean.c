@@ -235,6 +235,26 @@ static void test_dup_groups_match_all_pairs(void **state)
 #undef NEXT
 }
 
+/* 50,000 blank images (one perceptual hash) are one group, found without comparing
+ * every pair (which would take minutes): equal hashes are linked in one sorted pass. */
+static void test_dup_groups_many_equal(void **state)
+{
+    (void)state;
+    enum { N = 50000 };
+    sp_sample *s = calloc(N, sizeof(*s));
+    const sp_sample **ps = calloc(N, sizeof(*ps));
+    uint32_t *root = calloc(N, sizeof(uint32_t));
+    for (uint32_t i = 0; i < N; i++) {
+        ps[i] = &s[i];
+        s[i].has_phash = true;
+        s[i].phash = i % 2 ? 0x8000000000000000ull : 0x8000000000000001ull;
+        s[i].hash.lo = i;
+    }
+    assert_int_equal(sp_dup_groups(ps, N, 4, root), SP_OK);
+    for (uint32_t i = 0; i < N; i++) assert_int_equal(root[i], 0);
+    free(s), free(ps), free(root);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -244,6 +264,7 @@ int main(void)
         cmocka_unit_test(test_background_parse),
         cmocka_unit_test(test_phash_near_and_far),
         cmocka_unit_test(test_dup_groups_match_all_pairs),
+        cmocka_unit_test(test_dup_groups_many_equal),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
