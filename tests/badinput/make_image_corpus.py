@@ -142,6 +142,17 @@ ycck = open(ycck_path, "rb").read()
 os.remove(ycck_path)
 assert Image.open(io.BytesIO(ycck)).info.get("adobe_transform") == 2  # YCCK
 put("ycck_jpeg", "a.jpg", ycck, "decoded", expected=pil_rgb(ycck), tol=2)
+cmyk_path = os.path.join(OUT, "cmyk.jpg")
+assert os.system(f"'{MAKE_JPEG}' cmyk '{cmyk_path}'") == 0
+plain_cmyk = open(cmyk_path, "rb").read()
+os.remove(cmyk_path)
+assert b"Adobe" not in plain_cmyk and Image.open(io.BytesIO(plain_cmyk)).mode == "CMYK"
+# Without the Adobe marker the values are plain CMYK (0 = no ink), as the JPEG and libjpeg
+# define them. Pillow assumes Adobe's inverted values for every CMYK JPEG, so here the
+# expectation is computed from the ink values: Pillow's raw "CMYK;I" read gives 255 - ink.
+raw = np.asarray(Image.open(io.BytesIO(plain_cmyk))).astype(np.int64)  # 255 - ink
+want = (raw[..., :3] * raw[..., 3:4] + 127) // 255  # (255 - C)(255 - K) / 255
+put("cmyk_no_adobe_marker", "a.jpg", plain_cmyk, "decoded", expected=want, tol=2)
 rgb16 = RNG.integers(0, 65536, (20, 30, 3)).astype(np.uint16)
 put("png_16bit_rgb", "a.png", png_by_hand(rgb16, bitdepth=16), "decoded",
     expected=(rgb16.astype(np.int64) * 255 + 32767) // 65535, tol=1)

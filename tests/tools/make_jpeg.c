@@ -6,6 +6,8 @@
  *                         bomb that [run] max_scans refuses
  *   make_jpeg ycck OUT    a YCCK JPEG (CMYK input, Adobe marker, inverted as Photoshop
  *                         writes it), 64 x 48
+ *   make_jpeg cmyk OUT    a plain CMYK JPEG without an Adobe marker (not inverted: 0 = no
+ *                         ink), 64 x 48
  */
 #include <stddef.h>
 #include <stdio.h>
@@ -16,11 +18,12 @@
 
 int main(int argc, char **argv)
 {
-    if (argc != 3 || (strcmp(argv[1], "scans") && strcmp(argv[1], "ycck"))) {
-        fprintf(stderr, "usage: make_jpeg scans|ycck OUT\n");
+    if (argc != 3 || (strcmp(argv[1], "scans") && strcmp(argv[1], "ycck") &&
+                      strcmp(argv[1], "cmyk"))) {
+        fprintf(stderr, "usage: make_jpeg scans|ycck|cmyk OUT\n");
         return 2;
     }
-    int ycck = !strcmp(argv[1], "ycck");
+    int plain = !strcmp(argv[1], "cmyk"), ycck = plain || !strcmp(argv[1], "ycck");
     FILE *f = fopen(argv[2], "wb");
     if (!f) return 1;
     struct jpeg_compress_struct c;
@@ -35,7 +38,10 @@ int main(int argc, char **argv)
     jpeg_set_defaults(&c);
     jpeg_set_quality(&c, 90, TRUE);
     jpeg_scan_info *scans = NULL;
-    if (ycck) {
+    if (plain) {
+        jpeg_set_colorspace(&c, JCS_CMYK);
+        c.write_Adobe_marker = FALSE;
+    } else if (ycck) {
         jpeg_set_colorspace(&c, JCS_YCCK);
     } else {
         /* DC of all components, then for each component and coefficient k a first scan
@@ -68,7 +74,7 @@ int main(int argc, char **argv)
             p[0] = (unsigned char)(x * 4);
             p[1] = (unsigned char)(y * 5);
             p[2] = (unsigned char)((x + y) * 2);
-            if (ycck) p[3] = (unsigned char)(255 - x * 2); /* inverted K: 255 = no ink */
+            if (ycck) p[3] = (unsigned char)(plain ? x * 2 : 255 - x * 2); /* K: no ink at x = 0 */
         }
         JSAMPROW r = row;
         jpeg_write_scanlines(&c, &r, 1);
