@@ -198,9 +198,13 @@ static void log_summary(sp_job *run)
     for (size_t c = 0; c < run->nclasses; c++)
         sp_log(ctx, SP_LOG_INFO, "  %-20s %8llu in %8llu out", run->classes[c],
                (unsigned long long)run->counts_in[c], (unsigned long long)run->counts_out[c]);
+    /* A dedupe can drop thousands: the first 50 here, all of them in report.tsv. */
     for (size_t i = 0; i < run->nskips; i++) {
         const sp_skip *k = &run->skips[i];
-        sp_log(ctx, SP_LOG_INFO, "  skipped %s/%s: %s (%s)", run->catalogs[k->source].source,
+        if (i == 50)
+            sp_log(ctx, SP_LOG_INFO, "  ... %zu more skipped (all in report.tsv; -v lists them)",
+                   run->nskips - 50);
+        sp_log(ctx, i < 50 ? SP_LOG_INFO : SP_LOG_DEBUG, "  skipped %s/%s: %s (%s)", run->catalogs[k->source].source,
                run->catalogs[k->source].samples[k->sample].path, sp_strerror(k->code),
                k->detail ? k->detail : "");
     }
