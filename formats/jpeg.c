@@ -191,8 +191,9 @@ static int decode_at(const uint8_t *data, size_t len, const sp_limits *lim, uint
     int orientation = orientation_of(&d.cinfo);
     if (min_w || min_h) {
         /* The minimum is for the upright image: 5..8 store it with its sides swapped. */
-        d.cinfo.scale_num = orientation >= 5 ? dct_scale(d.cinfo.image_width, d.cinfo.image_height, min_h, min_w)
-                                             : dct_scale(d.cinfo.image_width, d.cinfo.image_height, min_w, min_h);
+        bool swap = orientation >= 5;
+        d.cinfo.scale_num = dct_scale(d.cinfo.image_width, d.cinfo.image_height,
+                                      swap ? min_h : min_w, swap ? min_w : min_h);
         d.cinfo.scale_denom = 8;
     }
     jpeg_start_decompress(&d.cinfo);

@@ -177,7 +177,8 @@ static int png_decode(const uint8_t *data, size_t len, const sp_limits *lim, sp_
     png_read_end(png, NULL);
     png_destroy_read_struct(&png, &pi, NULL);
     free(rows);
-    for (uint32_t y = 0; y < h; y++) flatten_rgba(img.data + (size_t)y * img.stride, w, lim->background);
+    for (uint32_t y = 0; y < h; y++)
+        flatten_rgba(img.data + (size_t)y * img.stride, w, lim->background);
     img.channels = 3; /* rows keep their 4-byte stride; stride is per image, not w*c */
     sp_image_move(out, &img);
     return SP_OK;

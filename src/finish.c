@@ -204,7 +204,8 @@ static void log_summary(sp_job *run)
         if (i == 50)
             sp_log(ctx, SP_LOG_INFO, "  ... %zu more skipped (all in report.tsv; -v lists them)",
                    run->nskips - 50);
-        sp_log(ctx, i < 50 ? SP_LOG_INFO : SP_LOG_DEBUG, "  skipped %s/%s: %s (%s)", run->catalogs[k->source].source,
+        sp_log(ctx, i < 50 ? SP_LOG_INFO : SP_LOG_DEBUG, "  skipped %s/%s: %s (%s)",
+               run->catalogs[k->source].source,
                run->catalogs[k->source].samples[k->sample].path, sp_strerror(k->code),
                k->detail ? k->detail : "");
     }

@@ -188,7 +188,8 @@ static int report(sp_job *run, FILE *f)
         for (size_t k = 0; k < run->nsinks; k++) {
             const sp_sink_plan *sp = &run->sinks[k];
             uint64_t est = 0;
-            for (size_t i = 0; i < sp->recs.n; i++) est += sp_plan_estimate(run, sp, &sp->recs.v[i]);
+            for (size_t i = 0; i < sp->recs.n; i++)
+                est += sp_plan_estimate(run, sp, &sp->recs.v[i]);
             fprintf(f, "  [%s] %s: %zu records in %zu shards, about %.1f MiB (%.1f MiB a shard)\n",
                     run->pipe->stages[sp->stage].name, run->pipe->stages[sp->stage].desc->name,
                     sp->recs.n, sp->nshards, (double)est / 1048576.0,

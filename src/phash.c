@@ -32,10 +32,12 @@ uint64_t sp_phash(const sp_image *img)
     /* Box average of BT.601 luma into N x N cells; a cell narrower than a pixel takes the
      * pixel under it, so tiny images work too. */
     for (uint32_t j = 0; j < N; j++) {
-        uint32_t y0 = (uint32_t)((uint64_t)j * H / N), y1 = (uint32_t)((uint64_t)(j + 1) * H / N);
+        uint32_t y0 = (uint32_t)((uint64_t)j * H / N);
+        uint32_t y1 = (uint32_t)((uint64_t)(j + 1) * H / N);
         if (y1 <= y0) y1 = y0 + 1;
         for (uint32_t i = 0; i < N; i++) {
-            uint32_t x0 = (uint32_t)((uint64_t)i * W / N), x1 = (uint32_t)((uint64_t)(i + 1) * W / N);
+            uint32_t x0 = (uint32_t)((uint64_t)i * W / N);
+            uint32_t x1 = (uint32_t)((uint64_t)(i + 1) * W / N);
             if (x1 <= x0) x1 = x0 + 1;
             double sum = 0;
             for (uint32_t y = y0; y < y1; y++) {

@@ -24,7 +24,8 @@ int sp_report_drop(sp_job *run, uint32_t source, uint32_t sample, int code, cons
     k->sample = sample;
     k->phase = "clean";
     k->code = code;
-    if (!(k->detail = sp_strdup(detail))) return sp_fail(&run->ctx->err, SP_E_NOMEM, "out of memory");
+    if (!(k->detail = sp_strdup(detail)))
+        return sp_fail(&run->ctx->err, SP_E_NOMEM, "out of memory");
     run->nskips++;
     sp_log(run->ctx, SP_LOG_DEBUG, "clean: %s/%s: %s: %s", run->catalogs[source].source,
            run->catalogs[source].samples[sample].path, sp_strerror(code), detail);
@@ -40,7 +41,8 @@ int sp_report_cluster(sp_job *run, uint32_t cluster, uint32_t source, uint32_t s
         run->cluster_members = v;
         run->capcluster_members = cap;
     }
-    run->cluster_members[run->ncluster_members++] = (sp_cluster_member){cluster, source, sample, kept};
+    run->cluster_members[run->ncluster_members++] =
+        (sp_cluster_member){cluster, source, sample, kept};
     return SP_OK;
 }
 
@@ -121,7 +123,8 @@ void sp_report_json(sp_buf *b, const sp_job *run)
     sp_buf_puts(b, "  \"clusters\": [");
     for (size_t i = 0; i < n; i++) {
         bool first = i == 0 || m[i - 1].cluster != m[i].cluster;
-        if (first) sp_buf_printf(b, "%s\n    {\"id\": %u, \"members\": [", i ? "]}," : "", m[i].cluster);
+        if (first)
+            sp_buf_printf(b, "%s\n    {\"id\": %u, \"members\": [", i ? "]}," : "", m[i].cluster);
         const sp_catalog *cat = &run->catalogs[m[i].source];
         sp_buf_puts(b, first ? "{\"source\": " : ", {\"source\": ");
         sp_json_str(b, cat->source);

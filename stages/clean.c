@@ -226,7 +226,8 @@ static const char *size_problem(const clean_opts *o, const sp_sample *s, int *co
                                 size_t size)
 {
     uint32_t w = s->info.width, h = s->info.height;
-    if ((o->min_width && w < (uint64_t)o->min_width) || (o->min_height && h < (uint64_t)o->min_height)) {
+    if ((o->min_width && w < (uint64_t)o->min_width) ||
+        (o->min_height && h < (uint64_t)o->min_height)) {
         *code = SP_E_TOO_SMALL;
         snprintf(buf, size, "%ux%u is under the minimum %lldx%lld", w, h,
                  (long long)o->min_width, (long long)o->min_height);

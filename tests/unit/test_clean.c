@@ -179,7 +179,8 @@ static void test_phash_near_and_far(void **state)
     picture(&d, 200, 150, 0, 1);   /* another picture */
     uint64_t ha = sp_phash(&a), hb = sp_phash(&b), hc = sp_phash(&c), hd = sp_phash(&d);
     assert_true(ha == sp_phash(&a));
-    print_message("distances: brighter %d, smaller %d, other %d\n", sp_popcount64(ha ^ hb), sp_popcount64(ha ^ hc), sp_popcount64(ha ^ hd));
+    print_message("distances: brighter %d, smaller %d, other %d\n", sp_popcount64(ha ^ hb),
+                  sp_popcount64(ha ^ hc), sp_popcount64(ha ^ hd));
     assert_true(sp_popcount64(ha ^ hb) <= 4);
     assert_true(sp_popcount64(ha ^ hc) <= 4);
     assert_true(sp_popcount64(ha ^ hd) > 12);
