@@ -150,12 +150,14 @@ int sp_catalog_cache_load(const sp_ctx *ctx, const char *cache_path, const char 
             s->has_phash = strcmp(f[12], "-") != 0;
             s->phash = s->has_phash ? strtoull(f[12], NULL, 16) : 0;
             s->decoded = f[13][0] == '1';
+            bool hash_ok = !s->has_phash || (strlen(f[12]) == 16 &&
+                                             strspn(f[12], "0123456789abcdef") == 16);
             /* It is only a cache: a row that could not have been written is dropped, so a
              * damaged file costs a rescan, never a crash. */
             bool sane = s->status == SP_OK
                             ? s->format && s->format->decode && s->info.width && s->info.height
                             : sp_severity_of(s->status) == SP_SEV_SAMPLE;
-            if (s->path && sane && sp_hash_parse(f[9], &s->hash) == SP_OK)
+            if (s->path && sane && hash_ok && sp_hash_parse(f[9], &s->hash) == SP_OK)
                 cache->nsamples++;
             else {
                 free(s->path);

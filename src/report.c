@@ -149,6 +149,13 @@ void sp_report_log(sp_job *run)
         for (size_t i = 0; i < run->nskips; i++) k += run->skips[i].code == codes[c];
         if (k) sp_buf_printf(&line, "%s%s %zu", line.len ? ", " : "", sp_strerror(codes[c]), k);
     }
+    /* Skips are sorted by sample (finish sorted them): count each sample once. */
+    size_t dropped = 0;
+    for (size_t i = 0; i < run->nskips; i++)
+        dropped += i == 0 || run->skips[i].source != run->skips[i - 1].source ||
+                   run->skips[i].sample != run->skips[i - 1].sample;
+    sp_log(ctx, SP_LOG_INFO, "  samples kept %llu, dropped %zu",
+           (unsigned long long)(run->summary.samples_found - dropped), dropped);
     if (line.data) sp_log(ctx, SP_LOG_INFO, "  dropped by reason: %s", line.data);
     sp_buf_free(&line);
     uint64_t *per = calloc(run->nclasses ? run->nclasses : 1, sizeof(uint64_t));
