@@ -139,6 +139,15 @@ build("plain", "near_duplicates = off", out=cold)  # fills the cache without has
 warm, _, _, _ = build("drop", "verify = decode", out=cold)
 check(warm["clusters"] == m["clusters"] and warm["skipped"] == m["skipped"],
       "a cache without hashes is completed, not trusted")
+cache = os.path.join(out, ".shardpack", "catalog-source.tsv")
+lines = open(cache).read().split("\n")
+damaged = [l.split("\t") for l in lines]
+for f in damaged:
+    if f[0] == "triangles/zz_near.jpg":
+        f[12] = "not-a-hash"
+open(cache, "w").write("\n".join("\t".join(f) for f in damaged))
+again, _, _, _ = build("drop", "verify = decode", out=out)
+check(again == m, "a damaged perceptual hash in the cache is scanned again, not trusted")
 j1, _, _, _ = build("drop", "verify = decode", threads=1, out=os.path.join(WORK, "out-j1"))
 check(j1 == m, "-j1 and -j2 give the same manifest")
 
