@@ -105,6 +105,18 @@ static void jdec_init(jdec *d, const uint8_t *data, size_t len, const sp_limits 
     d->prog.max_scans = lim->max_scans;
     d->cinfo.progress = &d->prog.pub;
     jpeg_mem_src(&d->cinfo, data, (unsigned long)len);
+    /* APP1 is kept for its EXIF orientation (formats/exif.c). */
+    jpeg_save_markers(&d->cinfo, JPEG_APP0 + 1, 0xffff);
+}
+
+/* The EXIF orientation (1..8; 1 = as stored) from the APP1 markers read with the header. */
+static int orientation_of(j_decompress_ptr cinfo)
+{
+    for (jpeg_saved_marker_ptr m = cinfo->marker_list; m; m = m->next)
+        if (m->marker == JPEG_APP0 + 1 && m->data_length >= 6 &&
+            memcmp(m->data, "Exif\0\0", 6) == 0)
+            return sp_exif_orientation(m->data, m->data_length);
+    return 1;
 }
 
 static int jpeg_header(const uint8_t *data, size_t len, const sp_limits *lim,
@@ -117,8 +129,10 @@ static int jpeg_header(const uint8_t *data, size_t len, const sp_limits *lim,
     }
     jdec_init(&d, data, len, lim);
     jpeg_read_header(&d.cinfo, TRUE);
-    info->width = d.cinfo.image_width;
-    info->height = d.cinfo.image_height;
+    /* The size as the decoder gives it: after the EXIF orientation (5..8 swap the sides). */
+    bool swap = orientation_of(&d.cinfo) >= 5;
+    info->width = swap ? d.cinfo.image_height : d.cinfo.image_width;
+    info->height = swap ? d.cinfo.image_width : d.cinfo.image_height;
     info->channels = (uint32_t)d.cinfo.num_components;
     jpeg_destroy_decompress(&d.cinfo);
     return check_dims(info->width, info->height, lim, err);
@@ -174,8 +188,12 @@ static int decode_at(const uint8_t *data, size_t len, const sp_limits *lim, uint
     }
     bool cmyk = d.cinfo.jpeg_color_space == JCS_CMYK || d.cinfo.jpeg_color_space == JCS_YCCK;
     d.cinfo.out_color_space = cmyk ? JCS_CMYK : JCS_RGB;
+    int orientation = orientation_of(&d.cinfo);
     if (min_w || min_h) {
-        d.cinfo.scale_num = dct_scale(d.cinfo.image_width, d.cinfo.image_height, min_w, min_h);
+        /* The minimum is for the upright image: 5..8 store it with its sides swapped. */
+        bool swap = orientation >= 5;
+        d.cinfo.scale_num = dct_scale(d.cinfo.image_width, d.cinfo.image_height,
+                                      swap ? min_h : min_w, swap ? min_w : min_h);
         d.cinfo.scale_denom = 8;
     }
     jpeg_start_decompress(&d.cinfo);
@@ -198,6 +216,11 @@ static int decode_at(const uint8_t *data, size_t len, const sp_limits *lim, uint
     jpeg_finish_decompress(&d.cinfo);
     jpeg_destroy_decompress(&d.cinfo);
     free(row4);
+    rc = sp_image_orient(&img, orientation, err);
+    if (rc != SP_OK) {
+        sp_image_release(&img);
+        return rc;
+    }
     sp_image_move(out, &img);
     return SP_OK;
 }

@@ -1,8 +1,12 @@
 /*
  * PNG through libpng. Every PNG flavour is normalised to 8-bit RGB: palette expanded (with
  * tRNS as alpha), 16-bit scaled to 8, gray replicated, interlacing undone, and alpha
- * composited on white — the background Pillow users get from `.convert("RGB")` on a
- * white canvas, and the one that keeps transparent icons readable.
+ * composited on [run] background (sp_limits.background): white by default — what a
+ * browser shows, and the one that keeps transparent icons readable — any colour, or
+ * `none` to drop the alpha as Pillow's `.convert("RGB")` does.
+ *
+ * APNG: libpng reads the default image (IHDR + IDAT) and passes over acTL, fcTL and
+ * fdAT as unknown ancillary chunks, so an animated PNG gives its first (default) frame.
  *
  * Untrusted input: png_set_user_limits bounds the dimensions before libpng allocates, the
  * chunk cache and chunk size are bounded, and a CRC or truncation error is corruption.
@@ -103,13 +107,18 @@ static int png_header(const uint8_t *data, size_t len, const sp_limits *lim,
     return check_pixels(info->width, info->height, lim, err);
 }
 
-/* Composites RGBA on white in place, leaving RGB rows. */
-static void flatten_rgba(uint8_t *row, uint32_t w)
+/* Composites RGBA on the background in place (or drops the alpha), leaving RGB rows. */
+static void flatten_rgba(uint8_t *row, uint32_t w, uint32_t background)
 {
+    unsigned bg[3] = {255, 255, 255};
+    bool drop = background & SP_BG_DROP;
+    if (background & SP_BG_SET)
+        for (int c = 0; c < 3; c++) bg[c] = (background >> (16 - 8 * c)) & 0xff;
     for (uint32_t x = 0; x < w; x++) {
         const uint8_t *p = row + 4 * x;
-        unsigned a = p[3];
-        for (int c = 0; c < 3; c++) row[3 * x + c] = (uint8_t)((p[c] * a + 255 * (255 - a) + 127) / 255);
+        unsigned a = drop ? 255 : p[3];
+        for (int c = 0; c < 3; c++)
+            row[3 * x + c] = (uint8_t)((p[c] * a + bg[c] * (255 - a) + 127) / 255);
     }
 }
 
@@ -168,7 +177,8 @@ static int png_decode(const uint8_t *data, size_t len, const sp_limits *lim, sp_
     png_read_end(png, NULL);
     png_destroy_read_struct(&png, &pi, NULL);
     free(rows);
-    for (uint32_t y = 0; y < h; y++) flatten_rgba(img.data + (size_t)y * img.stride, w);
+    for (uint32_t y = 0; y < h; y++)
+        flatten_rgba(img.data + (size_t)y * img.stride, w, lim->background);
     img.channels = 3; /* rows keep their 4-byte stride; stride is per image, not w*c */
     sp_image_move(out, &img);
     return SP_OK;

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CACHE_MAGIC "shardpack-catalog\t2\t"
+#define CACHE_MAGIC "shardpack-catalog\t3\t"
 
 void sp_catalog_free(sp_catalog *cat)
 {
@@ -77,7 +77,10 @@ int sp_catalog_cache_save(const char *cache_path, const char *key, const sp_cata
                       s->format ? s->format->name : "-", s->info.width, s->info.height,
                       s->info.channels, hex, s->status);
         sp_tsv_field(&b, s->detail ? s->detail : "");
-        sp_buf_puts(&b, "\n");
+        /* Version 3: the clean stage's facts (a full decode passed; the perceptual hash). */
+        if (s->has_phash) sp_buf_printf(&b, "\t%016llx", (unsigned long long)s->phash);
+        else sp_buf_puts(&b, "\t-");
+        sp_buf_printf(&b, "\t%d\n", s->decoded ? 1 : 0);
     }
     int rc = b.oom ? sp_fail(err, SP_E_NOMEM, "out of memory") : SP_OK;
     if (rc == SP_OK) rc = sp_write_file_atomic(cache_path, b.data, b.len, err);
@@ -123,8 +126,8 @@ int sp_catalog_cache_load(const sp_ctx *ctx, const char *cache_path, const char 
         char *nl = strchr(p, '\n');
         if (!nl) break; /* a torn last line: ignore it */
         *nl = '\0';
-        char *f[12];
-        if (split_tabs(p, f, 12) == 12) {
+        char *f[14];
+        if (split_tabs(p, f, 14) == 14) {
             if (cache->nsamples == cap) {
                 cap = cap ? cap * 2 : 1024;
                 sp_sample *v = realloc(cache->samples, cap * sizeof(*v));
@@ -144,12 +147,17 @@ int sp_catalog_cache_load(const sp_ctx *ctx, const char *cache_path, const char 
             s->info.channels = (uint32_t)strtoul(f[8], NULL, 10);
             s->status = (int)strtol(f[10], NULL, 10);
             s->detail = f[11][0] ? sp_tsv_unescape(f[11], strlen(f[11])) : NULL;
+            s->has_phash = strcmp(f[12], "-") != 0;
+            s->phash = s->has_phash ? strtoull(f[12], NULL, 16) : 0;
+            s->decoded = f[13][0] == '1';
+            bool hash_ok = !s->has_phash || (strlen(f[12]) == 16 &&
+                                             strspn(f[12], "0123456789abcdef") == 16);
             /* It is only a cache: a row that could not have been written is dropped, so a
              * damaged file costs a rescan, never a crash. */
             bool sane = s->status == SP_OK
                             ? s->format && s->format->decode && s->info.width && s->info.height
                             : sp_severity_of(s->status) == SP_SEV_SAMPLE;
-            if (s->path && sane && sp_hash_parse(f[9], &s->hash) == SP_OK)
+            if (s->path && sane && hash_ok && sp_hash_parse(f[9], &s->hash) == SP_OK)
                 cache->nsamples++;
             else {
                 free(s->path);

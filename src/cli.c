@@ -29,6 +29,9 @@ static const char usage[] =
     "                   a contact sheet: a row per sample, a column per augmented copy\n"
     "  check [CONFIG] [--dot]  validate the config and print the stage graph (Graphviz\n"
     "                   with --dot); reads no data\n"
+    "  inspect [CONFIG|DATASET]  a dataset doctor: classes and imbalance, formats, sizes,\n"
+    "                   corrupt files, exact and near duplicates, predicted shards;\n"
+    "                   writes nothing (DATASET: a folder or file, read by [source])\n"
     "  stages           list every stage and its options (--markdown for docs)\n"
     "  verify OUT       check an output against its manifest (checksums, records, indexes)\n"
     "  ls OUT|SHARD     list the records of an output or of one shard\n"
@@ -298,11 +301,12 @@ int main(int argc, char **argv)
         return output_command(argc, argv);
     int (*phase)(sp_ctx *, sp_pipeline *, sp_summary *) = NULL;
     bool check = !strcmp(cmd, "check"), preview = !strcmp(cmd, "preview");
+    bool inspect = !strcmp(cmd, "inspect");
     sp_preview_opts popts = {0};
     if (!strcmp(cmd, "build")) phase = sp_run;
     else if (!strcmp(cmd, "scan")) phase = sp_run_scan;
     else if (!strcmp(cmd, "plan")) phase = sp_run_plan;
-    else if (!check && !preview) return usage_error(NULL, "unknown command '%s'", cmd);
+    else if (!check && !preview && !inspect) return usage_error(NULL, "unknown command '%s'", cmd);
 
     const char *config = NULL, *outdir = NULL, *manifest = NULL;
     bool dot = false;
@@ -388,11 +392,27 @@ int main(int argc, char **argv)
 
     /* Loading logs every configuration error itself, each with its line. */
     sp_pipeline *pipe = NULL;
-    int rc = manifest ? sp_pipeline_load_manifest(ctx, manifest, sets, nsets, &pipe)
+    int rc;
+    struct stat cst;
+    size_t clen = strlen(config);
+    if (inspect && !manifest && stat(config, &cst) == 0 &&
+        (S_ISDIR(cst.st_mode) || clen < 4 || strcmp(config + clen - 4, ".ini") != 0)) {
+        /* A dataset rather than a config: the default source reads it, one tar sink. */
+        char *text = malloc(clen + 64);
+        if (!text) return EXIT_FAILED;
+        snprintf(text, clen + 64, "[source]\npath = %s\n[shards]\ntype = tar\n", config);
+        rc = sp_pipeline_load_string(ctx, text, config, sets, nsets, &pipe);
+        free(text);
+    } else {
+        rc = manifest ? sp_pipeline_load_manifest(ctx, manifest, sets, nsets, &pipe)
                       : sp_pipeline_load_file(ctx, config, sets, nsets, &pipe);
+    }
     if (rc == SP_OK && outdir) rc = sp_pipeline_set_output(pipe, outdir);
     if (rc == SP_OK && check) {
         rc = sp_pipeline_print(pipe, stdout, dot ? SP_GRAPH_DOT : SP_GRAPH_TEXT);
+    } else if (rc == SP_OK && inspect) {
+        rc = sp_inspect(ctx, pipe, stdout);
+        if (rc != SP_OK) fprintf(stderr, "shardpack: error: %s\n", sp_errmsg(ctx));
     } else if (rc == SP_OK && preview) {
         rc = sp_preview(ctx, pipe, &popts, sheet);
         if (rc != SP_OK) fprintf(stderr, "shardpack: error: %s\n", sp_errmsg(ctx));

@@ -856,6 +856,11 @@ static void build_pipeline(cfg *c, sp_pipeline *p)
         cfg_section *s = &c->sections[i];
         if (strcmp(s->name, "run") == 0) {
             parse_options(c, s, sp_run_options, &p->run, false, NULL);
+            cfg_entry *bg = entry_get(s, "background");
+            sp_error be;
+            sp_error_clear(&be);
+            if (sp_background_parse(p->run.background, &p->limits.background, &be) != SP_OK)
+                cfg_error(c, bg ? bg->line : s->line, "[run] background: %s", be.msg);
             continue;
         }
         if (!valid_section_name(s->name))

@@ -23,6 +23,11 @@ static const struct {
     {SP_E_CANCELLED, "cancelled", SP_SEV_FAILED},
     {SP_E_INTERNAL, "internal_error", SP_SEV_FAILED},
     {SP_E_NOLABEL, "no_label", SP_SEV_SAMPLE},
+    {SP_E_DUPLICATE, "duplicate", SP_SEV_SAMPLE},
+    {SP_E_NEAR_DUPLICATE, "near_duplicate", SP_SEV_SAMPLE},
+    {SP_E_TOO_SMALL, "too_small", SP_SEV_SAMPLE},
+    {SP_E_TOO_LARGE, "too_large", SP_SEV_SAMPLE},
+    {SP_E_ASPECT, "bad_aspect", SP_SEV_SAMPLE},
 };
 
 const char *sp_strerror(int code)

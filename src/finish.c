@@ -198,12 +198,18 @@ static void log_summary(sp_job *run)
     for (size_t c = 0; c < run->nclasses; c++)
         sp_log(ctx, SP_LOG_INFO, "  %-20s %8llu in %8llu out", run->classes[c],
                (unsigned long long)run->counts_in[c], (unsigned long long)run->counts_out[c]);
+    /* A dedupe can drop thousands: the first 50 here, all of them in report.tsv. */
     for (size_t i = 0; i < run->nskips; i++) {
         const sp_skip *k = &run->skips[i];
-        sp_log(ctx, SP_LOG_INFO, "  skipped %s/%s: %s (%s)", run->catalogs[k->source].source,
+        if (i == 50)
+            sp_log(ctx, SP_LOG_INFO, "  ... %zu more skipped (all in report.tsv; -v lists them)",
+                   run->nskips - 50);
+        sp_log(ctx, i < 50 ? SP_LOG_INFO : SP_LOG_DEBUG, "  skipped %s/%s: %s (%s)",
+               run->catalogs[k->source].source,
                run->catalogs[k->source].samples[k->sample].path, sp_strerror(k->code),
                k->detail ? k->detail : "");
     }
+    sp_report_log(run);
 }
 
 int sp_finish(sp_job *run)
@@ -224,6 +230,7 @@ int sp_finish(sp_job *run)
     json_counts(&b, "counts_in", run, run->counts_in);
     json_counts(&b, "counts_out", run, run->counts_out);
     json_shards(&b, run);
+    sp_report_json(&b, run);
     json_skips(&b, run);
     sp_buf_puts(&b, "}\n");
     sp_error err;
@@ -231,6 +238,7 @@ int sp_finish(sp_job *run)
     int rc = b.oom ? sp_fail(&err, SP_E_NOMEM, "out of memory") : SP_OK;
     char *path = sp_path_join(run->outdir, "manifest.json");
     if (rc == SP_OK && !path) rc = sp_fail(&err, SP_E_NOMEM, "out of memory");
+    if (rc == SP_OK) rc = sp_report_write(run, &err); /* before the manifest that ends a build */
     if (rc == SP_OK) rc = sp_write_file_atomic(path, b.data, b.len, &err);
     free(path);
     sp_buf_free(&b);

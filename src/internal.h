@@ -250,6 +250,7 @@ typedef struct sp_sample {
      * are near-duplicates of each other. Set at plan time by the clean stage; the split
      * stage keeps a cluster in one split so near-copies never leak from train into val. */
     uint32_t cluster;
+    bool decoded; /* a full decode succeeded at scan (the clean stage's verify = decode) */
 } sp_sample;
 
 typedef struct sp_catalog {
@@ -455,6 +456,7 @@ typedef struct sp_run_opts {
     int64_t max_dimension;
     int64_t max_scans;
     bool shrink_on_load;
+    char *background; /* see sp_background_parse */
 } sp_run_opts;
 extern const sp_option sp_run_options[];
 
@@ -519,6 +521,10 @@ struct sp_job {
     size_t nskips, capskips;
     uint64_t *counts_in, *counts_out; /* per run class */
     sp_summary summary;
+    /* Near-duplicate clusters the clean stages found (src/report.c writes them). */
+    struct sp_cluster_member *cluster_members;
+    size_t ncluster_members, capcluster_members;
+    bool force_decode, force_phash; /* inspect: decode and hash whatever the pipeline says */
 };
 
 /* Scan and plan into run, writing only the catalog cache (no plan.tsv); free with
@@ -659,5 +665,65 @@ int sp_example_parse(const uint8_t *data, uint64_t len, sp_example *ex, sp_error
 /* CRC-32C (Castagnoli) and TFRecord's masked form (src/crc32c.c). */
 uint32_t sp_crc32c(uint32_t crc, const void *data, size_t len);
 uint32_t sp_crc32c_masked(const void *data, size_t len);
+
+
+/* ---- decoding and cleaning (formats/exif.c, src/phash.c, stages/clean.c) ------------ */
+
+/* The EXIF orientation (1..8) in a JPEG APP1 payload ("Exif\0\0" + TIFF); 1 when it has
+ * none or is damaged. Bounded: reads IFD0 only, every offset checked. */
+int sp_exif_orientation(const uint8_t *app1, size_t len);
+/* img turned upright for an EXIF orientation (2..8; others leave it as it is). */
+int sp_image_orient(sp_image *img, int orientation, sp_error *err);
+
+/* The background transparent pixels are composited on, from [run] background: white,
+ * black, none (drop alpha, as Pillow's convert("RGB")) or R,G,B. Packed into
+ * sp_limits.background as SP_BG_SET | 0xRRGGBB, or SP_BG_DROP; 0 means white. */
+#define SP_BG_SET 0x01000000u
+#define SP_BG_DROP 0x02000000u
+int sp_background_parse(const char *text, uint32_t *out, sp_error *err);
+
+/* 64-bit perceptual hash: the signs, against their median, of the 8 x 8 lowest
+ * frequencies of the DCT of a 32 x 32 grayscale version of the image. */
+uint64_t sp_phash(const sp_image *img);
+int sp_phash_bytes(const sp_format *f, const uint8_t *data, size_t len, const sp_limits *lim,
+                   uint64_t *out, sp_error *err);
+static inline int sp_popcount64(uint64_t x)
+{
+    return __builtin_popcountll(x);
+}
+
+/* What the scan must do beyond headers, from the pipeline's clean stages. */
+typedef struct sp_scan_needs {
+    bool decode; /* a full decode of every sample (corrupt check) */
+    bool phash;  /* a perceptual hash of every sample (near duplicates) */
+} sp_scan_needs;
+void sp_clean_scan_needs(const sp_pipeline *p, sp_scan_needs *needs);
+extern const sp_stage_desc sp_stage_clean;
+/* Groups samples: equal content hashes, and (max_distance >= 0) perceptual hashes within
+ * max_distance bits, transitively. root[i] is the first (smallest index) of i's group. */
+int sp_dup_groups(const sp_sample *const *s, size_t n, int max_distance, uint32_t *root);
+/* The max_distance of the pipeline's first clean stage with near-duplicate detection on,
+ * or -1. */
+int sp_clean_max_distance(const sp_pipeline *p);
+
+/* Near-duplicate clusters found by clean stages, for the manifest and report. */
+typedef struct sp_cluster_member {
+    uint32_t cluster, source, sample;
+    bool kept;
+} sp_cluster_member;
+
+/* The plan's estimate of a record's stored bytes (src/plan.c). */
+uint64_t sp_plan_estimate(const sp_job *run, const sp_sink_plan *sp, const sp_record *r);
+
+/* The report (src/report.c): OUTDIR/report.tsv and the summary on stderr. */
+/* A sample a clean stage dropped: reported like a skip, but never an error, so
+ * on_error = fail does not stop the run on it. */
+int sp_report_drop(sp_job *run, uint32_t source, uint32_t sample, int code,
+                   const char *detail);
+int sp_report_cluster(sp_job *run, uint32_t cluster, uint32_t source, uint32_t sample,
+                      bool kept);
+int sp_report_write(sp_job *run, sp_error *err);
+void sp_report_json(sp_buf *b, const sp_job *run);
+void sp_report_log(sp_job *run);
 
 #endif

@@ -424,3 +424,9 @@ int sp_plan_run(sp_job *run)
     free(seen);
     return rc;
 }
+
+/* The plan's estimate of one record's stored bytes (for `shardpack inspect`). */
+uint64_t sp_plan_estimate(const sp_job *run, const sp_sink_plan *sp, const sp_record *r)
+{
+    return estimate_bytes(run, sp, r);
+}

@@ -33,6 +33,9 @@ const sp_option sp_run_options[] = {
     {"shrink_on_load", "when a chain starts by shrinking, let the decoder scale down first "
      "(JPEG DCT scaling, keeping at least twice the target size)", OFF(shrink_on_load),
      SP_OPT_BOOL, "true", 0, 0, NULL, 0},
+    {"background", "what transparent pixels (PNG alpha, tRNS) are composited on: white, "
+     "black, R,G,B (0-255 each), or none to drop the alpha as Pillow's convert(\"RGB\") does",
+     OFF(background), SP_OPT_STRING, "white", 0, 0, NULL, 0},
     SP_OPT_END,
 };
 
@@ -92,6 +95,7 @@ void sp_job_free(sp_job *run)
     free(run->classes);
     free(run->counts_in);
     free(run->counts_out);
+    free(run->cluster_members);
 }
 
 static int count_inputs(sp_job *run)

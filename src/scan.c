@@ -21,7 +21,7 @@ static int cmp_sample_path(const void *a, const void *b)
 /* Reads one sample's bytes and fills in its facts. Never fails the run: a bad sample
  * carries its own status and detail. */
 static void inspect(const sp_ctx *ctx, const sp_catalog *cat, sp_sample *s,
-                    const sp_limits *lim)
+                    const sp_limits *lim, const sp_scan_needs *needs)
 {
     sp_error err;
     sp_error_clear(&err);
@@ -37,6 +37,23 @@ static void inspect(const sp_ctx *ctx, const sp_catalog *cat, sp_sample *s,
             rc = sp_fail(&err, SP_E_FORMAT, "not a recognised image (content is not JPEG, PNG or PNM)");
         else
             rc = s->format->header(data, len, lim, &s->info, &err);
+    }
+    /* What a clean stage asked for: a full decode (corrupt check), a perceptual hash. */
+    s->decoded = s->has_phash = false;
+    if (rc == SP_OK && (needs->decode || needs->phash)) {
+        sp_image img = {0};
+        if (needs->decode) {
+            rc = s->format->decode(data, len, lim, &img, &err);
+            s->decoded = rc == SP_OK;
+        }
+        if (rc == SP_OK && needs->phash) {
+            /* The hash comes from the decoder's scaled output when it has one (see
+             * src/phash.c); without one the full decode above is that same image. */
+            if (img.data && !s->format->decode_scaled) s->phash = sp_phash(&img);
+            else rc = sp_phash_bytes(s->format, data, len, lim, &s->phash, &err);
+            s->has_phash = rc == SP_OK;
+        }
+        sp_image_release(&img);
     }
     free(data);
     s->status = rc;
@@ -54,8 +71,9 @@ static const sp_sample *cache_find(const sp_catalog *cache, const char *path)
 static char *cache_key(const sp_catalog *cat, const sp_limits *lim)
 {
     sp_buf b = {0};
-    sp_buf_printf(&b, "%s|%llu|%llu|%u|%u", cat->root, (unsigned long long)lim->max_pixels,
-                  (unsigned long long)lim->max_file_bytes, lim->max_dimension, lim->max_scans);
+    sp_buf_printf(&b, "%s|%llu|%llu|%u|%u|%x", cat->root, (unsigned long long)lim->max_pixels,
+                  (unsigned long long)lim->max_file_bytes, lim->max_dimension, lim->max_scans,
+                  lim->background);
     return b.oom ? (sp_buf_free(&b), NULL) : b.data;
 }
 
@@ -88,6 +106,10 @@ static int scan_source(sp_job *run, size_t stage_index, sp_catalog *cat)
         free(dir), free(name), free(cache_path), free(key);
         return sp_fail(&ctx->err, SP_E_NOMEM, "out of memory");
     }
+    sp_scan_needs needs;
+    sp_clean_scan_needs(run->pipe, &needs);
+    needs.decode |= run->force_decode;
+    needs.phash |= run->force_phash;
     sp_catalog cache;
     sp_catalog_cache_load(ctx, cache_path, key, &cache, &err);
     if (cache.nsamples > 1)
@@ -101,13 +123,19 @@ static int scan_source(sp_job *run, size_t stage_index, sp_catalog *cat)
         sp_sample *s = &cat->samples[i];
         if (s->status != SP_OK) continue; /* already rejected while enumerating */
         const sp_sample *c = cache_find(&cache, s->path);
-        if (c && c->size == s->size && c->mtime_ns == s->mtime_ns && c->ctime_ns == s->ctime_ns &&
-            c->inode == s->inode) {
+        /* A row from a run that did not decode or hash is not enough for one that does. */
+        bool enough = c && (c->status != SP_OK ||
+                            ((!needs.decode || c->decoded) && (!needs.phash || c->has_phash)));
+        if (c && enough && c->size == s->size && c->mtime_ns == s->mtime_ns &&
+            c->ctime_ns == s->ctime_ns && c->inode == s->inode) {
             s->format = c->format;
             s->info = c->info;
             s->hash = c->hash;
             s->status = c->status;
             s->detail = c->detail ? sp_strdup(c->detail) : NULL;
+            s->decoded = c->decoded;
+            s->has_phash = c->has_phash;
+            s->phash = c->phash;
             s->cached = true;
             run->summary.samples_cached++;
         } else {
@@ -121,7 +149,7 @@ static int scan_source(sp_job *run, size_t stage_index, sp_catalog *cat)
     for (size_t base = 0; rc == SP_OK && base < ntodo; base += CHUNK) {
         size_t end = base + CHUNK < ntodo ? base + CHUNK : ntodo;
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
-        for (size_t k = base; k < end; k++) inspect(ctx, cat, &cat->samples[todo[k]], lim);
+        for (size_t k = base; k < end; k++) inspect(ctx, cat, &cat->samples[todo[k]], lim, &needs);
         rc = sp_progress(ctx, SP_PHASE_SCAN, end, ntodo);
     }
     free(todo);

@@ -11,6 +11,7 @@ extern const sp_stage_desc sp_stage_idx;
 extern const sp_stage_desc sp_stage_cifar;
 extern const sp_stage_desc sp_stage_shuffle;
 extern const sp_stage_desc sp_stage_split;
+extern const sp_stage_desc sp_stage_clean;
 extern const sp_stage_desc sp_stage_balance;
 extern const sp_stage_desc sp_stage_resize;
 extern const sp_stage_desc sp_stage_crop;
@@ -54,6 +55,7 @@ static const sp_stage_desc *const stages[] = {
     &sp_stage_idx,
     &sp_stage_cifar,
     /* record stages */
+    &sp_stage_clean,
     &sp_stage_split,
     &sp_stage_balance,
     &sp_stage_shuffle,

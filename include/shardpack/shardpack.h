@@ -46,6 +46,12 @@ typedef enum sp_status {
     SP_E_CANCELLED = -9, /* a callback asked to stop */
     SP_E_INTERNAL = -10, /* a bug: please report it */
     SP_E_NOLABEL = -11,  /* a sample with no class */
+    /* Dropped by a clean stage (not errors: on_error = fail does not stop on them). */
+    SP_E_DUPLICATE = -20,      /* the same bytes as an earlier sample */
+    SP_E_NEAR_DUPLICATE = -21, /* a perceptual near-copy of an earlier sample */
+    SP_E_TOO_SMALL = -22,      /* under the clean stage's min_width / min_height */
+    SP_E_TOO_LARGE = -23,      /* over its max_width / max_height */
+    SP_E_ASPECT = -24,         /* over its max_aspect */
 } sp_status;
 
 typedef enum sp_severity {
@@ -148,6 +154,13 @@ int sp_run(sp_ctx *ctx, sp_pipeline *pipe, sp_summary *summary);
  * malloc'd; the bytes equal the stored ones when sources and shardpack are unchanged. */
 int sp_replay(sp_ctx *ctx, const char *shard_path, const char *key, uint8_t **out,
               size_t *len);
+
+/* A dataset doctor: scans the pipeline's sources (decoding every image and hashing it
+ * perceptually, whatever the config asks) and prints to `file` samples per class and the
+ * imbalance, formats and size distribution, corrupt and rejected files, exact- and
+ * near-duplicate groups, and the shards each sink would get. Builds nothing and writes
+ * nothing but a temporary catalog, removed before it returns. */
+int sp_inspect(sp_ctx *ctx, sp_pipeline *pipe, void *file /* FILE * */);
 
 /* A contact sheet of what a pipeline does, before a long build: a row per source sample
  * (classes in turn), a column per copy (0 = plain, 1.. = what the branch's random stages

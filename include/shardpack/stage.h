@@ -120,6 +120,9 @@ typedef struct sp_limits {
     uint64_t max_file_bytes; /* one input file or member */
     uint32_t max_dimension;  /* width or height */
     uint32_t max_scans;      /* progressive JPEG scans */
+    /* Not a limit but a decoding choice every codec needs: what transparent pixels are
+     * composited on. 0 = white; 0x01RRGGBB = that colour; 0x02000000 = drop the alpha. */
+    uint32_t background;
 } sp_limits;
 
 typedef struct sp_image_info {

@@ -1,0 +1,156 @@
+#!/usr/bin/python3
+"""Run every case of the image bad-input corpus through shardpack and check its outcome.
+
+    check_image_corpus.py SHARDPACK MAKE_JPEG WORKDIR
+
+Each case is built alone (under `timeout 2`: no hang) with a lossless chain (source ->
+encode png -> tar), and must give its documented outcome: decoded to the expected pixels
+within the case's tolerance, or skipped with the expected reason — never a crash. Then
+all cases are built together with a few good images, and the build must succeed with
+every good file in it. Last, shrink-on-load on a rotated JPEG must give the same size and
+nearly the same pixels as a full decode.
+"""
+
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+
+import numpy as np
+from PIL import Image
+
+SP, MAKE_JPEG, WORK = sys.argv[1:4]
+HERE = os.path.dirname(os.path.abspath(__file__))
+shutil.rmtree(WORK, ignore_errors=True)
+CORPUS = os.path.join(WORK, "corpus")
+subprocess.run(["/usr/bin/python3", os.path.join(HERE, "make_image_corpus.py"), CORPUS,
+                MAKE_JPEG], check=True)
+expect = json.load(open(os.path.join(CORPUS, "expect.json")))
+assert len(expect) >= 15, len(expect)
+failures = []
+
+CHAIN = "[encode]\nformat = png\n[shards]\ntype = tar\nmax_records = 1000\n"
+
+
+def build(name, root, extra="", sets=(), timeout=2):
+    cfg = os.path.join(WORK, name + ".ini")
+    with open(cfg, "w") as f:
+        f.write(f"[source]\npath = {root}\n{extra}{CHAIN}")
+    out = os.path.join(WORK, "out-" + name)
+    cmd = ["timeout", str(timeout), SP, "build", cfg, "-o", out, "-q", "-j", "2"]
+    for s in sets:
+        cmd += ["--set", s]
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    return p, out
+
+
+def images(out):
+    """Every record's image in the output, by source path."""
+    m = json.load(open(os.path.join(out, "manifest.json")))
+    got = {}
+    for sh in m["shards"]:
+        with tarfile.open(os.path.join(out, sh["path"])) as t:
+            members = {x.name: x for x in t.getmembers()}
+            for name, x in members.items():
+                if name.endswith(".json"):
+                    meta = json.load(t.extractfile(x))
+                    key = name[:-5]
+                    img = Image.open(io.BytesIO(t.extractfile(members[key + ".png"]).read()))
+                    got[meta["source"] if "source" in meta else key] = np.asarray(img.convert("RGB"))
+                    METAS[meta["source"]] = meta
+    return m, got
+
+
+METAS = {}
+
+
+for case, e in sorted(expect.items()):
+    p, out = build(case, os.path.join(CORPUS, case), sets=e["set"])
+    if p.returncode == 124:
+        failures.append(f"{case}: hung (over 2 s)")
+        continue
+    if p.returncode != 0:
+        failures.append(f"{case}: exit {p.returncode}: {p.stderr.strip()}")
+        continue
+    m, got = images(out)
+    if e["outcome"] == "skipped":
+        reasons = [s["reason"] for s in m["skipped"]]
+        if reasons != [e["reason"]] or m["records"] != 0:
+            failures.append(f"{case}: expected skipped as {e['reason']}, got {reasons}, "
+                            f"{m['records']} records")
+        else:
+            print(f"ok  {case}: skipped, {e['reason']}: {m['skipped'][0]['detail']}")
+        continue
+    if m["skipped"] or len(got) != 1:
+        failures.append(f"{case}: expected decoded, got skipped {m['skipped']}")
+        continue
+    (img,) = got.values()
+    want = np.load(os.path.join(CORPUS, case + ".npy"))
+    if img.shape != want.shape:
+        failures.append(f"{case}: shape {img.shape}, expected {want.shape}")
+        continue
+    diff = int(np.abs(img.astype(int) - want.astype(int)).max())
+    meta = METAS[f"{case}/{e['file']}"]
+    if (meta["width"], meta["height"]) != (want.shape[1], want.shape[0]):
+        failures.append(f"{case}: the catalog says {meta['width']}x{meta['height']}, the "
+                        f"upright image is {want.shape[1]}x{want.shape[0]}")
+    elif diff > e["tol"]:
+        failures.append(f"{case}: pixels differ by up to {diff} (tolerance {e['tol']})")
+    else:
+        print(f"ok  {case}: decoded {img.shape[1]}x{img.shape[0]}, max difference {diff}")
+
+# The whole corpus as one dataset (a class per case) plus good images: the build goes on.
+ALL = os.path.join(WORK, "all")
+for case in expect:
+    shutil.copytree(os.path.join(CORPUS, case), ALL, dirs_exist_ok=True)
+good = os.path.join(ALL, "good")
+os.makedirs(good)
+for i in range(5):
+    Image.fromarray(np.full((16, 16, 3), i * 40, np.uint8)).save(os.path.join(good, f"g{i}.png"))
+p, out = build("all", ALL, timeout=20)
+if p.returncode != 0:
+    failures.append(f"whole corpus: exit {p.returncode}: {p.stderr.strip()}")
+else:
+    m, got = images(out)
+    decoded = [c for c, e in expect.items() if e["outcome"] == "decoded"]
+    want = len(decoded) + 5
+    skipped = sorted((s["path"].split("/")[0], s["reason"]) for s in m["skipped"])
+    want_skipped = sorted((c, e["reason"]) for c, e in expect.items() if e["outcome"] == "skipped")
+    if m["records"] != want or skipped != want_skipped:
+        failures.append(f"whole corpus: {m['records']} records (expected {want}), skipped "
+                        f"{skipped} (expected {want_skipped})")
+    else:
+        print(f"ok  whole corpus: {want} records, {len(skipped)} skipped with their reasons")
+
+# Shrink-on-load on an EXIF-rotated JPEG: the decoder scales the stored (sideways) image,
+# and the result must match a full decode's in size and, closely, in pixels.
+ROT = os.path.join(WORK, "rotated", "r")
+os.makedirs(ROT)
+y, x = np.mgrid[0:600, 0:800]
+big = np.stack([x * 255 // 799, y * 255 // 599, (x // 50 + y // 50) % 2 * 255], -1).astype(np.uint8)
+ex = Image.Exif()
+ex[0x0112] = 6
+Image.fromarray(big).save(os.path.join(ROT, "r.jpg"), quality=95, exif=ex.tobytes())
+sizes = {}
+for shrink in ("true", "false"):
+    p, out = build("rot-" + shrink, os.path.dirname(ROT), extra="[resize]\nsize = 100\n",
+                   sets=[f"run.shrink_on_load={shrink}"], timeout=10)
+    assert p.returncode == 0, p.stderr
+    _, got = images(out)
+    sizes[shrink] = next(iter(got.values()))
+a, b = sizes["true"].astype(float), sizes["false"].astype(float)
+if a.shape != b.shape or a.shape[:2] != (133, 100):
+    failures.append(f"shrink-on-load of a rotated JPEG: {a.shape} vs {b.shape}, expected 133x100")
+else:
+    psnr = 10 * np.log10(255 ** 2 / max(((a - b) ** 2).mean(), 1e-9))
+    if psnr < 30:
+        failures.append(f"shrink-on-load of a rotated JPEG: PSNR {psnr:.1f} dB vs a full decode")
+    else:
+        print(f"ok  shrink-on-load of an EXIF-rotated JPEG: {a.shape[1]}x{a.shape[0]}, PSNR {psnr:.1f} dB")
+
+for f in failures:
+    print("FAIL", f)
+sys.exit(1 if failures else 0)
