@@ -23,6 +23,8 @@ static const struct {
     {SP_E_CANCELLED, "cancelled", SP_SEV_FAILED},
     {SP_E_INTERNAL, "internal_error", SP_SEV_FAILED},
     {SP_E_NOLABEL, "no_label", SP_SEV_SAMPLE},
+    {SP_E_UNSAFE, "unsafe_member", SP_SEV_SAMPLE},
+    {SP_E_BADROW, "bad_row", SP_SEV_SAMPLE},
 };
 
 const char *sp_strerror(int code)

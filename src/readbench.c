@@ -24,7 +24,7 @@ static double now_s(void)
 /* Images read back are as untrusted as any: decoded under the limits the build used. */
 static sp_limits limits_of(cJSON *manifest)
 {
-    sp_limits lim = {(uint64_t)178956970, 0, 65500, 256};
+    sp_limits lim = {.max_pixels = (uint64_t)178956970, .max_dimension = 65500, .max_scans = 256};
     cJSON *run = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(manifest, "config"), "run");
     cJSON *px = cJSON_GetObjectItemCaseSensitive(run, "max_pixels");
     cJSON *dim = cJSON_GetObjectItemCaseSensitive(run, "max_dimension");

@@ -70,7 +70,7 @@ static int jpeg_process(const void *opts, sp_image *img, sp_pixel_ctx *pc, sp_er
     sp_image_release(&rgb);
     if (rc != SP_OK) return rc;
     /* Our own bytes: no limits beyond what the encoder accepted. */
-    const sp_limits lim = {0, 0, 0, 0};
+    const sp_limits lim = {.max_pixels = 0};
     sp_image dec = {0};
     rc = sp_format_jpeg.decode(bytes, len, &lim, &dec, err);
     free(bytes);

@@ -46,6 +46,10 @@ typedef enum sp_status {
     SP_E_CANCELLED = -9, /* a callback asked to stop */
     SP_E_INTERNAL = -10, /* a bug: please report it */
     SP_E_NOLABEL = -11,  /* a sample with no class */
+    SP_E_UNSAFE = -12,   /* an archive member or manifest path that escapes its root, or a
+                          * link or device in an archive (never followed) */
+    SP_E_BADROW = -13,   /* a manifest row that cannot be read (missing field, bad quote,
+                          * unknown label) */
 } sp_status;
 
 typedef enum sp_severity {

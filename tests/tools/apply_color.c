@@ -98,7 +98,7 @@ int main(int argc, char **argv)
     if (sp_read_file(argv[2], 1u << 30, &data, &len, &err) != SP_OK) return die(argv[2], &err);
     const sp_format *f = sp_format_probe(data, len);
     if (!f) return die(argv[2], NULL);
-    const sp_limits lim = {0, 0, 0, 0};
+    const sp_limits lim = {.max_pixels = 0};
     sp_image img = {0};
     if (f->decode(data, len, &lim, &img, &err) != SP_OK) return die(argv[2], &err);
     free(data);

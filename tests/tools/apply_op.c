@@ -75,7 +75,7 @@ int main(int argc, char **argv)
     uint8_t *data = NULL;
     size_t len = 0;
     if (sp_read_file(argv[2], 1u << 30, &data, &len, &err) != SP_OK) return fail(argv[2], &err);
-    const sp_limits lim = {1u << 28, 1u << 30, 1u << 16, 1000};
+    const sp_limits lim = {.max_pixels = 1u << 28, .max_file_bytes = 1u << 30, .max_dimension = 1u << 16, .max_scans = 1000};
     sp_image img = {0};
     if (sp_format_png.decode(data, len, &lim, &img, &err) != SP_OK) return fail(argv[2], &err);
     free(data);

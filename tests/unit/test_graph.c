@@ -195,7 +195,7 @@ static void read_sink(sp_ctx *ctx, const char *out, const char *prefix, tally *t
             t->uses[v.label][idx]++;
             sp_image img = {0};
             sp_error err;
-            const sp_limits lim = {1u << 20, 1u << 20, 4096, 16};
+            const sp_limits lim = {.max_pixels = 1u << 20, .max_file_bytes = 1u << 20, .max_dimension = 4096, .max_scans = 16};
             assert_int_equal(sp_format_png.decode(v.image, v.image_len, &lim, &img, &err),
                              SP_OK);
             /* Class c has its own block size; class b its own p = 0. */
@@ -361,7 +361,7 @@ static void run_marked(const char *pixel, const char *name, uint32_t size, int *
     sp_reader *r;
     assert_int_equal(sp_reader_open(ctx, path, &r), SP_OK);
     sp_record_view v;
-    const sp_limits lim = {1u << 20, 1u << 20, 4096, 16};
+    const sp_limits lim = {.max_pixels = 1u << 20, .max_file_bytes = 1u << 20, .max_dimension = 4096, .max_scans = 16};
     while (sp_reader_next(r, &v) == 1) {
         sp_image img = {0};
         sp_error err;
@@ -481,7 +481,7 @@ static void test_custom_format(void **state)
     sp_reader *r;
     assert_int_equal(sp_reader_open(ctx, path, &r), SP_OK);
     sp_record_view v;
-    const sp_limits lim = {1u << 20, 1u << 20, 4096, 16};
+    const sp_limits lim = {.max_pixels = 1u << 20, .max_file_bytes = 1u << 20, .max_dimension = 4096, .max_scans = 16};
     int n = 0;
     while (sp_reader_next(r, &v) == 1) {
         sp_image img = {0};

@@ -21,7 +21,7 @@
 
 #include "internal.h"
 
-static const sp_limits no_limits = {0, 0, 0, 0};
+static const sp_limits no_limits = {.max_pixels = 0};
 static const sp_limits run_limits = {
     .max_pixels = 178956970, .max_file_bytes = 256u << 20, .max_dimension = 65500, .max_scans = 256};
 
