@@ -116,7 +116,7 @@ static int archive_probe(const sp_input_peek *p)
     if (!S_ISREG(p->st.st_mode)) return 0;
     if (archive_magic(p->raw, p->nraw) || archive_magic(p->inner, p->ninner)) return 100;
     /* A tar with no members is only zero blocks. */
-    bool zeros = p->nraw >= 1024 && p->st.st_size % 512 == 0;
+    bool zeros = p->nraw == SP_INPUT_PEEK && p->st.st_size >= 1024 && p->st.st_size % 512 == 0;
     for (size_t i = 0; zeros && i < p->nraw; i++) zeros = p->raw[i] == 0;
     return zeros ? 30 : 0;
 }
@@ -422,6 +422,16 @@ static int walk_level(arc_walk *w, const uint8_t *buf, size_t len, const char *p
         }
         rc = take_entry(w, a, e, buf, len, prefix, depth, &stop);
     }
+    /* libarchive reads a zip from its central directory, and takes one it cannot parse
+     * for an empty archive: with local entries present that is damage, not emptiness. */
+    if (rc == SP_OK && count == 0 && len >= 4 && memcmp(buf, "PK\3\4", 4) == 0) {
+        if (depth == 0)
+            rc = sp_fail(w->err, SP_E_CORRUPT, "cannot read the archive: its zip central "
+                         "directory lists no member though the file holds entries (damaged?)");
+        else
+            rc = reject(w, where, SP_E_CORRUPT, "nested zip's central directory lists no "
+                        "member though the file holds entries (damaged?)");
+    }
     archive_read_free(a);
     return rc;
 }
@@ -575,10 +585,20 @@ static int archive_enumerate(const sp_stage_env *env, const sp_input_opts *o, sp
     }
     /* The same path twice (tar allows appending a newer copy): the first is kept. */
     if (cat->nsamples > 1) qsort(cat->samples, cat->nsamples, sizeof(*cat->samples), cmp_sample);
-    for (size_t i = 1; i < cat->nsamples; i++) {
+    /* The later copies are renamed "PATH (copy N)": a sample path is the catalog cache's
+     * key, so two samples may not share one. */
+    size_t run = 0;
+    for (size_t i = 1; rc == SP_OK && i < cat->nsamples; i++) {
         sp_sample *s = &cat->samples[i];
-        if (s->status == SP_OK && cat->samples[i - 1].status == SP_OK &&
-            strcmp(s->path, cat->samples[i - 1].path) == 0) {
+        run = strcmp(s->path, cat->samples[i - 1 - run].path) == 0 ? run + 1 : 0;
+        if (!run) continue;
+        size_t n = strlen(s->path) + 32;
+        char *renamed = malloc(n);
+        if (!renamed) return sp_fail(err, SP_E_NOMEM, "out of memory");
+        snprintf(renamed, n, "%s (copy %zu)", s->path, run + 1);
+        free(s->path);
+        s->path = renamed;
+        if (s->status == SP_OK) {
             s->status = SP_E_CORRUPT;
             s->detail = sp_strdup("member name appears twice in the archive; the first is read");
         }
