@@ -603,7 +603,8 @@ static int archive_enumerate(const sp_stage_env *env, const sp_input_opts *o, sp
             s->detail = sp_strdup("member name appears twice in the archive; the first is read");
         }
     }
-    rc = assign_labels(cat, err);
+    rc = o->manifest && o->manifest[0] ? sp_csv_label_members(env, o, cat, &w.cap, err)
+                                       : assign_labels(cat, err);
     if (st->unpacked)
         sp_log(env->run->ctx, SP_LOG_DEBUG, "[%s] %s: %llu bytes unpacked into memory, %zu members",
                env->stage->name, o->path, (unsigned long long)st->unpacked, st->n);

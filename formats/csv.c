@@ -391,29 +391,29 @@ static int make_classes(sp_catalog *cat, const sp_input_opts *o, rows *rs, const
     return SP_OK;
 }
 
-static int csv_enumerate(const sp_stage_env *env, const sp_input_opts *o, sp_catalog *cat,
-                         sp_error *err)
+/* Reads and parses the manifest at path, makes cat's classes, gives each row's label
+ * (labels[i], malloc'd) and marks repeated paths. */
+static int load_rows(const sp_stage_env *env, const sp_input_opts *o, const char *path,
+                     const char *name, sp_catalog *cat, rows *rs, int32_t **labels_out,
+                     sp_error *err)
 {
     const sp_limits *lim = &env->run->pipe->limits;
-    if (!(cat->root = sp_path_dir(o->path))) return sp_fail(err, SP_E_NOMEM, "out of memory");
-    const char *slash = strrchr(o->path, '/');
-    const char *name = slash ? slash + 1 : o->path;
     uint8_t *data;
     size_t len;
-    int rc = sp_read_file(o->path, lim->max_file_bytes, &data, &len, err);
+    *labels_out = NULL;
+    int rc = sp_read_file(path, lim->max_file_bytes, &data, &len, err);
     if (rc != SP_OK) return rc;
-    rows rs = {0};
-    rc = parse((const char *)data, len, name, lim, &rs, err);
+    rc = parse((const char *)data, len, name, lim, rs, err);
     free(data);
-    int32_t *labels = rc == SP_OK ? malloc((rs.n ? rs.n : 1) * sizeof(int32_t)) : NULL;
+    int32_t *labels = rc == SP_OK ? malloc((rs->n ? rs->n : 1) * sizeof(int32_t)) : NULL;
     if (rc == SP_OK && !labels) rc = sp_fail(err, SP_E_NOMEM, "out of memory");
-    if (rc == SP_OK) rc = make_classes(cat, o, &rs, name, labels, err);
+    if (rc == SP_OK) rc = make_classes(cat, o, rs, name, labels, err);
     /* A path listed twice: the first row is kept. */
-    row **byp = rc == SP_OK ? malloc((rs.n ? rs.n : 1) * sizeof(row *)) : NULL;
+    row **byp = rc == SP_OK ? malloc((rs->n ? rs->n : 1) * sizeof(row *)) : NULL;
     size_t nb = 0;
     if (rc == SP_OK && !byp) rc = sp_fail(err, SP_E_NOMEM, "out of memory");
-    for (size_t i = 0; rc == SP_OK && i < rs.n; i++)
-        if (rs.v[i].status == SP_OK) byp[nb++] = &rs.v[i];
+    for (size_t i = 0; rc == SP_OK && i < rs->n; i++)
+        if (rs->v[i].status == SP_OK) byp[nb++] = &rs->v[i];
     if (nb > 1) qsort(byp, nb, sizeof(row *), cmp_rowpath);
     for (size_t i = 1; i < nb; i++)
         if (strcmp(byp[i]->path, byp[i - 1]->path) == 0) {
@@ -427,6 +427,21 @@ static int csv_enumerate(const sp_stage_env *env, const sp_input_opts *o, sp_cat
             byp[i]->why = sp_strdup(why);
         }
     free(byp);
+    if (rc != SP_OK) free(labels);
+    else *labels_out = labels;
+    if (rc != SP_OK && !err->path[0]) sp_error_set_path(err, path);
+    return rc;
+}
+
+static int csv_enumerate(const sp_stage_env *env, const sp_input_opts *o, sp_catalog *cat,
+                         sp_error *err)
+{
+    if (!(cat->root = sp_path_dir(o->path))) return sp_fail(err, SP_E_NOMEM, "out of memory");
+    const char *slash = strrchr(o->path, '/');
+    const char *name = slash ? slash + 1 : o->path;
+    rows rs = {0};
+    int32_t *labels = NULL;
+    int rc = load_rows(env, o, o->path, name, cat, &rs, &labels, err);
     size_t cap = 0;
     for (size_t i = 0; rc == SP_OK && i < rs.n; i++) {
         row *r = &rs.v[i];
@@ -465,6 +480,63 @@ static int csv_enumerate(const sp_stage_env *env, const sp_input_opts *o, sp_cat
     free(labels);
     rows_free(&rs);
     if (rc != SP_OK && !err->path[0]) sp_error_set_path(err, o->path);
+    return rc;
+}
+
+static int cmp_row_key(const void *key, const void *elem)
+{
+    return strcmp((const char *)key, (*(row *const *)elem)->path);
+}
+
+int sp_csv_label_members(const sp_stage_env *env, const sp_input_opts *o, sp_catalog *cat,
+                         size_t *cap, sp_error *err)
+{
+    const char *slash = strrchr(o->manifest, '/');
+    const char *name = slash ? slash + 1 : o->manifest;
+    rows rs = {0};
+    int32_t *labels = NULL;
+    int rc = load_rows(env, o, o->manifest, name, cat, &rs, &labels, err);
+    row **byp = rc == SP_OK ? malloc((rs.n ? rs.n : 1) * sizeof(row *)) : NULL;
+    bool *used = rc == SP_OK ? calloc(rs.n ? rs.n : 1, 1) : NULL;
+    size_t nb = 0;
+    if (rc == SP_OK && (!byp || !used)) rc = sp_fail(err, SP_E_NOMEM, "out of memory");
+    for (size_t i = 0; rc == SP_OK && i < rs.n; i++)
+        if (rs.v[i].status == SP_OK) byp[nb++] = &rs.v[i];
+    if (nb > 1) qsort(byp, nb, sizeof(row *), cmp_rowpath);
+    size_t nsamples = cat->nsamples; /* the members; bad rows are appended after them */
+    for (size_t i = 0; rc == SP_OK && i < nsamples; i++) {
+        sp_sample *s = &cat->samples[i];
+        if (s->status != SP_OK) continue;
+        row **hit = nb ? bsearch(s->path, byp, nb, sizeof(row *), cmp_row_key) : NULL;
+        if (!hit) {
+            char why[400];
+            snprintf(why, sizeof(why), "member is not listed in %s", name);
+            s->status = SP_E_NOLABEL;
+            s->detail = sp_strdup(why);
+            continue;
+        }
+        size_t k = (size_t)(*hit - rs.v);
+        used[k] = true;
+        s->label = labels[k];
+        if ((*hit)->split && (*hit)->split[0])
+            s->split_hint = sp_input_split_of((*hit)->split, strlen((*hit)->split));
+    }
+    for (size_t i = 0; rc == SP_OK && i < rs.n; i++) {
+        row *r = &rs.v[i];
+        if (r->status == SP_OK && used[i]) continue;
+        char at[64], why[600];
+        snprintf(at, sizeof(at), "%s:%d", name, r->line);
+        if (r->status == SP_OK)
+            snprintf(why, sizeof(why), "%s line %d: the archive has no member %s", name,
+                     r->line, r->path);
+        if (!sp_input_add(cat, cap, at, -1, NULL, r->status == SP_OK ? SP_E_BADROW : r->status,
+                          r->status == SP_OK ? why : r->why ? r->why : "bad row"))
+            rc = sp_fail(err, SP_E_NOMEM, "out of memory");
+    }
+    free(byp);
+    free(used);
+    free(labels);
+    rows_free(&rs);
     return rc;
 }
 

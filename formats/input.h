@@ -22,6 +22,7 @@ typedef struct sp_input_opts {
     int64_t max_depth;
     char *classes; /* a file of class names, one a line (line i is label i) */
     char *labels;  /* IDX: the labels file */
+    char *manifest; /* archives: a CSV/TSV manifest naming the members' labels */
 } sp_input_opts;
 
 enum { SP_INPUT_AUTO = 0, SP_INPUT_FOLDER, SP_INPUT_ARCHIVE, SP_INPUT_CSV, SP_INPUT_IDX,
@@ -73,6 +74,13 @@ uint8_t sp_input_split_of(const char *name, size_t n);
  * good one). Returns the sample, or NULL when out of memory. */
 sp_sample *sp_input_add(sp_catalog *cat, size_t *cap, const char *path, int32_t label,
                         const struct stat *st, int status, const char *detail);
+
+/* Labels (and split hints) of an archive's members from the manifest o->manifest, whose
+ * paths are member paths, instead of from folders: cat's classes are made from it; a
+ * member it does not list is no_label; its bad rows, and rows naming no member, are
+ * appended as rejected samples named MANIFEST:LINE. (formats/csv.c) */
+int sp_csv_label_members(const sp_stage_env *env, const sp_input_opts *o, sp_catalog *cat,
+                         size_t *cap, sp_error *err);
 
 /* Whether a relative path stays under its root: not empty, not absolute, no ".."
  * component. */

@@ -37,6 +37,9 @@ static const sp_option source_options[] = {
      SP_OPT_STRING, "", 0, 0, NULL, 0},
     {"labels", "IDX: the labels file; empty: the images file's name with images -> labels "
      "and idx3 -> idx1", OFF(labels), SP_OPT_STRING, "", 0, 0, NULL, 0},
+    {"manifest", "archives: a CSV/TSV manifest (path,label[,split]) whose paths are member "
+     "paths, giving the labels instead of the members' folders; empty: folders",
+     OFF(manifest), SP_OPT_STRING, "", 0, 0, NULL, 0},
     SP_OPT_END,
 };
 

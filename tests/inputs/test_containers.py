@@ -12,6 +12,9 @@ against the source images: key order, label, class name and pixels (the shards h
 lossless PNG). Then:
   - a split layout (ROOT/train/<class>, ROOT/val/<class>) and a zip holding one gives
     the classes of the inner folders;
+  - a flat tar labelled by a manifest of member paths (`manifest =`) gives each member
+    its listed class, and reports the member it does not list and the row naming no
+    member;
   - a second scan of each unchanged input reads no sample bytes (`-v` prints the bytes
     the scan read; the catalog cache, keyed by the container's stat, answers), and
     touching the archive makes the scan read it again.
@@ -208,6 +211,36 @@ def main():
         m = json.load(open(os.path.join(out, "manifest.json")))
         check(sorted(m["classes"]) == sorted(CLASSES), f"{name}: classes {m['classes']}")
         check(m["records"] == len(files), f"{name}: {m['records']} records")
+
+    # A flat archive (ImageNet's val tar) labelled by a manifest of member paths; one row
+    # names a member the archive lacks, one member is not listed.
+    with tarfile.open(os.path.join(work, "flat.tar"), "w") as t:
+        for rel in files:
+            t.add(os.path.join(data, rel), arcname=rel.split("/")[1])
+        t.add(os.path.join(data, files[0]), arcname="unlisted.jpg")
+    with open(os.path.join(work, "flat.csv"), "w") as f:
+        f.write("path,label,split\n")
+        for i, rel in enumerate(files):
+            f.write(f"{rel.split('/')[1]},{rel.split('/')[0]},{'val' if i % 2 else 'train'}\n")
+        f.write("absent.jpg,zebra,train\n")
+    p, out = build(sp, work, "flat", os.path.join(work, "flat.tar"),
+                   f"manifest = {os.path.join(work, 'flat.csv')}\n")
+    if p.returncode != 0:
+        check(False, f"flat: build exit {p.returncode}: {p.stderr}")
+    else:
+        m, paths = shards(out)
+        check(m["records"] == len(files), f"flat: {m['records']} records")
+        skipped = {(k["path"], k["reason"]) for k in m["skipped"]}
+        check(("unlisted.jpg", "no_label") in skipped, f"flat: unlisted member not reported: {skipped}")
+        check((f"flat.csv:{len(files) + 2}", "bad_row") in skipped,
+              f"flat: the row naming no member not reported: {skipped}")
+        for sh in paths:
+            with tarfile.open(sh) as t:
+                for mem in t:
+                    if mem.name.endswith(".json"):
+                        meta = json.loads(t.extractfile(mem).read())
+                        want = meta["source"].rsplit("_", 1)[0]
+                        check(meta["class"] == want, f"flat: {meta['source']} has class {meta['class']}")
 
     if failures:
         print(f"{len(failures)} failures")
