@@ -292,7 +292,13 @@ static int read_body(arc_walk *w, struct archive *a, struct archive_entry *e,
         }
         b->len = end;
     }
-    if (b->owned) w->st->unpacked += b->len;
+    if (b->owned) {
+        /* Held for the run: give back the doubling's slack. */
+        uint8_t *fit = b->len ? realloc(b->owned, (size_t)b->len) : NULL;
+        if (fit) b->owned = fit;
+        b->data = b->owned;
+        w->st->unpacked += b->len;
+    }
     return READ_OK;
 }
 

@@ -30,6 +30,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define MAX_INDEX 99999 /* largest integer label without a classes file */
+
 typedef struct row {
     int line;
     char *path, *label, *split;
@@ -319,6 +321,17 @@ static int make_classes(sp_catalog *cat, const sp_input_opts *o, rows *rs, const
     int rc = SP_OK;
     bool numbered = !(o->classes && o->classes[0]);
     long max = -1;
+    /* Numbered classes are made 0..max: a huge index must not make a billion of them. */
+    for (size_t i = 0; numbered && i < rs->n; i++) {
+        row *r = &rs->v[i];
+        if (r->status == SP_OK && is_index(r->label) && strtol(r->label, NULL, 10) > MAX_INDEX) {
+            char why[400];
+            snprintf(why, sizeof(why), "%s line %d: label index %s is over %d; name the classes "
+                     "in a classes file", name, r->line, r->label, MAX_INDEX);
+            r->status = SP_E_BADROW;
+            r->why = sp_strdup(why);
+        }
+    }
     for (size_t i = 0; numbered && i < rs->n; i++)
         if (rs->v[i].status == SP_OK) {
             if (!is_index(rs->v[i].label)) numbered = false;
