@@ -42,6 +42,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -59,6 +60,16 @@ typedef struct arc_state {
     uint8_t **owned;
     size_t nowned, capowned;
     uint64_t unpacked; /* bytes held in owned buffers */
+    /* Listed from the list cache (see list_load): the members are unpacked by the first
+     * read, once, under the lock; the scan of an unchanged archive then reads nothing. */
+    bool lazy, loaded;
+    pthread_mutex_t lock;
+    int load_rc;
+    char load_msg[1024];
+    char *path;
+    sp_limits lim;
+    struct stat cst;
+    size_t expect_n;
 } arc_state;
 
 static void arc_state_free(void *p)
@@ -68,6 +79,8 @@ static void arc_state_free(void *p)
     free(s->owned);
     free(s->m);
     sp_unmap(&s->map);
+    pthread_mutex_destroy(&s->lock);
+    free(s->path);
     free(s);
 }
 
@@ -532,10 +545,48 @@ static int assign_labels(sp_catalog *cat, sp_error *err)
     return rc;
 }
 
+static int list_archive(arc_walk *w, const char *path, sp_error *err);
+
+static bool same_stat(const struct stat *a, const struct stat *b)
+{
+    return a->st_size == b->st_size && a->st_ino == b->st_ino &&
+           a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+           a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+/* Unpacks a lazily listed archive's members: the same walk as enumeration, so the member
+ * table comes out in the same order the cached samples' offsets index. */
+static int load_members(arc_state *st, sp_error *err)
+{
+    pthread_mutex_lock(&st->lock);
+    if (!st->loaded) {
+        sp_catalog tmp;
+        memset(&tmp, 0, sizeof(tmp));
+        sp_error e;
+        sp_error_clear(&e);
+        arc_walk w = {.lim = &st->lim, .cat = &tmp, .st = st, .err = &e};
+        int rc = list_archive(&w, st->path, &e);
+        if (rc == SP_OK && (!same_stat(&w.cst, &st->cst) || st->n != st->expect_n))
+            rc = sp_fail(&e, SP_E_CHANGED, "the archive changed since it was listed");
+        sp_catalog_free(&tmp);
+        st->load_rc = rc;
+        snprintf(st->load_msg, sizeof(st->load_msg), "%s", e.msg);
+        st->loaded = true;
+    }
+    int rc = st->load_rc;
+    if (rc != SP_OK) sp_fail(err, rc, "%s", st->load_msg);
+    pthread_mutex_unlock(&st->lock);
+    return rc;
+}
+
 static int arc_read(const sp_catalog *cat, const sp_sample *s, const sp_limits *lim,
                     uint8_t **data, size_t *len, sp_error *err)
 {
     const arc_state *st = cat->state;
+    if (st && st->lazy) {
+        int rc = load_members(cat->state, err);
+        if (rc != SP_OK) return rc;
+    }
     if (!st || s->offset >= st->n)
         return sp_fail(err, SP_E_INTERNAL, "sample %s is not in the archive's member table",
                        s->path);
@@ -559,6 +610,156 @@ static const sp_stage_desc archive_reader = {
     .read = arc_read,
 };
 
+/* Stats, maps and walks the archive at path into w (its catalog and member table). */
+static int list_archive(arc_walk *w, const char *path, sp_error *err)
+{
+    arc_state *st = w->st;
+    int rc = SP_OK;
+    /* stat before mapping: if the file changes meanwhile, the cache sees a newer stat. */
+    if (stat(path, &w->cst) != 0)
+        rc = sp_fail(err, SP_E_IO, "cannot open: %s", strerror(errno));
+    else if (!S_ISREG(w->cst.st_mode))
+        rc = sp_fail(err, SP_E_IO, "not a regular file");
+    if (rc == SP_OK) rc = sp_map_file(path, &st->map, err);
+    if (rc == SP_OK && st->map.size > SIZE_MAX) rc = sp_fail(err, SP_E_LIMIT, "archive too large");
+    const char *slash = strrchr(path, '/');
+    if (rc == SP_OK && st->map.size) /* an empty file is an empty archive */
+        rc = walk_level(w, st->map.base, (size_t)st->map.size, NULL, 0, slash ? slash + 1 : path);
+    if (rc != SP_OK && !err->path[0]) sp_error_set_path(err, path);
+    return rc;
+}
+
+/* ---- the list cache -------------------------------------------------------------------
+ * Listing a compressed archive means decompressing all of it, which would make the scan of
+ * an unchanged .tar.gz read every image although the catalog cache knows them. So after
+ * listing an archive that had compressed members, the listing itself (every sample's
+ * status, member index, size, path and detail, before labelling) is saved beside the
+ * catalog cache, keyed by the archive's stat and the limits that shaped it. Next time
+ * the samples come from that file and the members are unpacked by the first read only:
+ * a scan answered by the catalog cache never decompresses. */
+
+static char *list_key(const char *path, const struct stat *st, const sp_limits *lim)
+{
+    sp_buf b = {0};
+    sp_buf_puts(&b, "shardpack-archive-list\t1\t");
+    sp_tsv_field(&b, path);
+    sp_buf_printf(&b, "\t%lld\t%lld.%09ld\t%lld.%09ld\t%llu\t%llu\t%llu\t%u\t%u\t%llu\t",
+                  (long long)st->st_size, (long long)st->st_mtim.tv_sec, st->st_mtim.tv_nsec,
+                  (long long)st->st_ctim.tv_sec, st->st_ctim.tv_nsec,
+                  (unsigned long long)st->st_ino, (unsigned long long)lim->max_file_bytes,
+                  (unsigned long long)lim->max_members, lim->max_nesting, lim->max_ratio,
+                  (unsigned long long)lim->max_unpacked_bytes);
+    return b.oom ? (sp_buf_free(&b), NULL) : b.data;
+}
+
+static char *list_path(const sp_stage_env *env)
+{
+    sp_buf b = {0};
+    sp_buf_printf(&b, "%s/.shardpack/archive-%s.tsv", env->run->outdir, env->stage->name);
+    return b.oom ? (sp_buf_free(&b), NULL) : b.data;
+}
+
+static void list_save(const sp_stage_env *env, const sp_catalog *cat, const arc_state *st,
+                      const char *key)
+{
+    char *path = list_path(env);
+    sp_buf b = {0};
+    sp_buf_printf(&b, "%s%zu\n", key, st->n);
+    for (size_t i = 0; i < cat->nsamples; i++) {
+        const sp_sample *s = &cat->samples[i];
+        sp_buf_printf(&b, "%d\t%llu\t%llu\t", s->status, (unsigned long long)s->offset,
+                      (unsigned long long)s->size);
+        sp_tsv_field(&b, s->path);
+        sp_buf_puts(&b, "\t");
+        sp_tsv_field(&b, s->detail ? s->detail : "");
+        sp_buf_puts(&b, "\n");
+    }
+    char *dir = path ? sp_path_dir(path) : NULL;
+    sp_error e;
+    sp_error_clear(&e);
+    /* Only a cache: failing to write it costs a decompression next time. */
+    if (dir && !b.oom && sp_mkdirs(dir, &e) == SP_OK)
+        sp_write_file_atomic(path, b.data, b.len, &e);
+    free(dir);
+    free(path);
+    sp_buf_free(&b);
+}
+
+/* The samples from the list cache, if it matches; *hit says whether it did. A damaged
+ * file is ignored. */
+static int list_load(const sp_stage_env *env, arc_walk *w, const char *key, bool *hit,
+                     sp_error *err)
+{
+    *hit = false;
+    char *path = list_path(env);
+    uint8_t *data = NULL;
+    size_t len = 0;
+    sp_error e;
+    if (!path) return sp_fail(err, SP_E_NOMEM, "out of memory");
+    int rc = sp_read_file(path, (uint64_t)4 << 30, &data, &len, &e);
+    free(path);
+    if (rc != SP_OK) return SP_OK;
+    char *text = sp_strndup((const char *)data, len);
+    free(data);
+    size_t klen = strlen(key);
+    if (!text || strncmp(text, key, klen) != 0) {
+        free(text);
+        return SP_OK;
+    }
+    char *p = text + klen, *end;
+    unsigned long long n = strtoull(p, &end, 10);
+    bool ok = end != p && *end == '\n';
+    p = end + 1;
+    while (ok && *p) {
+        char *nl = strchr(p, '\n');
+        if (!nl) {
+            ok = false;
+            break;
+        }
+        *nl = '\0';
+        char *f[5];
+        size_t k = 0;
+        f[k++] = p;
+        for (char *c = p; *c && k < 5; c++)
+            if (*c == '\t') {
+                *c = '\0';
+                f[k++] = c + 1;
+            }
+        if (k != 5) {
+            ok = false;
+            break;
+        }
+        int status = (int)strtol(f[0], NULL, 10);
+        unsigned long long off = strtoull(f[1], NULL, 10), size = strtoull(f[2], NULL, 10);
+        char *sp = sp_tsv_unescape(f[3], strlen(f[3]));
+        char *detail = f[4][0] ? sp_tsv_unescape(f[4], strlen(f[4])) : NULL;
+        ok = sp && (status == SP_OK ? off < n : sp_severity_of(status) == SP_SEV_SAMPLE);
+        sp_sample *s = ok ? sp_input_add(w->cat, &w->cap, sp, -1, &w->cst, status, detail) : NULL;
+        if (ok && !s) rc = sp_fail(err, SP_E_NOMEM, "out of memory");
+        if (s) {
+            s->offset = off;
+            s->size = size;
+        }
+        free(sp);
+        free(detail);
+        if (rc != SP_OK) break;
+        p = nl + 1;
+    }
+    free(text);
+    if (rc != SP_OK) return rc;
+    if (!ok) { /* start over from the archive */
+        for (size_t i = 0; i < w->cat->nsamples; i++) {
+            free(w->cat->samples[i].path);
+            free(w->cat->samples[i].detail);
+        }
+        w->cat->nsamples = 0;
+        return SP_OK;
+    }
+    w->st->expect_n = (size_t)n;
+    *hit = true;
+    return SP_OK;
+}
+
 static int archive_enumerate(const sp_stage_env *env, const sp_input_opts *o, sp_catalog *cat,
                              sp_error *err)
 {
@@ -566,27 +767,34 @@ static int archive_enumerate(const sp_stage_env *env, const sp_input_opts *o, sp
     if (!(cat->root = sp_strdup(o->path))) return sp_fail(err, SP_E_NOMEM, "out of memory");
     arc_state *st = calloc(1, sizeof(*st));
     if (!st) return sp_fail(err, SP_E_NOMEM, "out of memory");
+    pthread_mutex_init(&st->lock, NULL);
     cat->state = st;
     cat->state_free = arc_state_free;
     cat->desc = &archive_reader;
     w.st = st;
+    bool manifest = o->manifest && o->manifest[0];
+    char *key = NULL;
+    bool hit = false;
     int rc = SP_OK;
-    /* stat before mapping: if the file changes meanwhile, the cache sees a newer stat. */
-    if (stat(o->path, &w.cst) != 0)
-        rc = sp_fail(err, SP_E_IO, "cannot open: %s", strerror(errno));
-    else if (!S_ISREG(w.cst.st_mode))
-        rc = sp_fail(err, SP_E_IO, "not a regular file");
-    if (rc == SP_OK) rc = sp_map_file(o->path, &st->map, err);
-    if (rc == SP_OK && st->map.size > SIZE_MAX) rc = sp_fail(err, SP_E_LIMIT, "archive too large");
-    const char *slash = strrchr(o->path, '/');
-    if (rc == SP_OK && st->map.size == 0) {
-        /* An empty file is an empty archive: nothing to list. */
-    } else if (rc == SP_OK) {
-        rc = walk_level(&w, st->map.base, (size_t)st->map.size, NULL, 0,
-                        slash ? slash + 1 : o->path);
+    /* The list cache, when labels come from paths (a manifest could change meanwhile). */
+    if (!manifest && stat(o->path, &w.cst) == 0 && S_ISREG(w.cst.st_mode)) {
+        key = list_key(o->path, &w.cst, w.lim);
+        if (!key) return sp_fail(err, SP_E_NOMEM, "out of memory");
+        rc = list_load(env, &w, key, &hit, err);
     }
+    if (rc == SP_OK && hit) {
+        st->lazy = true;
+        st->lim = *w.lim;
+        st->cst = w.cst;
+        if (!(st->path = sp_strdup(o->path))) rc = sp_fail(err, SP_E_NOMEM, "out of memory");
+        free(key);
+        sp_log(env->run->ctx, SP_LOG_DEBUG, "[%s] %s: listed from the list cache; members "
+               "unpacked at the first read", env->stage->name, o->path);
+        return rc == SP_OK ? assign_labels(cat, err) : rc;
+    }
+    if (rc == SP_OK) rc = list_archive(&w, o->path, err);
     if (rc != SP_OK) {
-        if (!err->path[0]) sp_error_set_path(err, o->path);
+        free(key);
         return rc;
     }
     /* The same path twice (tar allows appending a newer copy): the first is kept. */
@@ -600,7 +808,10 @@ static int archive_enumerate(const sp_stage_env *env, const sp_input_opts *o, sp
         if (!run) continue;
         size_t n = strlen(s->path) + 32;
         char *renamed = malloc(n);
-        if (!renamed) return sp_fail(err, SP_E_NOMEM, "out of memory");
+        if (!renamed) {
+            free(key);
+            return sp_fail(err, SP_E_NOMEM, "out of memory");
+        }
         snprintf(renamed, n, "%s (copy %zu)", s->path, run + 1);
         free(s->path);
         s->path = renamed;
@@ -609,8 +820,13 @@ static int archive_enumerate(const sp_stage_env *env, const sp_input_opts *o, sp
             s->detail = sp_strdup("member name appears twice in the archive; the first is read");
         }
     }
-    rc = o->manifest && o->manifest[0] ? sp_csv_label_members(env, o, cat, &w.cap, err)
-                                       : assign_labels(cat, err);
+    /* Stored members cost nothing to list again: the list cache is for compressed ones. */
+    if (key && st->unpacked) {
+        struct stat now;
+        if (stat(o->path, &now) == 0 && same_stat(&now, &w.cst)) list_save(env, cat, st, key);
+    }
+    free(key);
+    rc = manifest ? sp_csv_label_members(env, o, cat, &w.cap, err) : assign_labels(cat, err);
     if (st->unpacked)
         sp_log(env->run->ctx, SP_LOG_DEBUG, "[%s] %s: %llu bytes unpacked into memory, %zu members",
                env->stage->name, o->path, (unsigned long long)st->unpacked, st->n);
