@@ -393,7 +393,7 @@ static int walk_level(arc_walk *w, const uint8_t *buf, size_t len, const char *p
     if (!a) return sp_fail(w->err, SP_E_NOMEM, "out of memory");
     /* Only these formats: libarchive's "all" includes mtree, whose entries name files on
      * disk, which a dataset archive must never reach. */
-    archive_read_support_filter_all(a);
+    sp_archive_filters(a);
     archive_read_support_format_tar(a);
     archive_read_support_format_gnutar(a);
     archive_read_support_format_zip(a);

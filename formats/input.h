@@ -82,6 +82,11 @@ sp_sample *sp_input_add(sp_catalog *cat, size_t *cap, const char *path, int32_t 
 int sp_csv_label_members(const sp_stage_env *env, const sp_input_opts *o, sp_catalog *cat,
                          size_t *cap, sp_error *err);
 
+/* Enables the decompression filters inputs accept (gzip, bzip2, xz, lzma, zstd, lz4,
+ * compress) on a libarchive reader. */
+struct archive;
+void sp_archive_filters(struct archive *a);
+
 /* Whether a relative path stays under its root: not empty, not absolute, no ".."
  * component. */
 bool sp_input_path_safe(const char *path);
