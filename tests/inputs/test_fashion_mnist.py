@@ -8,7 +8,7 @@ Builds the 60000 training images, then checks with tarfile and Pillow only: 6000
 records, 6000 in each of the ten classes (manifest and records agree), every record's
 class is the IDX label's name, every 7th record's PNG decodes to exactly the IDX pixels
 (gray in all three channels), and a rescan of the unchanged files is served entirely by
-the catalog cache. Also checks the build took under two minutes. Then the 10000 test
+the catalog cache. Also checks the build ends within five minutes (a no-hang bound). Then the 10000 test
 images through a plain [source] (path probed as IDX, labels found beside it, names from a
 classes file): every record's label and pixels.
 
@@ -62,7 +62,9 @@ def main():
     if p.returncode != 0:
         print("FAIL: build exit", p.returncode, p.stderr)
         return 1
-    check(seconds < 120, f"the build took {seconds:.0f} s (over 2 minutes)")
+    # A no-hang bound, not a benchmark: about 60 s on two idle cores, and the suite runs
+    # beside other work (bench/ is where speed is measured).
+    check(seconds < 300, f"the build took {seconds:.0f} s (over 5 minutes: a hang?)")
 
     images = read_idx(images_path)
     labels = read_idx(os.path.join(DATA, "train-labels-idx1-ubyte.gz"))
