@@ -944,6 +944,11 @@ static int load(sp_ctx *ctx, const char *text, const char *name, const char *con
     p->limits.max_file_bytes = p->run.max_file_bytes;
     p->limits.max_dimension = (uint32_t)p->run.max_dimension;
     p->limits.max_scans = (uint32_t)p->run.max_scans;
+    p->limits.max_members = (uint64_t)p->run.max_members;
+    p->limits.max_nesting = (uint32_t)p->run.max_nesting;
+    p->limits.max_line_bytes = (uint32_t)p->run.max_line_bytes;
+    p->limits.max_ratio = (uint32_t)p->run.max_ratio;
+    p->limits.max_unpacked_bytes = p->run.max_unpacked_bytes;
     if (c.oom && !c.errors) cfg_error(&c, -1, "out of memory");
     int errors = c.errors;
     cfg_free(&c);

@@ -28,6 +28,8 @@ static const struct {
     {SP_E_TOO_SMALL, "too_small", SP_SEV_SAMPLE},
     {SP_E_TOO_LARGE, "too_large", SP_SEV_SAMPLE},
     {SP_E_ASPECT, "bad_aspect", SP_SEV_SAMPLE},
+    {SP_E_UNSAFE, "unsafe_member", SP_SEV_SAMPLE},
+    {SP_E_BADROW, "bad_row", SP_SEV_SAMPLE},
 };
 
 const char *sp_strerror(int code)

@@ -457,6 +457,11 @@ typedef struct sp_run_opts {
     int64_t max_scans;
     bool shrink_on_load;
     char *background; /* see sp_background_parse */
+    int64_t max_members;
+    int64_t max_nesting;
+    uint64_t max_line_bytes;
+    int64_t max_ratio;
+    uint64_t max_unpacked_bytes;
 } sp_run_opts;
 extern const sp_option sp_run_options[];
 

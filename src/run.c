@@ -36,6 +36,22 @@ const sp_option sp_run_options[] = {
     {"background", "what transparent pixels (PNG alpha, tRNS) are composited on: white, "
      "black, R,G,B (0-255 each), or none to drop the alpha as Pillow's convert(\"RGB\") does",
      OFF(background), SP_OPT_STRING, "white", 0, 0, NULL, 0},
+    /* Containers are as untrusted as images: an archive can hold a billion empty members,
+     * nest itself, or expand a thousandfold (a zip bomb); a manifest can be one endless
+     * line. Each limit rejects what crosses it, with a message naming the member or line. */
+    {"max_members", "most entries in one archive source, nested archives' included",
+     OFF(max_members), SP_OPT_INT, "10000000", 1, 1e12, NULL, 0},
+    {"max_nesting", "most archives inside archives (1: a tar of per-class tars)",
+     OFF(max_nesting), SP_OPT_INT, "2", 0, 16, NULL, 0},
+    {"max_line_bytes", "longest row of a CSV/TSV manifest", OFF(max_line_bytes), SP_OPT_SIZE,
+     "64K", 64, 1073741824.0, NULL, 0},
+    /* Images are compressed already: an archive of them unpacks to about its own size. */
+    {"max_ratio", "most bytes an archive may unpack to per byte of the archive file (beyond "
+     "its first 16 MiB): stops zip bombs while they stream", OFF(max_ratio), SP_OPT_INT, "200",
+     1, 1e9, NULL, 0},
+    {"max_unpacked_bytes", "most bytes of compressed archive members one source keeps in "
+     "memory (stored members are read in place)", OFF(max_unpacked_bytes), SP_OPT_SIZE, "4G",
+     1024, 1099511627776.0, NULL, 0},
     SP_OPT_END,
 };
 

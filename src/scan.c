@@ -21,7 +21,7 @@ static int cmp_sample_path(const void *a, const void *b)
 /* Reads one sample's bytes and fills in its facts. Never fails the run: a bad sample
  * carries its own status and detail. */
 static void inspect(const sp_ctx *ctx, const sp_catalog *cat, sp_sample *s,
-                    const sp_limits *lim, const sp_scan_needs *needs)
+                    const sp_limits *lim, const sp_scan_needs *needs, uint64_t *bytes_read)
 {
     sp_error err;
     sp_error_clear(&err);
@@ -29,6 +29,8 @@ static void inspect(const sp_ctx *ctx, const sp_catalog *cat, sp_sample *s,
     size_t len = 0;
     int rc = sp_sample_read(cat, s, lim, &data, &len, &err);
     if (rc == SP_OK) {
+#pragma omp atomic
+        *bytes_read += len;
         s->hash = sp_hash_bytes(data, len);
         s->format = sp_ctx_format_probe(ctx, data, len);
         if (len == 0)
@@ -145,11 +147,12 @@ static int scan_source(sp_job *run, size_t stage_index, sp_catalog *cat)
     sp_catalog_free(&cache);
 
     int threads = sp_ctx_threads(ctx);
+    uint64_t bytes_read = 0; /* sample bytes the scan read: 0 when the cache answers all */
     if (rc == SP_OK) rc = sp_progress(ctx, SP_PHASE_SCAN, 0, ntodo);
     for (size_t base = 0; rc == SP_OK && base < ntodo; base += CHUNK) {
         size_t end = base + CHUNK < ntodo ? base + CHUNK : ntodo;
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
-        for (size_t k = base; k < end; k++) inspect(ctx, cat, &cat->samples[todo[k]], lim, &needs);
+        for (size_t k = base; k < end; k++) inspect(ctx, cat, &cat->samples[todo[k]], lim, &needs, &bytes_read);
         rc = sp_progress(ctx, SP_PHASE_SCAN, end, ntodo);
     }
     free(todo);
@@ -166,6 +169,8 @@ static int scan_source(sp_job *run, size_t stage_index, sp_catalog *cat)
         sp_log(ctx, SP_LOG_DEBUG, "[%s] %zu samples in %zu classes under %s (%zu read, %zu cached)",
                st->name, cat->nsamples, cat->nclasses, cat->root, ntodo,
                cat->nsamples - ntodo);
+        sp_log(ctx, SP_LOG_DEBUG, "[%s] scan read %llu bytes of samples", st->name,
+               (unsigned long long)bytes_read);
     }
     return rc;
 }

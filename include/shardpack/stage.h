@@ -123,6 +123,12 @@ typedef struct sp_limits {
     /* Not a limit but a decoding choice every codec needs: what transparent pixels are
      * composited on. 0 = white; 0x01RRGGBB = that colour; 0x02000000 = drop the alpha. */
     uint32_t background;
+    /* Containers (archives, manifests); 0 means no limit. */
+    uint64_t max_members;        /* entries of one archive source, nested ones included */
+    uint32_t max_nesting;        /* archives inside archives (1: a tar of tars) */
+    uint32_t max_line_bytes;     /* one row of a CSV/TSV manifest */
+    uint32_t max_ratio;          /* bytes unpacked per byte of an archive file */
+    uint64_t max_unpacked_bytes; /* compressed members one archive source holds in memory */
 } sp_limits;
 
 typedef struct sp_image_info {

@@ -1,0 +1,79 @@
+#!/usr/bin/python3
+"""Builds every case of the container corpus (make_container_corpus.py) beside a good
+dataset and checks its documented outcome: no crash, no hang (each build runs under
+`timeout`), and either the listed samples reported with their reason and a detail naming
+the member or manifest line while the good dataset and the case's good members still
+build, or the run refused (exit 1) with a message naming the input.
+
+    /usr/bin/python3 tests/badinput/run_container_corpus.py SHARDPACK CORPUS_DIR [SECONDS]
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+GOOD_RECORDS = 6
+
+
+def main():
+    sp, corpus = sys.argv[1:3]
+    seconds = sys.argv[3] if len(sys.argv) > 3 else "2"
+    cases = json.load(open(os.path.join(corpus, "cases.json")))
+    failures = []
+    for c in cases:
+        name = c["name"]
+        tag = name.replace("/", "_")
+        out = os.path.join(corpus, "out", tag)
+        ini = os.path.join(corpus, f"{tag}.ini")
+        run = "".join(f"{k} = {v}\n" for k, v in c["run"].items())
+        opts = "".join(f"{k} = {v}\n" for k, v in c["options"].items())
+        with open(ini, "w") as f:
+            f.write(f"[run]\noutput = {out}\n{run}\n[good]\ntype = source\npath = "
+                    f"{os.path.join(corpus, 'good')}\n\n[bad]\ntype = source\npath = {c['path']}\n"
+                    f"{opts}\n[shards]\ntype = tar\ninput = good, bad\n")
+        p = subprocess.run(["timeout", seconds, sp, "build", ini, "-q", "-j", "2", "-o", out],
+                           capture_output=True, text=True)
+        problems = []
+        exp = c["expect"]
+        if p.returncode in (124, 137):
+            problems.append(f"did not finish within {seconds} s")
+        elif p.returncode < 0 or p.returncode > 2:
+            problems.append(f"crashed (exit {p.returncode}): {p.stderr[-500:]}")
+        elif exp["outcome"] == "refused":
+            if p.returncode != 1:
+                problems.append(f"exit {p.returncode}, expected 1 (refused)")
+            if exp["message"] not in p.stderr:
+                problems.append(f"message lacks '{exp['message']}': {p.stderr.strip()}")
+            if c["path"].split("/")[-1] not in p.stderr:
+                problems.append(f"message does not name the input: {p.stderr.strip()}")
+        else:
+            if p.returncode != 0:
+                problems.append(f"exit {p.returncode}: {p.stderr.strip()}")
+            else:
+                m = json.load(open(os.path.join(out, "manifest.json")))
+                skips = [s for s in m["skipped"] if s["source"] == "bad"]
+                if exp["records"] is not None and m["records"] != GOOD_RECORDS + exp["records"]:
+                    problems.append(f"{m['records']} records, expected {GOOD_RECORDS} good + "
+                                    f"{exp['records']} from the case")
+                if m["records"] < GOOD_RECORDS:
+                    problems.append(f"the good dataset did not build ({m['records']} records)")
+                for want in exp["skips"]:
+                    hit = [s for s in skips if s["reason"] == want["reason"] and
+                           (want["path"] is None or s["path"] == want["path"]) and
+                           want["detail"] in s["detail"]]
+                    if not hit:
+                        problems.append(f"no skip {want}; got {skips}")
+                if len(skips) != len(exp["skips"]):
+                    problems.append(f"{len(skips)} skips reported, expected {len(exp['skips'])}: {skips}")
+        status = "ok" if not problems else "FAIL"
+        print(f"{status}: {name}: {exp['outcome']}")
+        for pr in problems:
+            print("   ", pr)
+            failures.append(f"{name}: {pr}")
+    print(f"{len(cases) - len(set(f.split(':')[0] for f in failures))}/{len(cases)} cases as documented")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,284 @@
+/*
+ * Input formats (formats/folder.c, archive.c, csv.c through the source stage): what the
+ * enumeration gives — classes, labels, split hints, reasons — on small trees, archives and
+ * manifests made in a fresh temporary folder.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "../../formats/input.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+extern const sp_stage_desc sp_stage_source;
+
+static char root[256];
+
+static void put(const char *rel, const char *text)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "%s/%s", root, rel);
+    char *dir = sp_path_dir(path);
+    sp_error err;
+    assert_int_equal(sp_mkdirs(dir, &err), SP_OK);
+    free(dir);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(root, sizeof(root), "/tmp/sp-unit-inputs-XXXXXX");
+    assert_non_null(mkdtemp(root));
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    char cmd[300];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+/* Runs the source stage on path (with options k=v, NULL-terminated) into cat. */
+static int enumerate(const char *path, const char *const *kv, sp_catalog *cat, sp_error *err)
+{
+    sp_ctx *ctx;
+    assert_int_equal(sp_ctx_new(&ctx), SP_OK);
+    sp_ctx_set_verbosity(ctx, SP_LOG_ERROR);
+    sp_pipeline pipe;
+    memset(&pipe, 0, sizeof(pipe));
+    pipe.limits = (sp_limits){.max_pixels = 1u << 24, .max_file_bytes = 1u << 20,
+                              .max_dimension = 4096, .max_scans = 64, .max_members = 1000,
+                              .max_nesting = 2, .max_line_bytes = 200, .max_ratio = 200,
+                              .max_unpacked_bytes = 1u << 24};
+    sp_job run;
+    memset(&run, 0, sizeof(run));
+    run.ctx = ctx;
+    run.pipe = &pipe;
+    sp_stage st;
+    memset(&st, 0, sizeof(st));
+    st.name = "src";
+    st.desc = &sp_stage_source;
+    sp_stage_env env = {&run, &st, 0};
+    sp_input_opts o;
+    memset(&o, 0, sizeof(o));
+    assert_int_equal(sp_options_defaults(sp_stage_source.options, &o, err), SP_OK);
+    assert_int_equal(sp_option_parse(sp_option_find(sp_stage_source.options, "path"), &o, path, err),
+                     SP_OK);
+    for (size_t i = 0; kv && kv[i]; i += 2)
+        assert_int_equal(sp_option_parse(sp_option_find(sp_stage_source.options, kv[i]), &o,
+                                         kv[i + 1], err),
+                         SP_OK);
+    memset(cat, 0, sizeof(*cat));
+    cat->desc = &sp_stage_source;
+    int rc = sp_stage_source.enumerate(&env, &o, cat, err);
+    sp_options_free(sp_stage_source.options, &o);
+    sp_ctx_free(&ctx);
+    return rc;
+}
+
+static const sp_sample *find(const sp_catalog *cat, const char *path)
+{
+    for (size_t i = 0; i < cat->nsamples; i++)
+        if (strcmp(cat->samples[i].path, path) == 0) return &cat->samples[i];
+    fail_msg("no sample %s", path);
+    return NULL;
+}
+
+static const char *class_of(const sp_catalog *cat, const sp_sample *s)
+{
+    return s->label >= 0 ? cat->classes[s->label] : "";
+}
+
+static void test_split_folders(void **state)
+{
+    (void)state;
+    put("split/train/cat/a.png", "x");
+    put("split/train/dog/b.png", "x");
+    put("split/val/dog/c.png", "x");
+    put("split/test/bird/d.png", "x");
+    put("split/train/loose.png", "x");
+    char path[300];
+    snprintf(path, sizeof(path), "%s/split", root);
+    sp_catalog cat;
+    sp_error err;
+    sp_error_clear(&err);
+    assert_int_equal(enumerate(path, NULL, &cat, &err), SP_OK);
+    assert_int_equal(cat.nclasses, 3);
+    assert_string_equal(cat.classes[0], "bird");
+    assert_string_equal(cat.classes[1], "cat");
+    assert_string_equal(cat.classes[2], "dog");
+    const sp_sample *s = find(&cat, "train/cat/a.png");
+    assert_string_equal(class_of(&cat, s), "cat");
+    assert_int_equal(s->split_hint, SP_SPLIT_TRAIN);
+    s = find(&cat, "val/dog/c.png");
+    assert_string_equal(class_of(&cat, s), "dog");
+    assert_int_equal(s->split_hint, SP_SPLIT_VAL);
+    s = find(&cat, "test/bird/d.png");
+    assert_int_equal(s->split_hint, SP_SPLIT_TEST);
+    s = find(&cat, "train/loose.png");
+    assert_int_equal(s->status, SP_E_NOLABEL);
+    sp_catalog_free(&cat);
+
+    /* A class folder beside the split folders: the layout is plain class folders. */
+    put("split/other/e.png", "x");
+    assert_int_equal(enumerate(path, NULL, &cat, &err), SP_OK);
+    assert_int_equal(cat.nclasses, 4);
+    assert_int_equal(find(&cat, "other/e.png")->split_hint, SP_SPLIT_NONE);
+    assert_string_equal(class_of(&cat, find(&cat, "train/cat/a.png")), "train");
+    sp_catalog_free(&cat);
+}
+
+static void test_split_archive(void **state)
+{
+    (void)state;
+    char path[300];
+    snprintf(path, sizeof(path), "%s/split.tar", root);
+    sp_tar_writer *w;
+    sp_error err;
+    sp_error_clear(&err);
+    assert_int_equal(sp_tar_open(path, &w, &err), SP_OK);
+    assert_int_equal(sp_tar_add(w, "train/cat/a.png", "aaaa", 4, &err), SP_OK);
+    assert_int_equal(sp_tar_add(w, "val/dog/b.png", "bb", 2, &err), SP_OK);
+    assert_int_equal(sp_tar_add(w, "test/dog/c.png", "c", 1, &err), SP_OK);
+    uint64_t bytes;
+    assert_int_equal(sp_tar_finish(w, &bytes, &err), SP_OK);
+    sp_catalog cat;
+    assert_int_equal(enumerate(path, NULL, &cat, &err), SP_OK);
+    assert_int_equal(cat.nclasses, 2);
+    const sp_sample *s = find(&cat, "val/dog/b.png");
+    assert_string_equal(class_of(&cat, s), "dog");
+    assert_int_equal(s->split_hint, SP_SPLIT_VAL);
+    assert_int_equal(find(&cat, "train/cat/a.png")->split_hint, SP_SPLIT_TRAIN);
+    /* A stored member is read in place, from the mapping. */
+    uint8_t *data;
+    size_t len;
+    assert_int_equal(sp_sample_read(&cat, find(&cat, "train/cat/a.png"),
+                                    &(sp_limits){.max_file_bytes = 100}, &data, &len, &err),
+                     SP_OK);
+    assert_int_equal(len, 4);
+    assert_memory_equal(data, "aaaa", 4);
+    free(data);
+    sp_catalog_free(&cat);
+}
+
+static void test_csv(void **state)
+{
+    (void)state;
+    put("m/img/a,b.png", "x");
+    put("m/img/q\"uote.png", "x");
+    put("m/img/c.png", "x");
+    put("m/img/multi\nline.png", "x");
+    /* Quoted fields with the delimiter, a doubled quote and a line break; CRLF ends. */
+    put("m/list.csv", "Path,Label,Split\r\n"
+                      "\"img/a,b.png\",cat,train\r\n"
+                      "\"img/q\"\"uote.png\",dog,val\r\n"
+                      "\"img/multi\nline.png\",dog,test\r\n"
+                      "img/c.png,cat\r\n"
+                      "img/c.png,dog,train\r\n"
+                      "img/zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz"
+                      "zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz"
+                      "zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz.png,cat\r\n"
+                      "img/c.png,cat,\"train\"x\r\n");
+    char path[300];
+    snprintf(path, sizeof(path), "%s/m/list.csv", root);
+    sp_catalog cat;
+    sp_error err;
+    sp_error_clear(&err);
+    assert_int_equal(enumerate(path, NULL, &cat, &err), SP_OK);
+    assert_int_equal(cat.nclasses, 2);
+    const sp_sample *s = find(&cat, "img/a,b.png");
+    assert_int_equal(s->status, SP_OK);
+    assert_string_equal(class_of(&cat, s), "cat");
+    assert_int_equal(s->split_hint, SP_SPLIT_TRAIN);
+    s = find(&cat, "img/q\"uote.png");
+    assert_string_equal(class_of(&cat, s), "dog");
+    assert_int_equal(s->split_hint, SP_SPLIT_VAL);
+    s = find(&cat, "img/multi\nline.png");
+    assert_int_equal(s->status, SP_OK);
+    assert_int_equal(s->split_hint, SP_SPLIT_TEST);
+    /* Line numbers count the line break inside the quoted field. */
+    s = find(&cat, "img/c.png");
+    assert_int_equal(s->split_hint, SP_SPLIT_NONE);
+    s = find(&cat, "list.csv:7");
+    assert_int_equal(s->status, SP_E_BADROW);
+    assert_non_null(strstr(s->detail, "line 7: img/c.png is listed before, at line 6"));
+    s = find(&cat, "list.csv:8");
+    assert_int_equal(s->status, SP_E_LIMIT);
+    s = find(&cat, "list.csv:9");
+    assert_int_equal(s->status, SP_E_BADROW);
+    assert_non_null(strstr(s->detail, "after a closing quote"));
+    sp_catalog_free(&cat);
+}
+
+static void test_csv_indexes(void **state)
+{
+    (void)state;
+    put("n/1.png", "x");
+    put("n/2.png", "x");
+    put("n/list.tsv", "path\tlabel\n1.png\t10\n2.png\t2\n");
+    char path[300];
+    snprintf(path, sizeof(path), "%s/n/list.tsv", root);
+    sp_catalog cat;
+    sp_error err;
+    sp_error_clear(&err);
+    /* Every label an integer, no classes file: classes 00..10, zero-padded. */
+    assert_int_equal(enumerate(path, NULL, &cat, &err), SP_OK);
+    assert_int_equal(cat.nclasses, 11);
+    assert_string_equal(class_of(&cat, find(&cat, "1.png")), "10");
+    assert_string_equal(class_of(&cat, find(&cat, "2.png")), "02");
+    sp_catalog_free(&cat);
+    /* A classes file names the indexes; 10 is then unknown. */
+    put("n/classes.txt", "zero\none\ntwo\n");
+    char classes[300];
+    snprintf(classes, sizeof(classes), "%s/n/classes.txt", root);
+    assert_int_equal(enumerate(path, (const char *const[]){"classes", classes, NULL}, &cat, &err),
+                     SP_OK);
+    assert_int_equal(cat.nclasses, 3);
+    assert_string_equal(class_of(&cat, find(&cat, "2.png")), "two");
+    const sp_sample *s = find(&cat, "list.tsv:2");
+    assert_int_equal(s->status, SP_E_BADROW);
+    assert_non_null(strstr(s->detail, "unknown label '10'"));
+    sp_catalog_free(&cat);
+    /* format = folder forces the folder reader on the manifest's folder. */
+    snprintf(path, sizeof(path), "%s/n", root);
+    assert_int_equal(enumerate(path, (const char *const[]){"format", "folder", NULL}, &cat, &err),
+                     SP_OK);
+    assert_int_equal(cat.nclasses, 0);
+    sp_catalog_free(&cat);
+}
+
+static void test_path_safe(void **state)
+{
+    (void)state;
+    assert_true(sp_input_path_safe("a/b.png"));
+    assert_true(sp_input_path_safe("a/..b/c"));
+    assert_true(sp_input_path_safe("..a"));
+    assert_false(sp_input_path_safe(""));
+    assert_false(sp_input_path_safe("/etc/passwd"));
+    assert_false(sp_input_path_safe(".."));
+    assert_false(sp_input_path_safe("a/../../b"));
+    assert_false(sp_input_path_safe("a/.."));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_split_folders), cmocka_unit_test(test_split_archive),
+        cmocka_unit_test(test_csv),           cmocka_unit_test(test_csv_indexes),
+        cmocka_unit_test(test_path_safe),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
