@@ -500,7 +500,17 @@ typedef struct sp_sink_plan {
     sp_shard *shards;
     size_t nshards;
     char *sink_file; /* written by finish_sink, or NULL */
+    uint64_t *counts_out; /* per run class: records written (NULL until the build) */
 } sp_sink_plan;
+
+/* A record whose sample proved undecodable in the build, written from another sample of
+ * its class instead (src/build.c), so corruption never unbalances the output. */
+typedef struct sp_subst {
+    uint32_t sink;           /* index into run->sinks */
+    uint32_t source, sample; /* the bad sample */
+    uint32_t by_source, by_sample; /* what was written instead */
+    uint32_t copy;
+} sp_subst;
 
 struct sp_job {
     sp_ctx *ctx;
@@ -519,7 +529,18 @@ struct sp_job {
     size_t nskips, capskips;
     uint64_t *counts_in, *counts_out; /* per run class */
     sp_summary summary;
+    /* [class * 4 + SP_SPLIT_*]: samples the split stages assigned; NULL without one. */
+    uint64_t *split_before;
+    bool dry_run; /* plan --dry-run: nothing is written, not even the catalog cache */
+    sp_subst *substs;
+    size_t nsubsts, capsubsts;
 };
+
+/* The balance report (src/report.c): per sink and split, class counts before and after,
+ * copies per source, dropped and substituted samples; as manifest JSON (the `splits`
+ * member) and as a summary with bar charts on the log. */
+void sp_report_json(const sp_job *run, sp_buf *b);
+void sp_report_log(const sp_job *run);
 
 /* Scan and plan into run, writing only the catalog cache (no plan.tsv); free with
  * sp_job_free. For commands that need the plan of an existing output (replay). */
@@ -549,7 +570,12 @@ typedef struct sp_sink_common {
     char *prefix;
     int64_t max_records;
     uint64_t max_bytes;
+    int layout; /* SP_LAYOUT_* */
 } sp_sink_common;
+
+/* How a sink lays its records out in shards (src/plan.c). */
+enum { SP_LAYOUT_SHUFFLED = 0, SP_LAYOUT_STRATIFIED = 1 };
+extern const sp_enum_choice sp_layout_choices[];
 
 #define SP_SINK_COMMON_OPTIONS(type)                                                          \
     {"prefix", "shard file name prefix; empty uses the section name",                         \
@@ -557,7 +583,9 @@ typedef struct sp_sink_common {
         {"max_records", "most records per shard", offsetof(type, common.max_records),         \
          SP_OPT_INT, "1000", 1, 1e9, NULL, 0},                                                \
         {"max_bytes", "target most bytes per shard (estimated at plan time)",                 \
-         offsetof(type, common.max_bytes), SP_OPT_SIZE, "1G", 4096, 1099511627776.0, NULL, 0}
+         offsetof(type, common.max_bytes), SP_OPT_SIZE, "1G", 4096, 1099511627776.0, NULL, 0}, \
+        {"layout", "how records are laid out in shards", offsetof(type, common.layout),      \
+         SP_OPT_ENUM, "shuffled", 1, 0, sp_layout_choices, 0}
 
 /* A finished record as a sink sees it. */
 typedef struct sp_out_record {
