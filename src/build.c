@@ -178,6 +178,12 @@ static void process(const sp_job *run, const sp_sink_plan *sp, const sp_record *
     run_record(run, r, ops->needs_encoded, ops->needs_pixels, it);
 }
 
+typedef struct subst_pool subst_pool;
+static int substitute(const sp_job *run, size_t s, subst_pool *pool, const sp_record *bad,
+                      item *it, sp_record *by);
+static void pool_free(subst_pool *pool);
+static subst_pool *pool_new(void);
+
 int sp_build_pixels(const sp_job *run, const sp_record *r, sp_image *out, sp_error *err)
 {
     item it;
@@ -196,6 +202,19 @@ int sp_build_one(const sp_job *run, const sp_sink_plan *sp, const sp_record *r, 
     item it;
     memset(&it, 0, sizeof(it));
     process(run, sp, r, &it);
+    if (it.rc != SP_OK && (sp_severity_of(it.rc) == SP_SEV_SAMPLE || it.rc == SP_E_IO)) {
+        /* The build wrote a stand-in for a bad sample: make the same one. */
+        sp_error first = it.err;
+        int code = it.rc;
+        subst_pool *pool = pool_new();
+        sp_record by;
+        int found = pool ? substitute(run, (size_t)(sp - run->sinks), pool, r, &it, &by) : -1;
+        pool_free(pool);
+        if (found <= 0) {
+            it.rc = found < 0 ? SP_E_NOMEM : code;
+            it.err = first;
+        }
+    }
     int rc = it.rc;
     *err = it.err;
     if (rc == SP_OK && it.encoded) {
@@ -273,11 +292,24 @@ static int commit_shard(sp_job *run, sp_shard *sh, const char *tmp, const char *
 }
 
 /* The samples a sink writes, by class: where a substitute for a bad one comes from. */
-typedef struct subst_pool {
+struct subst_pool {
     size_t sink; /* which sink it was made for; SIZE_MAX before the first need */
     uint64_t *ids; /* label << 40 | source << 32 ... packed: see pool_id */
     size_t n;
-} subst_pool;
+};
+
+static subst_pool *pool_new(void)
+{
+    subst_pool *p = calloc(1, sizeof(*p));
+    if (p) p->sink = SIZE_MAX;
+    return p;
+}
+
+static void pool_free(subst_pool *pool)
+{
+    if (pool) free(pool->ids);
+    free(pool);
+}
 
 /* (label, source, sample) in one sortable word: 24 bits of label, 8 of source, 32 of
  * sample. Runs wider than that find no substitute (the record is skipped, as before). */
@@ -320,8 +352,8 @@ static int pool_make(const sp_job *run, size_t s, subst_pool *pool)
  * short. The first candidate is drawn from (seed, "substitute", bad path, copy); the next
  * ones follow in (source, path) order. Serial, after the window: the choice and the bytes
  * never depend on the thread count. Returns 1 with *it filled and *by set, 0 if none. */
-static int substitute(sp_job *run, size_t s, subst_pool *pool, const sp_record *bad, item *it,
-                      sp_record *by)
+static int substitute(const sp_job *run, size_t s, subst_pool *pool, const sp_record *bad,
+                      item *it, sp_record *by)
 {
     if (pool->sink != s && pool_make(run, s, pool) != SP_OK) return SP_E_NOMEM;
     uint64_t id;
