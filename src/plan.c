@@ -136,11 +136,15 @@ static int chain_intern(sp_job *run, int parent, int stage, uint32_t *out)
  * padding, or a TFRecord's header and features) and the small metadata members. */
 static uint64_t estimate_bytes(const sp_job *run, const sp_sink_plan *sp, const sp_record *r)
 {
-    const sp_sample *s = sp_run_sample(run, r);
     const sp_chain *ch = &run->chains[r->chain];
-    uint32_t w = s->info.width, h = s->info.height;
-    bool varies = false;
-    chain_size(run, ch, &w, &h, &varies);
+    uint32_t w = ch->out_w, h = ch->out_h;
+    if (w == 0 || h == 0) { /* the size depends on the input: follow it through the chain */
+        const sp_sample *s = sp_run_sample(run, r);
+        bool varies = false;
+        w = s->info.width;
+        h = s->info.height;
+        chain_size(run, ch, &w, &h, &varies);
+    }
     uint64_t px = (uint64_t)w * h * 3;
     const sp_stage_desc *d = run->pipe->stages[sp->stage].desc;
     if (d->sink->needs_pixels && !d->sink->needs_encoded) return px + 8; /* npy */
@@ -181,7 +185,17 @@ const sp_enum_choice sp_layout_choices[] = {
 static int name_shards(sp_job *run, sp_sink_plan *sp)
 {
     const sp_stage *st = &run->pipe->stages[sp->stage];
-    for (size_t i = 0; i < sp->recs.n; i++) snprintf(sp->recs.v[i].key, sizeof(sp->recs.v[i].key), "%09zu", i);
+    for (size_t i = 0; i < sp->recs.n; i++) {
+        char *key = sp->recs.v[i].key;
+        if (i >= 1000000000) {
+            snprintf(key, sizeof(sp->recs.v[i].key), "%zu", i);
+            continue;
+        }
+        /* "%09zu" by hand: snprintf was a visible share of planning a million records. */
+        size_t v = i;
+        for (int d = 8; d >= 0; d--, v /= 10) key[d] = (char)('0' + v % 10);
+        key[9] = 0;
+    }
     for (size_t i = 0; i < sp->nshards; i++) {
         char name[256];
         st->desc->sink->shard_name(sp_sink_prefix(st), (uint32_t)i, (uint32_t)sp->nshards, name,
@@ -212,18 +226,18 @@ static int stratify(sp_job *run, sp_sink_plan *sp)
     size_t *start = calloc(nc + 1, sizeof(size_t));
     size_t *shard_start = calloc((size_t)s + 1, sizeof(size_t));
     uint32_t *by_class = malloc(sizeof(uint32_t) * (n ? n : 1));
+    int32_t *label = malloc(sizeof(int32_t) * (n ? n : 1));
     sp_record *out = malloc(sizeof(sp_record) * (n ? n : 1));
-    int rc = start && shard_start && by_class && out ? SP_OK : SP_E_NOMEM;
+    int rc = start && shard_start && by_class && label && out ? SP_OK : SP_E_NOMEM;
+    /* Labels looked up once: each is a cache miss in a shuffled list. */
     for (size_t i = 0; rc == SP_OK && i < n; i++) {
         const sp_record *r = &sp->recs.v[i];
-        start[run->catalogs[r->source].to_global[sp_run_sample(run, r)->label] + 1]++;
+        label[i] = run->catalogs[r->source].to_global[sp_run_sample(run, r)->label];
+        start[label[i] + 1]++;
     }
     for (size_t c = 0; rc == SP_OK && c < nc; c++) start[c + 1] += start[c];
-    for (size_t i = 0; rc == SP_OK && i < n; i++) {
-        const sp_record *r = &sp->recs.v[i];
-        by_class[start[run->catalogs[r->source].to_global[sp_run_sample(run, r)->label]]++] =
-            (uint32_t)i;
-    }
+    for (size_t i = 0; rc == SP_OK && i < n; i++) by_class[start[label[i]]++] = (uint32_t)i;
+    free(label);
     /* by_class lists positions class by class; the k-th goes to shard k mod s. */
     for (size_t t = 0; rc == SP_OK && t < s; t++)
         shard_start[t + 1] = shard_start[t] + n / s + (t < n % s);
@@ -392,15 +406,22 @@ static int gather_inputs(sp_job *run, node *nodes, int stage, sp_recvec *in)
 /* A pixel stage acts at build time; here it only extends each record's chain. */
 static int extend_chains(sp_job *run, int stage, sp_recvec *recs)
 {
-    uint32_t last_from = UINT32_MAX, last_to = 0;
+    /* Each parent chain's extension looked up once, not once per record: records of merged
+     * branches alternate between chains, and chain_intern searches the run's chains. */
+    size_t nparents = run->nchains;
+    uint32_t *memo = malloc(sizeof(uint32_t) * (nparents ? nparents : 1));
+    if (!memo) return SP_E_NOMEM;
+    for (size_t i = 0; i < nparents; i++) memo[i] = UINT32_MAX;
     for (size_t i = 0; i < recs->n; i++) {
         sp_record *r = &recs->v[i];
-        if (r->chain != last_from) {
-            last_from = r->chain;
-            if (chain_intern(run, (int)r->chain, stage, &last_to) != SP_OK) return SP_E_NOMEM;
+        if (memo[r->chain] == UINT32_MAX &&
+            chain_intern(run, (int)r->chain, stage, &memo[r->chain]) != SP_OK) {
+            free(memo);
+            return SP_E_NOMEM;
         }
-        r->chain = last_to;
+        r->chain = memo[r->chain];
     }
+    free(memo);
     return SP_OK;
 }
 

@@ -63,11 +63,6 @@ static int make_report(const sp_job *run, size_t s, sink_report *rep)
     }
     /* After: what the build wrote (a planned record is written from a substitute when its
      * sample fails), or what the plan holds when nothing was built. */
-    for (size_t i = 0; i < sp->recs.n && !sp->counts_out; i++) {
-        const sp_record *r = &sp->recs.v[i];
-        rep->rows[run->catalogs[r->source].to_global[sp_run_sample(run, r)->label]].after++;
-    }
-    for (size_t c = 0; c < nc && sp->counts_out; c++) rep->rows[c].after = sp->counts_out[c];
     for (size_t c = 0; c < nc; c++) rep->rows[c].cmin = UINT64_MAX;
     for (size_t k = 0; k < run->ncatalogs; k++) {
         const sp_catalog *cat = &run->catalogs[k];
@@ -75,12 +70,14 @@ static int make_report(const sp_job *run, size_t s, sink_report *rep)
             if (!uses[k][i]) continue;
             class_row *row = &rep->rows[cat->to_global[cat->samples[i].label]];
             row->used++;
+            if (!sp->counts_out) row->after += uses[k][i];
             if (uses[k][i] < row->cmin) row->cmin = uses[k][i];
             if (uses[k][i] > row->cmax) row->cmax = uses[k][i];
         }
     }
     for (size_t k = 0; k < run->ncatalogs; k++) free(uses[k]);
     free(uses);
+    for (size_t c = 0; c < nc && sp->counts_out; c++) rep->rows[c].after = sp->counts_out[c];
     rep->cmin = UINT64_MAX;
     before_counts(run, rep->split, rep->rows);
     for (size_t c = 0; c < nc; c++) {

@@ -59,4 +59,18 @@ double sp_repeat_factor(double threshold, double fraction);
  * the first). */
 void sp_apportion(uint64_t total, const double *weights, size_t n, uint64_t *out);
 
+
+/* A sort key and what it belongs to. */
+typedef struct sp_keyed {
+    uint64_t key;
+    uint64_t val;
+} sp_keyed;
+
+/* Sorts by key, stably (equal keys keep their order), in linear time: an LSD radix sort
+ * of 11-bit digits. The plan sorts a million records by random keys several times; this
+ * is what keeps that cheap. Returns SP_E_NOMEM if the scratch copy cannot be had. */
+int sp_sort_keyed(sp_keyed *v, size_t n);
+
+/* Orders idx[0..n) (values below nlabels) stably by labels[idx[i]]: a counting sort. */
+int sp_sort_by_label(uint32_t *idx, size_t n, const int32_t *labels, size_t nlabels);
 #endif

@@ -140,12 +140,6 @@ static int cmp_dup_order(const void *a, const void *b)
     return cmp_class_order(a, b);
 }
 
-static int cmp_index(const void *a, const void *b)
-{
-    const unit *x = a, *y = b;
-    return x->index < y->index ? -1 : x->index > y->index;
-}
-
 /* Undersampling order within a class: near-duplicates (not the first of their cluster in
  * draw order) last, so they are the first to go. */
 static void order_for_cut(unit *u, size_t n)
@@ -164,16 +158,22 @@ static int balance_plan(const sp_stage_env *env, const void *opts, sp_recvec *re
 {
     const balance_opts *o = opts;
     const sp_job *run = env->run;
-    if (recs->n == 0) return SP_OK;
+    size_t n = recs->n;
+    if (n == 0) return SP_OK;
     uint64_t seed = o->seed >= 0 ? (uint64_t)o->seed : env->seed;
-    unit *u = malloc(sizeof(unit) * recs->n);
-    uint64_t *counts = malloc(sizeof(uint64_t) * run->nclasses);
-    uint64_t *targets = malloc(sizeof(uint64_t) * run->nclasses);
-    const char **names = malloc(sizeof(char *) * run->nclasses);
-    size_t *first = malloc(sizeof(size_t) * (run->nclasses + 1));
-    int rc = u && counts && targets && names && first ? SP_OK
-                                                      : sp_fail(err, SP_E_NOMEM, "out of memory");
-    for (size_t i = 0; rc == SP_OK && i < recs->n; i++) {
+    size_t nl = run->nclasses ? run->nclasses : 1;
+    unit *u = malloc(sizeof(unit) * n);
+    int32_t *labels = malloc(sizeof(int32_t) * n);
+    uint32_t *idx = malloc(sizeof(uint32_t) * n);
+    sp_keyed *k = malloc(sizeof(sp_keyed) * n);
+    uint64_t *counts = malloc(sizeof(uint64_t) * nl);
+    uint64_t *targets = malloc(sizeof(uint64_t) * nl);
+    const char **names = malloc(sizeof(char *) * nl);
+    size_t *first = malloc(sizeof(size_t) * (nl + 1));
+    int rc = u && labels && idx && k && counts && targets && names && first
+                 ? SP_OK
+                 : sp_fail(err, SP_E_NOMEM, "out of memory");
+    for (size_t i = 0; rc == SP_OK && i < n; i++) {
         const sp_record *r = &recs->v[i];
         if (r->copy != 0) {
             rc = sp_fail(err, SP_E_CONFIG, "the input holds copies already: one balance stage "
@@ -183,83 +183,96 @@ static int balance_plan(const sp_stage_env *env, const void *opts, sp_recvec *re
         const sp_sample *s = sp_run_sample(run, r);
         sp_rng rng = sp_rng_for(seed, env->stage->name, s->path, 0);
         uint64_t order = sp_rng_u64(&rng);
-        u[i] = (unit){run->catalogs[r->source].to_global[s->label], s->cluster, order,
-                      sp_rng_u64(&rng), i, 0, 0};
+        labels[i] = run->catalogs[r->source].to_global[s->label];
+        u[i] = (unit){labels[i], s->cluster, order, sp_rng_u64(&rng), i, 0, 0};
+        k[i] = (sp_keyed){order, i};
     }
+    /* Class by class, each in draw order (ties in input order): a radix sort by the draw,
+     * then a stable counting sort by class. */
+    if (rc == SP_OK && sp_sort_keyed(k, n) != SP_OK) rc = sp_fail(err, SP_E_NOMEM, "out of memory");
+    for (size_t i = 0; rc == SP_OK && i < n; i++) idx[i] = (uint32_t)k[i].val;
+    if (rc == SP_OK && sp_sort_by_label(idx, n, labels, nl) != SP_OK)
+        rc = sp_fail(err, SP_E_NOMEM, "out of memory");
+    free(k);
     size_t nclasses = 0;
     if (rc == SP_OK) {
-        qsort(u, recs->n, sizeof(unit), cmp_class_order);
-        for (size_t a = 0; a < recs->n;) {
+        for (size_t a = 0; a < n;) {
             size_t b = a;
-            while (b < recs->n && u[b].label == u[a].label) b++;
+            while (b < n && labels[idx[b]] == labels[idx[a]]) b++;
             first[nclasses] = a;
-            names[nclasses] = run->classes[u[a].label];
+            names[nclasses] = run->classes[labels[idx[a]]];
             counts[nclasses++] = b - a;
             a = b;
         }
-        first[nclasses] = recs->n;
+        first[nclasses] = n;
         sp_sampling smp = sampling_of(o);
         rc = sp_sampling_targets(&smp, counts, names, nclasses, targets, err);
     }
     uint64_t cap = o->max_copies > 0 ? (uint64_t)o->max_copies : UINT64_MAX;
     size_t total = 0;
     for (size_t c = 0; rc == SP_OK && c < nclasses; c++) {
-        unit *cu = u + first[c];
-        uint64_t n = counts[c], want = targets[c];
+        const uint32_t *ci = idx + first[c];
+        uint64_t cn = counts[c], want = targets[c];
         if (o->strategy == SP_STRATEGY_REPEAT) {
-            double r = sp_repeat_factor(o->threshold, (double)n / (double)recs->n);
+            double r = sp_repeat_factor(o->threshold, (double)cn / (double)n);
             double whole = floor(r);
             want = 0;
-            for (size_t i = 0; i < n; i++) {
+            for (size_t i = 0; i < cn; i++) {
+                unit *x = &u[ci[i]];
                 /* 53 bits of the sample's second draw: below r - ⌊r⌋ adds a use. */
-                double p = (double)(cu[i].draw >> 11) * 0x1.0p-53;
-                uint64_t k = (uint64_t)whole + (p < r - whole);
-                if (k > cap) k = cap;
-                cu[i].uses = (uint32_t)k;
-                want += k;
+                double p = (double)(x->draw >> 11) * 0x1.0p-53;
+                uint64_t uses = (uint64_t)whole + (p < r - whole);
+                if (uses > cap) uses = cap;
+                x->uses = (uint32_t)uses;
+                want += uses;
             }
             total += want;
             continue;
         }
-        if (want > n && cap != UINT64_MAX && want > n * cap) {
+        if (want > cn && cap != UINT64_MAX && want > cn * cap) {
             sp_log(run->ctx, SP_LOG_WARN,
                    "[%s] class '%s' reaches %llu of its target %llu: %llu sources at "
                    "max_copies = %llu",
-                   env->stage->name, names[c], (unsigned long long)(n * cap),
-                   (unsigned long long)want, (unsigned long long)n, (unsigned long long)cap);
-            want = n * cap;
+                   env->stage->name, names[c], (unsigned long long)(cn * cap),
+                   (unsigned long long)want, (unsigned long long)cn, (unsigned long long)cap);
+            want = cn * cap;
         }
-        if (want < n) order_for_cut(cu, n);
         /* Each source ⌊want/n⌋ times, the first want mod n in draw order once more; when
-         * cutting, the first `want` in that order once. */
-        uint64_t base = want / n, extra = want % n;
-        for (size_t i = 0; i < n; i++) cu[i].uses = (uint32_t)(base + (i < extra));
+         * cutting, the first `want` in that order once (near-duplicates last). */
+        uint64_t base = want / cn, extra = want % cn;
+        if (want < cn) {
+            unit *cu = malloc(sizeof(unit) * cn);
+            if (!cu) {
+                rc = sp_fail(err, SP_E_NOMEM, "out of memory");
+                break;
+            }
+            for (size_t i = 0; i < cn; i++) cu[i] = u[ci[i]];
+            order_for_cut(cu, cn);
+            for (size_t i = 0; i < cn; i++) u[cu[i].index].uses = (uint32_t)(base + (i < extra));
+            free(cu);
+        } else {
+            for (size_t i = 0; i < cn; i++) u[ci[i]].uses = (uint32_t)(base + (i < extra));
+        }
         total += want;
     }
     sp_recvec out = {0};
     if (rc == SP_OK) {
-        qsort(u, recs->n, sizeof(unit), cmp_index);
         out.cap = total ? total : 1;
         if (!(out.v = malloc(sizeof(sp_record) * out.cap)))
             rc = sp_fail(err, SP_E_NOMEM, "out of memory");
     }
-    for (size_t i = 0; rc == SP_OK && i < recs->n; i++)
-        for (uint32_t k = 0; k < u[i].uses; k++) {
+    for (size_t i = 0; rc == SP_OK && i < n; i++)
+        for (uint32_t c = 0; c < u[i].uses; c++) {
             sp_record r = recs->v[i];
-            r.copy = k;
+            r.copy = c;
             out.v[out.n++] = r;
         }
-    free(u);
-    free(counts);
-    free(targets);
-    free(names);
-    free(first);
+    free(u), free(labels), free(idx), free(counts), free(targets), free(names), free(first);
     if (rc != SP_OK) {
         sp_recvec_free(&out);
         return rc;
     }
-    sp_log(run->ctx, SP_LOG_DEBUG, "[%s] %zu records in, %zu out", env->stage->name, recs->n,
-           total);
+    sp_log(run->ctx, SP_LOG_DEBUG, "[%s] %zu records in, %zu out", env->stage->name, n, total);
     sp_recvec_free(recs);
     *recs = out;
     return SP_OK;

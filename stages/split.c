@@ -24,7 +24,7 @@
  * when members disagree). The minimums (val_min, test_min) never take a class's last
  * sample from train.
  */
-#include "internal.h"
+#include "sampling.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -90,14 +90,6 @@ static int cmp_cluster(const void *a, const void *b)
     return cmp_identity(a, b);
 }
 
-static int cmp_group(const void *a, const void *b)
-{
-    const group *x = *(const group *const *)a, *y = *(const group *const *)b;
-    if (x->label != y->label) return x->label < y->label ? -1 : 1;
-    if (x->order != y->order) return x->order < y->order ? -1 : 1;
-    return x < y ? -1 : x > y;
-}
-
 static int split_validate(const void *opts, sp_error *err)
 {
     const split_opts *o = opts;
@@ -137,66 +129,97 @@ static int split_route(const sp_stage_env *env, const void *opts, const sp_recve
     sp_job *run = env->run;
     uint64_t seed = o->seed >= 0 ? (uint64_t)o->seed : env->seed;
     size_t nin = in->n ? in->n : 1;
+    size_t nc = run->nclasses ? run->nclasses : 1;
     unit *u = malloc(sizeof(unit) * nin);
     group *g = malloc(sizeof(group) * nin);
-    group **gs = malloc(sizeof(group *) * nin);
-    size_t nc = run->nclasses ? run->nclasses : 1;
+    uint32_t **unit_of = calloc(run->ncatalogs ? run->ncatalogs : 1, sizeof(uint32_t *));
     uint64_t *got = calloc(nc * 4, sizeof(uint64_t)); /* [class][split] samples given */
     uint64_t *total = calloc(nc, sizeof(uint64_t));
     if (!run->split_before) run->split_before = calloc(nc * 4, sizeof(uint64_t));
-    if (!u || !g || !gs || !got || !total || !run->split_before) {
-        free(u), free(g), free(gs), free(got), free(total);
-        return sp_fail(err, SP_E_NOMEM, "out of memory");
-    }
-    for (size_t i = 0; i < in->n; i++) {
-        const sp_record *r = &in->v[i];
-        const sp_sample *s = sp_run_sample(run, r);
-        u[i] = (unit){r->source, r->sample, s->cluster, 0,
-                      run->catalogs[r->source].to_global[s->label], s->split_hint};
-    }
-    /* Copies of a sample sit next to each other now; keep one of each. */
-    qsort(u, in->n, sizeof(unit), cmp_identity);
+    bool ok = u && g && unit_of && got && total && run->split_before;
+    for (size_t k = 0; ok && k < run->ncatalogs; k++)
+        ok = (unit_of[k] = calloc(run->catalogs[k].nsamples + 1, sizeof(uint32_t))) != NULL;
+    uint32_t *gidx = NULL;
+    int32_t *glabel = NULL;
+    sp_keyed *keys = NULL;
+    int rc = ok ? SP_OK : SP_E_NOMEM;
+    /* One unit per distinct sample (copies of a sample are one), in input order. */
     size_t n = 0;
-    for (size_t i = 0; i < in->n; i++)
-        if (n == 0 || cmp_identity(&u[n - 1], &u[i]) != 0) u[n++] = u[i];
-    /* Units into groups: a cluster is one group, under its first member's class. */
-    qsort(u, n, sizeof(unit), cmp_cluster);
-    size_t ng = 0, conflicts = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (i == 0 || u[i].cluster == 0 || u[i].cluster != u[i - 1].cluster) {
-            const sp_sample *s = &run->catalogs[u[i].source].samples[u[i].sample];
+    for (size_t i = 0; rc == SP_OK && i < in->n; i++) {
+        const sp_record *r = &in->v[i];
+        if (unit_of[r->source][r->sample]) continue;
+        const sp_sample *s = sp_run_sample(run, r);
+        u[n] = (unit){r->source, r->sample, s->cluster, 0,
+                      run->catalogs[r->source].to_global[s->label], s->split_hint};
+        unit_of[r->source][r->sample] = (uint32_t)++n;
+    }
+    /* Units into groups: a sample alone, or a cluster under its first member's class (the
+     * clustered units sorted by cluster, then source and path order). */
+    size_t ng = 0, conflicts = 0, nclu = 0;
+    for (size_t i = 0; i < n; i++)
+        if (u[i].cluster) nclu++;
+    unit *clu = rc == SP_OK ? malloc(sizeof(unit) * (nclu ? nclu : 1)) : NULL;
+    if (rc == SP_OK && !clu) rc = SP_E_NOMEM;
+    for (size_t i = 0, m = 0; rc == SP_OK && i < n; i++) {
+        if (u[i].cluster) {
+            clu[m++] = u[i];
+            continue;
+        }
+        const sp_sample *s = &run->catalogs[u[i].source].samples[u[i].sample];
+        sp_rng rng = sp_rng_for(seed, env->stage->name, s->path, 0);
+        g[ng] = (group){u[i].label, u[i].hint, 0, 1, sp_rng_u64(&rng)};
+        u[i].group = (uint32_t)ng++;
+    }
+    if (rc == SP_OK && nclu > 1) qsort(clu, nclu, sizeof(unit), cmp_cluster);
+    for (size_t i = 0; rc == SP_OK && i < nclu; i++) {
+        if (i == 0 || clu[i].cluster != clu[i - 1].cluster) {
+            const sp_sample *s = &run->catalogs[clu[i].source].samples[clu[i].sample];
             sp_rng rng = sp_rng_for(seed, env->stage->name, s->path, 0);
-            g[ng++] = (group){u[i].label, u[i].hint, 0, 0, sp_rng_u64(&rng)};
+            g[ng++] = (group){clu[i].label, clu[i].hint, 0, 0, sp_rng_u64(&rng)};
         }
         group *cur = &g[ng - 1];
-        if (u[i].hint && cur->hint && u[i].hint != cur->hint) conflicts++;
-        if (hint_rank(u[i].hint) > hint_rank(cur->hint)) cur->hint = u[i].hint;
+        if (clu[i].hint && cur->hint && clu[i].hint != cur->hint) conflicts++;
+        if (hint_rank(clu[i].hint) > hint_rank(cur->hint)) cur->hint = clu[i].hint;
         cur->size++;
-        u[i].group = (uint32_t)(ng - 1);
+        u[unit_of[clu[i].source][clu[i].sample] - 1].group = (uint32_t)(ng - 1);
     }
+    free(clu);
     if (conflicts)
         sp_log(run->ctx, SP_LOG_WARN, "[%s] %zu near-duplicates have another split given by "
                                       "the input than their cluster: the cluster stays together",
                env->stage->name, conflicts);
     /* A split the input gives counts towards that split's share. */
-    for (size_t k = 0; k < ng; k++) {
+    for (size_t k = 0; rc == SP_OK && k < ng; k++) {
         total[g[k].label] += g[k].size;
         if (g[k].hint) {
             g[k].split = g[k].hint;
             got[(size_t)g[k].label * 4 + g[k].hint] += g[k].size;
         }
-        gs[k] = &g[k];
     }
-    qsort(gs, ng, sizeof(*gs), cmp_group);
-    for (size_t a = 0; a < ng;) {
+    /* Groups class by class, each in draw order: a radix sort by the draw, then a stable
+     * counting sort by class. */
+    if (rc == SP_OK) {
+        gidx = malloc(sizeof(uint32_t) * (ng ? ng : 1));
+        glabel = malloc(sizeof(int32_t) * (ng ? ng : 1));
+        keys = malloc(sizeof(sp_keyed) * (ng ? ng : 1));
+        if (!gidx || !glabel || !keys) rc = SP_E_NOMEM;
+    }
+    for (size_t k = 0; rc == SP_OK && k < ng; k++) {
+        keys[k] = (sp_keyed){g[k].order, k};
+        glabel[k] = g[k].label;
+    }
+    if (rc == SP_OK) rc = sp_sort_keyed(keys, ng);
+    for (size_t k = 0; rc == SP_OK && k < ng; k++) gidx[k] = (uint32_t)keys[k].val;
+    if (rc == SP_OK) rc = sp_sort_by_label(gidx, ng, glabel, nc);
+    for (size_t a = 0; rc == SP_OK && a < ng;) {
         size_t b = a;
-        int32_t c = gs[a]->label;
-        while (b < ng && gs[b]->label == c) b++;
+        int32_t c = glabel[gidx[a]];
+        while (b < ng && glabel[gidx[b]] == c) b++;
         uint64_t nval = share(total[c], 0, o->val, o->val_count, o->val_min);
         uint64_t ntest = share(total[c], nval, o->test, o->test_count, o->test_min);
         uint64_t *have = &got[(size_t)c * 4];
         for (size_t k = a; k < b; k++) {
-            group *x = gs[k];
+            group *x = &g[gidx[k]];
             if (x->hint) continue;
             x->split = have[SP_SPLIT_VAL] < nval     ? SP_SPLIT_VAL
                        : have[SP_SPLIT_TEST] < ntest ? SP_SPLIT_TEST
@@ -205,19 +228,16 @@ static int split_route(const sp_stage_env *env, const void *opts, const sp_recve
         }
         a = b;
     }
-    for (size_t i = 0; i < n; i++) run->split_before[(size_t)u[i].label * 4 + g[u[i].group].split]++;
-    qsort(u, n, sizeof(unit), cmp_identity);
-    int rc = SP_OK;
+    for (size_t i = 0; rc == SP_OK && i < n; i++)
+        run->split_before[(size_t)u[i].label * 4 + g[u[i].group].split]++;
     for (size_t i = 0; rc == SP_OK && i < in->n; i++) {
         sp_record r = in->v[i];
-        unit key = {.source = r.source, .sample = r.sample};
-        const unit *hit = bsearch(&key, u, n, sizeof(unit), cmp_identity);
-        r.split = g[hit->group].split;
-        if (sp_recvec_push(&outs[r.split - SP_SPLIT_TRAIN], &r) != SP_OK)
-            rc = sp_fail(err, SP_E_NOMEM, "out of memory");
+        r.split = g[u[unit_of[r.source][r.sample] - 1].group].split;
+        if (sp_recvec_push(&outs[r.split - SP_SPLIT_TRAIN], &r) != SP_OK) rc = SP_E_NOMEM;
     }
-    free(u), free(g), free(gs), free(got), free(total);
-    return rc;
+    for (size_t k = 0; unit_of && k < run->ncatalogs; k++) free(unit_of[k]);
+    free(unit_of), free(u), free(g), free(got), free(total), free(gidx), free(glabel), free(keys);
+    return rc == SP_OK ? rc : sp_fail(err, SP_E_NOMEM, "out of memory");
 }
 
 const sp_stage_desc sp_stage_split = {
