@@ -176,6 +176,7 @@ int sp_sampling_targets(const sp_sampling *s, const uint64_t *counts, const char
     switch (st) {
     case SP_STRATEGY_TARGET: {
         uint64_t t = s->count ? s->count : statistic(s->target, counts, n);
+        if (t == 0) return sp_fail(err, SP_E_NOMEM, "out of memory"); /* counts are > 0 */
         for (size_t i = 0; i < n; i++)
             if ((counts[i] < t && !under) || (counts[i] > t && !over)) out[i] = t;
         return SP_OK;

@@ -21,8 +21,8 @@
  * clean stage) move as one unit, so no near-copy of a val image trains the model; a
  * cluster counts for as many samples as it has, under the class of its first member (in
  * source, path order), and follows a hint any member has (test before val before train
- * when members disagree). The minimums (val_min, test_min) never take a class's last
- * sample from train.
+ * when members disagree). The minimums (val_min, test_min), and counts larger than a
+ * class, never take a class's last sample from train.
  */
 #include "sampling.h"
 
@@ -114,6 +114,8 @@ static uint64_t share(uint64_t n, uint64_t taken, double frac, int64_t count, in
     bool asked = frac > 0 || count > 0;
     uint64_t k = count > 0 ? (uint64_t)count : (uint64_t)llround((double)n * frac);
     if (k > n - taken) k = n - taken;
+    /* A count larger than a small class leaves train that class's last sample. */
+    if (count > 0 && k == n - taken && k > 0) k--;
     if (asked && k < (uint64_t)min && n > taken + k + 1) {
         uint64_t room = n - taken - k - 1;
         uint64_t more = (uint64_t)min - k;

@@ -89,6 +89,9 @@ expect 2 "--dry-run is for plan" "$SP" build --dry-run -o "$W/dry"
 expect 0 "build" "$SP" build -o "$W/o1" -j 2
 [ -f "$W/o1/manifest.json" ] && ok || bad "build writes manifest.json"
 has "$W/err" "records in" "build prints a summary"
+has "$W/err" "split train -> [train]: 73 samples -> 152 records" "the summary reports the balanced train split"
+has "$W/err" "split val -> [val]: 18 samples -> 18 records" "the summary reports the plain val split"
+has "$W/err" "substituted 7" "the summary counts the corrupt star's stand-ins"
 has "$W/o1/manifest.json" '"reason": "corrupt"' "truncated JPEG reported as corrupt"
 has "$W/o1/manifest.json" '"reason": "unknown_format"' "non-image reported as unknown_format"
 left=$(find "$W/o1" -name '*.tmp' | wc -l)

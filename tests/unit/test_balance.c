@@ -188,6 +188,27 @@ static void test_input_split_is_kept(void **state)
     free_job(run);
 }
 
+static void test_split_by_counts(void **state)
+{
+    sp_ctx *ctx = *state;
+    const char ini[] = "[run]\n[source]\npath = /nonexistent\n"
+                       "[split]\nval_count = 5\ntest_count = 2\n"
+                       "[train]\ntype = tar\ninput = split.train\n"
+                       "[val]\ntype = tar\ninput = split.val\n"
+                       "[test]\ntype = tar\ninput = split.test\n";
+    const uint32_t counts[] = {50, 20, 6, 3};
+    sp_job *run = plan_job(ctx, ini, counts, 4, NULL, SP_OK);
+    uint8_t *split = splits_of(run);
+    const sp_catalog *cat = &run->catalogs[0];
+    uint64_t per[4][4] = {{0}};
+    for (size_t i = 0; i < cat->nsamples; i++) per[cat->samples[i].label][split[i]]++;
+    const uint64_t want[4][3] = {{43, 5, 2}, {13, 5, 2}, {1, 5, 0}, {1, 2, 0}};
+    for (size_t c = 0; c < 4; c++)
+        for (int k = 0; k < 3; k++) assert_int_equal(per[c][SP_SPLIT_TRAIN + k], want[c][k]);
+    free(split);
+    free_job(run);
+}
+
 static void count_uses(const sp_job *run, const sp_sink_plan *sp, uint32_t *uses)
 {
     memset(uses, 0, sizeof(uint32_t) * run->catalogs[0].nsamples);
@@ -418,6 +439,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_clusters_stay_together),
         cmocka_unit_test(test_input_split_is_kept),
+        cmocka_unit_test(test_split_by_counts),
         cmocka_unit_test(test_balance_spread_and_val_untouched),
         cmocka_unit_test(test_undersampling_drops_duplicates_first),
         cmocka_unit_test(test_repeat_factor),
