@@ -178,11 +178,8 @@ static void process(const sp_job *run, const sp_sink_plan *sp, const sp_record *
     run_record(run, r, ops->needs_encoded, ops->needs_pixels, it);
 }
 
-typedef struct subst_pool subst_pool;
-static int substitute(const sp_job *run, size_t s, subst_pool *pool, const sp_record *bad,
+static int substitute(const sp_job *run, size_t s, sp_subst_pool *pool, const sp_record *bad,
                       item *it, sp_record *by);
-static void pool_free(subst_pool *pool);
-static subst_pool *pool_new(void);
 
 int sp_build_pixels(const sp_job *run, const sp_record *r, sp_image *out, sp_error *err)
 {
@@ -206,10 +203,10 @@ int sp_build_one(const sp_job *run, const sp_sink_plan *sp, const sp_record *r, 
         /* The build wrote a stand-in for a bad sample: make the same one. */
         sp_error first = it.err;
         int code = it.rc;
-        subst_pool *pool = pool_new();
+        sp_subst_pool *pool = sp_subst_pool_new();
         sp_record by;
         int found = pool ? substitute(run, (size_t)(sp - run->sinks), pool, r, &it, &by) : -1;
-        pool_free(pool);
+        sp_subst_pool_free(&pool);
         if (found <= 0) {
             it.rc = found < 0 ? SP_E_NOMEM : code;
             it.err = first;
@@ -291,100 +288,17 @@ static int commit_shard(sp_job *run, sp_shard *sh, const char *tmp, const char *
     return rc;
 }
 
-/* The samples a sink writes, by class: where a substitute for a bad one comes from. */
-struct subst_pool {
-    size_t sink; /* which sink it was made for; SIZE_MAX before the first need */
-    uint64_t *ids; /* label << 40 | source << 32 ... packed: see pool_id */
-    size_t n;
-};
-
-static subst_pool *pool_new(void)
-{
-    subst_pool *p = calloc(1, sizeof(*p));
-    if (p) p->sink = SIZE_MAX;
-    return p;
-}
-
-static void pool_free(subst_pool *pool)
-{
-    if (pool) free(pool->ids);
-    free(pool);
-}
-
-/* (label, source, sample) in one sortable word: 24 bits of label, 8 of source, 32 of
- * sample. Runs wider than that find no substitute (the record is skipped, as before). */
-static bool pool_id(const sp_job *run, uint32_t source, uint32_t sample, uint64_t *id)
-{
-    const sp_catalog *cat = &run->catalogs[source];
-    int32_t label = cat->to_global[cat->samples[sample].label];
-    if (label < 0 || label >= (1 << 24) || source >= 256) return false;
-    *id = (uint64_t)label << 40 | (uint64_t)source << 32 | sample;
-    return true;
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
-}
-
-static int pool_make(const sp_job *run, size_t s, subst_pool *pool)
-{
-    const sp_sink_plan *sp = &run->sinks[s];
-    free(pool->ids);
-    pool->sink = s;
-    pool->n = 0;
-    if (!(pool->ids = malloc(sizeof(uint64_t) * (sp->recs.n ? sp->recs.n : 1)))) return SP_E_NOMEM;
-    for (size_t i = 0; i < sp->recs.n; i++)
-        if (pool_id(run, sp->recs.v[i].source, sp->recs.v[i].sample, &pool->ids[pool->n])) pool->n++;
-    qsort(pool->ids, pool->n, sizeof(uint64_t), cmp_u64);
-    size_t u = 0;
-    for (size_t i = 0; i < pool->n; i++)
-        if (u == 0 || pool->ids[u - 1] != pool->ids[i]) pool->ids[u++] = pool->ids[i];
-    pool->n = u;
-    return SP_OK;
-}
-
-#define SUBST_TRIES 16
-
 /* A record whose sample failed: the same record (key, chain, shard) made from another
- * sample of its class in this sink, so a corrupt file never leaves its class
- * short. The first candidate is drawn from (seed, "substitute", bad path, copy); the next
- * ones follow in (source, path) order. Serial, after the window: the choice and the bytes
- * never depend on the thread count. Returns 1 with *it filled and *by set, 0 if none. */
-static int substitute(const sp_job *run, size_t s, subst_pool *pool, const sp_record *bad,
+ * sample of its class in this sink (src/substitute.c chooses), so a corrupt file never
+ * leaves its class short. Serial, after the window: the choice and the bytes never depend
+ * on the thread count. Returns 1 with *it filled and *by set, 0 if none works. */
+static int substitute(const sp_job *run, size_t s, sp_subst_pool *pool, const sp_record *bad,
                       item *it, sp_record *by)
 {
-    if (pool->sink != s && pool_make(run, s, pool) != SP_OK) return SP_E_NOMEM;
-    uint64_t id;
-    if (!pool_id(run, bad->source, bad->sample, &id)) return 0;
-    uint64_t lo_id = id & ~(((uint64_t)1 << 40) - 1), hi_id = lo_id + ((uint64_t)1 << 40);
-    size_t lo = 0, hi = pool->n;
-    while (lo < hi) { /* first of the class */
-        size_t mid = (lo + hi) / 2;
-        if (pool->ids[mid] < lo_id) lo = mid + 1;
-        else hi = mid;
-    }
-    size_t end = lo;
-    while (end < pool->n && pool->ids[end] < hi_id) end++;
-    size_t m = end - lo;
-    if (m < 2) return 0;
-    sp_rng rng = sp_rng_for((uint64_t)run->pipe->run.seed, "substitute",
-                            sp_run_sample(run, bad)->path, bad->copy);
-    size_t start = (size_t)(sp_rng_u64(&rng) % m);
-    /* The stand-in is a variant of its sample, never a copy of a record made from it: its
-     * own copy number, drawn above every copy a balance stage makes, gives the branch's
-     * random stages a stream of their own. */
-    uint32_t copy = 0x40000000u | (uint32_t)(sp_rng_u64(&rng) >> 34);
-    for (size_t t = 0, tries = 0; t < m && tries < SUBST_TRIES; t++) {
-        uint64_t cand = pool->ids[lo + (start + t) % m];
-        if (cand == id) continue;
-        tries++;
-        *by = *bad;
-        by->source = (uint32_t)(cand >> 32 & 0xff);
-        by->sample = (uint32_t)(cand & 0xffffffffu);
-        by->copy = copy;
+    for (size_t t = 0; t < SP_SUBST_TRIES; t++) {
+        int found = sp_subst_candidate(run, s, pool, bad, t, by);
         item_reset(it);
+        if (found <= 0) return found;
         process(run, &run->sinks[s], by, it);
         if (it->rc == SP_OK) {
             /* Say in the record's metadata what it stands in for. */
@@ -399,22 +313,8 @@ static int substitute(const sp_job *run, size_t s, subst_pool *pool, const sp_re
     return 0;
 }
 
-static int add_subst(sp_job *run, size_t s, const sp_record *bad, const sp_record *by)
-{
-    if (run->nsubsts == run->capsubsts) {
-        size_t cap = run->capsubsts ? run->capsubsts * 2 : 16;
-        sp_subst *v = realloc(run->substs, cap * sizeof(*v));
-        if (!v) return SP_E_NOMEM;
-        run->substs = v;
-        run->capsubsts = cap;
-    }
-    run->substs[run->nsubsts++] = (sp_subst){(uint32_t)s, bad->source, bad->sample, by->source,
-                                             by->sample, bad->copy};
-    return SP_OK;
-}
-
 static int build_shard(sp_job *run, sp_sink_plan *sp, sp_shard *sh, item *items, size_t window,
-                       uint64_t *done, uint64_t total, subst_pool *pool)
+                       uint64_t *done, uint64_t total, sp_subst_pool *pool)
 {
     sp_ctx *ctx = run->ctx;
     const sp_sink_ops *ops = run->pipe->stages[sp->stage].desc->sink;
@@ -455,7 +355,7 @@ static int build_shard(sp_job *run, sp_sink_plan *sp, sp_shard *sh, item *items,
                                                      &recs[k], &items[k], &by)
                                         : 0;
                 if (found < 0) rc = sp_fail(&err, SP_E_NOMEM, "out of memory");
-                if (found > 0 && add_subst(run, (size_t)(sp - run->sinks), &recs[k], &by) != SP_OK)
+                if (found > 0 && sp_run_add_subst(run, (size_t)(sp - run->sinks), &recs[k], &by) != SP_OK)
                     rc = sp_fail(&err, SP_E_NOMEM, "out of memory");
                 if (found <= 0) continue;
                 rec = &by;
@@ -608,16 +508,17 @@ int sp_build(sp_job *run)
     uint64_t total = 0, done = 0;
     for (size_t s = 0; s < run->nsinks; s++) total += run->sinks[s].recs.n;
     int rc = sp_progress(run->ctx, SP_PHASE_BUILD, 0, total);
-    subst_pool pool = {SIZE_MAX, NULL, 0};
+    sp_subst_pool *pool = sp_subst_pool_new();
+    if (!pool) rc = sp_fail(&run->ctx->err, SP_E_NOMEM, "out of memory");
     for (size_t s = 0; rc == SP_OK && s < run->nsinks; s++) {
         sp_sink_plan *sp = &run->sinks[s];
         if (!(sp->counts_out = calloc(run->nclasses ? run->nclasses : 1, sizeof(uint64_t))))
             rc = sp_fail(&run->ctx->err, SP_E_NOMEM, "out of memory");
         for (size_t i = 0; rc == SP_OK && i < sp->nshards; i++)
-            rc = build_shard(run, sp, &sp->shards[i], items, window, &done, total, &pool);
+            rc = build_shard(run, sp, &sp->shards[i], items, window, &done, total, pool);
         if (rc == SP_OK) rc = finish_sink(run, sp);
     }
-    free(pool.ids);
+    sp_subst_pool_free(&pool);
     free(items);
     return rc;
 }

@@ -508,8 +508,9 @@ typedef struct sp_sink_plan {
 typedef struct sp_subst {
     uint32_t sink;           /* index into run->sinks */
     uint32_t source, sample; /* the bad sample */
+    uint32_t copy;                 /* the planned record's copy number */
     uint32_t by_source, by_sample; /* what was written instead */
-    uint32_t copy;
+    uint32_t by_copy;              /* the stand-in's copy number */
 } sp_subst;
 
 struct sp_job {
@@ -535,6 +536,18 @@ struct sp_job {
     sp_subst *substs;
     size_t nsubsts, capsubsts;
 };
+
+/* Stand-ins for records whose sample fails in the build (src/substitute.c). */
+typedef struct sp_subst_pool sp_subst_pool;
+#define SP_SUBST_TRIES 16 /* stand-ins tried for one record before it is skipped */
+sp_subst_pool *sp_subst_pool_new(void);
+void sp_subst_pool_free(sp_subst_pool **pool);
+/* The t-th stand-in (t = 0, 1, ...) for a record of sink s whose sample failed: the same
+ * record made from another sample of its class in the sink, with a copy number of its own.
+ * 1 with *by set; 0 when there is no t-th; SP_E_NOMEM. */
+int sp_subst_candidate(const sp_job *run, size_t s, sp_subst_pool *pool, const sp_record *bad,
+                       size_t t, sp_record *by);
+int sp_run_add_subst(sp_job *run, size_t s, const sp_record *bad, const sp_record *by);
 
 /* The balance report (src/report.c): per sink and split, class counts before and after,
  * copies per source, dropped and substituted samples; as manifest JSON (the `splits`

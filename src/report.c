@@ -154,7 +154,7 @@ void sp_report_json(const sp_job *run, sp_buf *b)
         sp_json_str(b, run->catalogs[x->source].samples[x->sample].path);
         sp_buf_printf(b, ", \"copy\": %u, \"by\": ", x->copy);
         sp_json_str(b, run->catalogs[x->by_source].samples[x->by_sample].path);
-        sp_buf_puts(b, "}");
+        sp_buf_printf(b, ", \"by_copy\": %u}", x->by_copy);
     }
     sp_buf_puts(b, run->nsubsts ? "\n  ],\n" : "],\n");
 }

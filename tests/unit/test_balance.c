@@ -50,14 +50,14 @@ static sp_job *plan_job(sp_ctx *ctx, const char *ini, const uint32_t *counts, si
     for (size_t c = 0; c < nclasses; c++) total += counts[c];
     cat->samples = calloc(total, sizeof(sp_sample));
     for (size_t c = 0; c < nclasses; c++) {
-        char name[16];
-        snprintf(name, sizeof(name), "c%03zu", c);
+        char name[32];
+        snprintf(name, sizeof(name), "c%03u", (unsigned)c);
         cat->classes[c] = sp_strdup(name);
         run->classes[c] = sp_strdup(name);
         cat->to_global[c] = (int32_t)c;
         for (uint32_t k = 0; k < counts[c]; k++) {
             sp_sample *s = &cat->samples[cat->nsamples];
-            char path[40];
+            char path[64];
             snprintf(path, sizeof(path), "%s/%06u.png", name, k);
             s->path = sp_strdup(path);
             s->label = (int32_t)c;
