@@ -51,8 +51,8 @@ int main(int argc, char **argv)
     if (!counts || !out || !names) return 2;
     for (size_t k = 0; k < n; k++) {
         counts[k] = strtoull(argv[i + 1 + (int)k], NULL, 10);
-        names[k] = malloc(16);
-        snprintf(names[k], 16, "c%02zu", k);
+        names[k] = malloc(32);
+        snprintf(names[k], 32, "c%02u", (unsigned)k);
     }
     sp_error err;
     sp_error_clear(&err);
