@@ -389,6 +389,33 @@ static void test_targets(void **state)
     assert_true(fabs(sp_repeat_factor(0.001, 0.00025) - 2.0) < 1e-12);
 }
 
+/* The radix sort against the definition: ordered by key, equal keys in input order. */
+static void test_sort_keyed(void **state)
+{
+    (void)state;
+    size_t n = 20000;
+    sp_keyed *v = malloc(sizeof(sp_keyed) * n);
+    sp_rng rng = sp_rng_for(7, "test", "sort", 0);
+    for (size_t i = 0; i < n; i++) {
+        uint64_t k = sp_rng_u64(&rng);
+        /* A third of the keys collide (few distinct values), some differ only in high or
+         * only in low bits. */
+        if (i % 3 == 0) k &= 0xf00000000000000full;
+        v[i] = (sp_keyed){k, i};
+    }
+    assert_int_equal(sp_sort_keyed(v, n), SP_OK);
+    for (size_t i = 1; i < n; i++) {
+        assert_true(v[i - 1].key <= v[i].key);
+        if (v[i - 1].key == v[i].key) assert_true(v[i - 1].val < v[i].val);
+    }
+    uint32_t idx[6] = {5, 4, 3, 2, 1, 0};
+    const int32_t labels[6] = {2, 0, 1, 0, 2, 1};
+    assert_int_equal(sp_sort_by_label(idx, 6, labels, 3), SP_OK);
+    const uint32_t want[6] = {3, 1, 5, 2, 4, 0};
+    assert_memory_equal(idx, want, sizeof(want));
+    free(v);
+}
+
 /* The same plan on every run and at every thread count. */
 static void test_deterministic(void **state)
 {
@@ -446,6 +473,7 @@ int main(void)
         cmocka_unit_test(test_max_copies_caps),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_targets),
+        cmocka_unit_test(test_sort_keyed),
         cmocka_unit_test(test_deterministic),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
