@@ -4,7 +4,7 @@
     /usr/bin/python3 bench/pillow_equiv.py DATA_DIR OUTDIR [--size 256] [--crop 224]
         [--quality 90] [--shard-records 1000] [--draft]
 
-Same job as shardpack's default pipeline.ini without the shuffle: class folders (sorted)
+Same job as bench/convert.ini without the shuffle: class folders (sorted)
 -> decode -> RGB -> shorter side to --size (bilinear, antialiased as Pillow's resize does
 when shrinking) -> centre crop --crop x --crop -> JPEG at --quality -> WebDataset tar
 shards (keys %09d, members .cls/.jpg/.json) written with tarfile.  One process, as such

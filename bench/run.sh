@@ -66,7 +66,7 @@ timed() {
 shardpack_run() {
   local name=$1 j=$2
   shift 2
-  timed "$name" "$shardpack" build "$root/pipeline.ini" -o "$work/$name.out" -j "$j" -q "$@" \
+  timed "$name" "$shardpack" build "$here/convert.ini" -o "$work/$name.out" -j "$j" -q "$@" \
     --set source.path="$data" --set resize.size=$size \
     --set crop.width=$crop --set crop.height=$crop --set encode.quality=$quality \
     --set shards.max_records=$shard_records

@@ -16,6 +16,8 @@ if [ "${1:-build}" = test ]; then
   # python-matplotlib-data: a real photograph (grace_hopper.jpg) for the colour checks.
   need="$need python-matplotlib-data"
   need="$need groff-base mandoc g++ libacl1-dev libzstd-dev liblz4-dev"
+  # imbalanced-learn: the balance strategies are compared with its samplers.
+  need="$need python3-imblearn"
 fi
 
 missing=""

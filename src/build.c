@@ -178,6 +178,9 @@ static void process(const sp_job *run, const sp_sink_plan *sp, const sp_record *
     run_record(run, r, ops->needs_encoded, ops->needs_pixels, it);
 }
 
+static int substitute(const sp_job *run, size_t s, sp_subst_pool *pool, const sp_record *bad,
+                      item *it, sp_record *by);
+
 int sp_build_pixels(const sp_job *run, const sp_record *r, sp_image *out, sp_error *err)
 {
     item it;
@@ -196,6 +199,19 @@ int sp_build_one(const sp_job *run, const sp_sink_plan *sp, const sp_record *r, 
     item it;
     memset(&it, 0, sizeof(it));
     process(run, sp, r, &it);
+    if (it.rc != SP_OK && (sp_severity_of(it.rc) == SP_SEV_SAMPLE || it.rc == SP_E_IO)) {
+        /* The build wrote a stand-in for a bad sample: make the same one. */
+        sp_error first = it.err;
+        int code = it.rc;
+        sp_subst_pool *pool = sp_subst_pool_new();
+        sp_record by;
+        int found = pool ? substitute(run, (size_t)(sp - run->sinks), pool, r, &it, &by) : -1;
+        sp_subst_pool_free(&pool);
+        if (found <= 0) {
+            it.rc = found < 0 ? SP_E_NOMEM : code;
+            it.err = first;
+        }
+    }
     int rc = it.rc;
     *err = it.err;
     if (rc == SP_OK && it.encoded) {
@@ -272,8 +288,33 @@ static int commit_shard(sp_job *run, sp_shard *sh, const char *tmp, const char *
     return rc;
 }
 
+/* A record whose sample failed: the same record (key, chain, shard) made from another
+ * sample of its class in this sink (src/substitute.c chooses), so a corrupt file never
+ * leaves its class short. Serial, after the window: the choice and the bytes never depend
+ * on the thread count. Returns 1 with *it filled and *by set, 0 if none works. */
+static int substitute(const sp_job *run, size_t s, sp_subst_pool *pool, const sp_record *bad,
+                      item *it, sp_record *by)
+{
+    for (size_t t = 0; t < SP_SUBST_TRIES; t++) {
+        int found = sp_subst_candidate(run, s, pool, bad, t, by);
+        item_reset(it);
+        if (found <= 0) return found;
+        process(run, &run->sinks[s], by, it);
+        if (it->rc == SP_OK) {
+            /* Say in the record's metadata what it stands in for. */
+            if (it->json.len >= 2) it->json.len -= 2; /* "}\n" */
+            sp_buf_puts(&it->json, ", \"substitute_for\": ");
+            sp_json_str(&it->json, sp_run_sample(run, bad)->path);
+            sp_buf_puts(&it->json, "}\n");
+            return it->json.oom ? SP_E_NOMEM : 1;
+        }
+    }
+    item_reset(it);
+    return 0;
+}
+
 static int build_shard(sp_job *run, sp_sink_plan *sp, sp_shard *sh, item *items, size_t window,
-                       uint64_t *done, uint64_t total)
+                       uint64_t *done, uint64_t total, sp_subst_pool *pool)
 {
     sp_ctx *ctx = run->ctx;
     const sp_sink_ops *ops = run->pipe->stages[sp->stage].desc->sink;
@@ -304,16 +345,30 @@ static int build_shard(sp_job *run, sp_sink_plan *sp, sp_shard *sh, item *items,
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
         for (size_t k = 0; k < m; k++) process(run, sp, &recs[k], &items[k]);
         for (size_t k = 0; k < m && rc == SP_OK; k++) {
-            if (items[k].rc == SP_OK) {
-                rc = add_record(w, ops, run, &recs[k], &items[k], &err);
-                if (rc == SP_OK) {
-                    const sp_sample *smp = sp_run_sample(run, &recs[k]);
-                    sh->records_written++;
-                    run->counts_out[run->catalogs[recs[k].source].to_global[smp->label]]++;
-                }
-            } else if (sp_severity_of(items[k].rc) == SP_SEV_SAMPLE || items[k].rc == SP_E_IO) {
+            const sp_record *rec = &recs[k];
+            sp_record by;
+            if (items[k].rc != SP_OK &&
+                (sp_severity_of(items[k].rc) == SP_SEV_SAMPLE || items[k].rc == SP_E_IO)) {
                 rc = sp_run_add_skip(run, recs[k].source, recs[k].sample, "build", items[k].rc,
                                      items[k].err.msg);
+                int found = rc == SP_OK ? substitute(run, (size_t)(sp - run->sinks), pool,
+                                                     &recs[k], &items[k], &by)
+                                        : 0;
+                if (found < 0) rc = sp_fail(&err, SP_E_NOMEM, "out of memory");
+                if (found > 0 && sp_run_add_subst(run, (size_t)(sp - run->sinks), &recs[k], &by) != SP_OK)
+                    rc = sp_fail(&err, SP_E_NOMEM, "out of memory");
+                if (found <= 0) continue;
+                rec = &by;
+            }
+            if (items[k].rc == SP_OK) {
+                rc = add_record(w, ops, run, rec, &items[k], &err);
+                if (rc == SP_OK) {
+                    const sp_sample *smp = sp_run_sample(run, rec);
+                    int32_t label = run->catalogs[rec->source].to_global[smp->label];
+                    sh->records_written++;
+                    run->counts_out[label]++;
+                    sp->counts_out[label]++;
+                }
             } else {
                 err = items[k].err;
                 sp_error_set_path(&err, sp_run_sample(run, &recs[k])->path);
@@ -453,12 +508,17 @@ int sp_build(sp_job *run)
     uint64_t total = 0, done = 0;
     for (size_t s = 0; s < run->nsinks; s++) total += run->sinks[s].recs.n;
     int rc = sp_progress(run->ctx, SP_PHASE_BUILD, 0, total);
+    sp_subst_pool *pool = sp_subst_pool_new();
+    if (!pool) rc = sp_fail(&run->ctx->err, SP_E_NOMEM, "out of memory");
     for (size_t s = 0; rc == SP_OK && s < run->nsinks; s++) {
         sp_sink_plan *sp = &run->sinks[s];
+        if (!(sp->counts_out = calloc(run->nclasses ? run->nclasses : 1, sizeof(uint64_t))))
+            rc = sp_fail(&run->ctx->err, SP_E_NOMEM, "out of memory");
         for (size_t i = 0; rc == SP_OK && i < sp->nshards; i++)
-            rc = build_shard(run, sp, &sp->shards[i], items, window, &done, total);
+            rc = build_shard(run, sp, &sp->shards[i], items, window, &done, total, pool);
         if (rc == SP_OK) rc = finish_sink(run, sp);
     }
+    sp_subst_pool_free(&pool);
     free(items);
     return rc;
 }

@@ -24,7 +24,8 @@ static const char usage[] =
     "commands:\n"
     "  build [CONFIG]   scan, plan, build and finish: write shards and manifest.json\n"
     "  scan [CONFIG]    scan the sources only (fills the catalog cache)\n"
-    "  plan [CONFIG]    scan and plan only (writes OUTDIR/plan.tsv)\n"
+    "  plan [CONFIG] [--dry-run]  scan and plan only (writes OUTDIR/plan.tsv); with\n"
+    "                   --dry-run writes nothing and prints the balance report\n"
     "  preview [CONFIG] -o FILE.png [--rows N] [--copies N] [--cell PX] [--sink NAME]\n"
     "                   a contact sheet: a row per sample, a column per augmented copy\n"
     "  check [CONFIG] [--dot]  validate the config and print the stage graph (Graphviz\n"
@@ -345,6 +346,8 @@ int main(int argc, char **argv)
             i++;
         } else if (!strcmp(a, "--dot") && check) {
             dot = true;
+        } else if (!strcmp(a, "--dry-run") && phase == sp_run_plan) {
+            phase = sp_run_plan_dry;
         } else if (preview && (!strcmp(a, "--rows") || !strcmp(a, "--copies") ||
                                !strcmp(a, "--cell"))) {
             char *end;

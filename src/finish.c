@@ -198,6 +198,7 @@ static void log_summary(sp_job *run)
     for (size_t c = 0; c < run->nclasses; c++)
         sp_log(ctx, SP_LOG_INFO, "  %-20s %8llu in %8llu out", run->classes[c],
                (unsigned long long)run->counts_in[c], (unsigned long long)run->counts_out[c]);
+    sp_splits_log(run);
     /* A dedupe can drop thousands: the first 50 here, all of them in report.tsv. */
     for (size_t i = 0; i < run->nskips; i++) {
         const sp_skip *k = &run->skips[i];
@@ -229,6 +230,7 @@ int sp_finish(sp_job *run)
                   (unsigned long long)run->summary.records_written);
     json_counts(&b, "counts_in", run, run->counts_in);
     json_counts(&b, "counts_out", run, run->counts_out);
+    sp_splits_json(run, &b);
     json_shards(&b, run);
     sp_report_json(&b, run);
     json_skips(&b, run);

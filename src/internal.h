@@ -507,7 +507,18 @@ typedef struct sp_sink_plan {
     sp_shard *shards;
     size_t nshards;
     char *sink_file; /* written by finish_sink, or NULL */
+    uint64_t *counts_out; /* per run class: records written (NULL until the build) */
 } sp_sink_plan;
+
+/* A record whose sample proved undecodable in the build, written from another sample of
+ * its class instead (src/build.c), so corruption never unbalances the output. */
+typedef struct sp_subst {
+    uint32_t sink;           /* index into run->sinks */
+    uint32_t source, sample; /* the bad sample */
+    uint32_t copy;                 /* the planned record's copy number */
+    uint32_t by_source, by_sample; /* what was written instead */
+    uint32_t by_copy;              /* the stand-in's copy number */
+} sp_subst;
 
 struct sp_job {
     sp_ctx *ctx;
@@ -530,7 +541,30 @@ struct sp_job {
     struct sp_cluster_member *cluster_members;
     size_t ncluster_members, capcluster_members;
     bool force_decode, force_phash; /* inspect: decode and hash whatever the pipeline says */
+    /* [class * 4 + SP_SPLIT_*]: samples the split stages assigned; NULL without one. */
+    uint64_t *split_before;
+    bool dry_run; /* plan --dry-run: nothing is written, not even the catalog cache */
+    sp_subst *substs;
+    size_t nsubsts, capsubsts;
 };
+
+/* Stand-ins for records whose sample fails in the build (src/substitute.c). */
+typedef struct sp_subst_pool sp_subst_pool;
+#define SP_SUBST_TRIES 16 /* stand-ins tried for one record before it is skipped */
+sp_subst_pool *sp_subst_pool_new(void);
+void sp_subst_pool_free(sp_subst_pool **pool);
+/* The t-th stand-in (t = 0, 1, ...) for a record of sink s whose sample failed: the same
+ * record made from another sample of its class in the sink, with a copy number of its own.
+ * 1 with *by set; 0 when there is no t-th; SP_E_NOMEM. */
+int sp_subst_candidate(const sp_job *run, size_t s, sp_subst_pool *pool, const sp_record *bad,
+                       size_t t, sp_record *by);
+int sp_run_add_subst(sp_job *run, size_t s, const sp_record *bad, const sp_record *by);
+
+/* The balance report (src/splits.c): per sink and split, class counts before and after,
+ * copies per source, dropped and substituted samples; as manifest JSON (the `splits`
+ * member) and as a summary with bar charts on the log. */
+void sp_splits_json(const sp_job *run, sp_buf *b);
+void sp_splits_log(const sp_job *run);
 
 /* Scan and plan into run, writing only the catalog cache (no plan.tsv); free with
  * sp_job_free. For commands that need the plan of an existing output (replay). */
@@ -560,7 +594,12 @@ typedef struct sp_sink_common {
     char *prefix;
     int64_t max_records;
     uint64_t max_bytes;
+    int layout; /* SP_LAYOUT_* */
 } sp_sink_common;
+
+/* How a sink lays its records out in shards (src/plan.c). */
+enum { SP_LAYOUT_SHUFFLED = 0, SP_LAYOUT_STRATIFIED = 1 };
+extern const sp_enum_choice sp_layout_choices[];
 
 #define SP_SINK_COMMON_OPTIONS(type)                                                          \
     {"prefix", "shard file name prefix; empty uses the section name",                         \
@@ -568,7 +607,9 @@ typedef struct sp_sink_common {
         {"max_records", "most records per shard", offsetof(type, common.max_records),         \
          SP_OPT_INT, "1000", 1, 1e9, NULL, 0},                                                \
         {"max_bytes", "target most bytes per shard (estimated at plan time)",                 \
-         offsetof(type, common.max_bytes), SP_OPT_SIZE, "1G", 4096, 1099511627776.0, NULL, 0}
+         offsetof(type, common.max_bytes), SP_OPT_SIZE, "1G", 4096, 1099511627776.0, NULL, 0}, \
+        {"layout", "how records are laid out in shards", offsetof(type, common.layout),      \
+         SP_OPT_ENUM, "shuffled", 1, 0, sp_layout_choices, 0}
 
 /* A finished record as a sink sees it. */
 typedef struct sp_out_record {

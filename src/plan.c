@@ -136,11 +136,15 @@ static int chain_intern(sp_job *run, int parent, int stage, uint32_t *out)
  * padding, or a TFRecord's header and features) and the small metadata members. */
 static uint64_t estimate_bytes(const sp_job *run, const sp_sink_plan *sp, const sp_record *r)
 {
-    const sp_sample *s = sp_run_sample(run, r);
     const sp_chain *ch = &run->chains[r->chain];
-    uint32_t w = s->info.width, h = s->info.height;
-    bool varies = false;
-    chain_size(run, ch, &w, &h, &varies);
+    uint32_t w = ch->out_w, h = ch->out_h;
+    if (w == 0 || h == 0) { /* the size depends on the input: follow it through the chain */
+        const sp_sample *s = sp_run_sample(run, r);
+        bool varies = false;
+        w = s->info.width;
+        h = s->info.height;
+        chain_size(run, ch, &w, &h, &varies);
+    }
     uint64_t px = (uint64_t)w * h * 3;
     const sp_stage_desc *d = run->pipe->stages[sp->stage].desc;
     if (d->sink->needs_pixels && !d->sink->needs_encoded) return px + 8; /* npy */
@@ -163,13 +167,118 @@ static int add_shard(sp_sink_plan *sp, size_t first)
     return SP_OK;
 }
 
-/* Cuts the sink's record list into shards by max_records and (estimated) max_bytes, and
- * names every record. Keys are the record's position in the sink: digits only, so they
- * hold no dot and fit USTAR, and sorting them gives plan order. */
+const sp_enum_choice sp_layout_choices[] = {
+    {SP_LAYOUT_SHUFFLED, "shuffled", "records in the order the stages before give them (a "
+                                     "shuffle stage's global order), cut into shards by "
+                                     "max_records and max_bytes"},
+    {SP_LAYOUT_STRATIFIED, "stratified", "as many shards as max_records and max_bytes need, "
+                                         "equal record counts (+-1) and each class's share in "
+                                         "every shard (+-1 record): every data-parallel rank "
+                                         "sees balanced data"},
+    {0, NULL, NULL},
+};
+
+/* Names every record and shard once the records are in shard order. Keys are the
+ * record's position in the sink: digits only, so they hold no dot and fit USTAR, and
+ * sorting them gives plan order. Names last: some formats put the shard count in every
+ * name (-00003-of-00016). */
+static int name_shards(sp_job *run, sp_sink_plan *sp)
+{
+    const sp_stage *st = &run->pipe->stages[sp->stage];
+    for (size_t i = 0; i < sp->recs.n; i++) {
+        char *key = sp->recs.v[i].key;
+        if (i >= 1000000000) {
+            snprintf(key, sizeof(sp->recs.v[i].key), "%zu", i);
+            continue;
+        }
+        /* "%09zu" by hand: snprintf was a visible share of planning a million records. */
+        size_t v = i;
+        for (int d = 8; d >= 0; d--, v /= 10) key[d] = (char)('0' + v % 10);
+        key[9] = 0;
+    }
+    for (size_t i = 0; i < sp->nshards; i++) {
+        char name[256];
+        st->desc->sink->shard_name(sp_sink_prefix(st), (uint32_t)i, (uint32_t)sp->nshards, name,
+                                   sizeof(name));
+        if (!(sp->shards[i].path = sp_strdup(name)))
+            return sp_fail(&run->ctx->err, SP_E_NOMEM, "out of memory");
+    }
+    return SP_OK;
+}
+
+/* layout = stratified: S shards, as many as max_records and the estimated max_bytes ask.
+ * The records, grouped by class in their incoming order, are dealt round-robin, one class
+ * after another: shard s gets every S-th one. So each shard holds ⌊N/S⌋ or ⌈N/S⌉
+ * records and ⌊n_c/S⌋ or ⌈n_c/S⌉ of class c, and keeps the incoming (shuffled) order
+ * within. Two counting passes, no sort: linear in the records. */
+static int stratify(sp_job *run, sp_sink_plan *sp)
+{
+    const sp_sink_common *o = sp_sink_opts(&run->pipe->stages[sp->stage]);
+    size_t n = sp->recs.n;
+    uint64_t bytes = 0;
+    for (size_t i = 0; i < n; i++) bytes += estimate_bytes(run, sp, &sp->recs.v[i]);
+    uint64_t s = (n + (uint64_t)o->max_records - 1) / (uint64_t)o->max_records;
+    uint64_t by_bytes = (bytes + o->max_bytes - 1) / o->max_bytes;
+    if (by_bytes > s) s = by_bytes;
+    if (s > n) s = n;
+    if (s == 0) s = 1;
+    size_t nc = run->nclasses ? run->nclasses : 1;
+    size_t *start = calloc(nc + 1, sizeof(size_t));
+    size_t *shard_start = calloc((size_t)s + 1, sizeof(size_t));
+    uint32_t *by_class = malloc(sizeof(uint32_t) * (n ? n : 1));
+    int32_t *label = malloc(sizeof(int32_t) * (n ? n : 1));
+    sp_record *out = malloc(sizeof(sp_record) * (n ? n : 1));
+    int rc = start && shard_start && by_class && label && out ? SP_OK : SP_E_NOMEM;
+    /* Labels looked up once: each is a cache miss in a shuffled list. */
+    for (size_t i = 0; rc == SP_OK && i < n; i++) {
+        const sp_record *r = &sp->recs.v[i];
+        label[i] = run->catalogs[r->source].to_global[sp_run_sample(run, r)->label];
+        start[label[i] + 1]++;
+    }
+    for (size_t c = 0; rc == SP_OK && c < nc; c++) start[c + 1] += start[c];
+    for (size_t i = 0; rc == SP_OK && i < n; i++) by_class[start[label[i]]++] = (uint32_t)i;
+    free(label);
+    /* by_class lists positions class by class; the k-th goes to shard k mod s. */
+    for (size_t t = 0; rc == SP_OK && t < s; t++)
+        shard_start[t + 1] = shard_start[t] + n / s + (t < n % s);
+    if (rc == SP_OK) {
+        /* Each position marked with its shard, then placed by a counting pass over the
+         * positions in ascending order: a shard keeps the incoming order. */
+        uint32_t *shard_of = malloc(sizeof(uint32_t) * (n ? n : 1));
+        if (!shard_of) rc = SP_E_NOMEM;
+        for (size_t k = 0; rc == SP_OK && k < n; k++) shard_of[by_class[k]] = (uint32_t)(k % s);
+        size_t *fill = rc == SP_OK ? malloc(sizeof(size_t) * (size_t)s) : NULL;
+        if (rc == SP_OK && !fill) rc = SP_E_NOMEM;
+        for (size_t t = 0; rc == SP_OK && t < s; t++) fill[t] = shard_start[t];
+        for (size_t i = 0; rc == SP_OK && i < n; i++) {
+            sp_record r = sp->recs.v[i];
+            r.shard = shard_of[i];
+            out[fill[shard_of[i]]++] = r;
+        }
+        free(fill);
+        free(shard_of);
+    }
+    for (size_t t = 0; rc == SP_OK && t < s; t++) {
+        if (add_shard(sp, shard_start[t]) != SP_OK) rc = SP_E_NOMEM;
+        else sp->shards[sp->nshards - 1].count = shard_start[t + 1] - shard_start[t];
+    }
+    if (rc == SP_OK) {
+        free(sp->recs.v);
+        sp->recs.v = out;
+        sp->recs.cap = n ? n : 1;
+        out = NULL;
+    }
+    free(start), free(shard_start), free(by_class), free(out);
+    return rc == SP_OK ? name_shards(run, sp) : sp_fail(&run->ctx->err, SP_E_NOMEM, "out of memory");
+}
+
+/* Cuts the sink's record list into shards by max_records and (estimated) max_bytes, or
+ * lays them out stratified, and names every record. */
 static int assign_shards(sp_job *run, sp_sink_plan *sp)
 {
     const sp_stage *st = &run->pipe->stages[sp->stage];
     const sp_sink_common *o = sp_sink_opts(st);
+    if (o->layout == SP_LAYOUT_STRATIFIED && sp->recs.n) return stratify(run, sp);
     uint64_t bytes = 0;
     for (size_t i = 0; i < sp->recs.n; i++) {
         sp_record *r = &sp->recs.v[i];
@@ -185,17 +294,8 @@ static int assign_shards(sp_job *run, sp_sink_plan *sp)
         bytes += est;
         sp->shards[sp->nshards - 1].count++;
         r->shard = (uint32_t)(sp->nshards - 1);
-        snprintf(r->key, sizeof(r->key), "%09zu", i);
     }
-    /* Names last: some formats put the shard count in every name (-00003-of-00016). */
-    for (size_t i = 0; i < sp->nshards; i++) {
-        char name[256];
-        st->desc->sink->shard_name(sp_sink_prefix(st), (uint32_t)i, (uint32_t)sp->nshards, name,
-                                   sizeof(name));
-        if (!(sp->shards[i].path = sp_strdup(name)))
-            return sp_fail(&run->ctx->err, SP_E_NOMEM, "out of memory");
-    }
-    return SP_OK;
+    return name_shards(run, sp);
 }
 
 /* The sink's shape check (npy needs one fixed size) over the chains its records took. */
@@ -306,15 +406,22 @@ static int gather_inputs(sp_job *run, node *nodes, int stage, sp_recvec *in)
 /* A pixel stage acts at build time; here it only extends each record's chain. */
 static int extend_chains(sp_job *run, int stage, sp_recvec *recs)
 {
-    uint32_t last_from = UINT32_MAX, last_to = 0;
+    /* Each parent chain's extension looked up once, not once per record: records of merged
+     * branches alternate between chains, and chain_intern searches the run's chains. */
+    size_t nparents = run->nchains;
+    uint32_t *memo = malloc(sizeof(uint32_t) * (nparents ? nparents : 1));
+    if (!memo) return SP_E_NOMEM;
+    for (size_t i = 0; i < nparents; i++) memo[i] = UINT32_MAX;
     for (size_t i = 0; i < recs->n; i++) {
         sp_record *r = &recs->v[i];
-        if (r->chain != last_from) {
-            last_from = r->chain;
-            if (chain_intern(run, (int)r->chain, stage, &last_to) != SP_OK) return SP_E_NOMEM;
+        if (memo[r->chain] == UINT32_MAX &&
+            chain_intern(run, (int)r->chain, stage, &memo[r->chain]) != SP_OK) {
+            free(memo);
+            return SP_E_NOMEM;
         }
-        r->chain = last_to;
+        r->chain = memo[r->chain];
     }
+    free(memo);
     return SP_OK;
 }
 

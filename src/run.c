@@ -99,6 +99,7 @@ void sp_job_free(sp_job *run)
             for (size_t k = 0; k < sp->shards[i].nsidecars; k++) free(sp->shards[i].sidecars[k]);
         }
         free(sp->sink_file);
+        free(sp->counts_out);
         free(sp->shards);
         sp_recvec_free(&sp->recs);
     }
@@ -112,6 +113,8 @@ void sp_job_free(sp_job *run)
     free(run->counts_in);
     free(run->counts_out);
     free(run->cluster_members);
+    free(run->split_before);
+    free(run->substs);
 }
 
 static int count_inputs(sp_job *run)
@@ -155,12 +158,14 @@ static int write_plan(sp_job *run)
     return rc == SP_OK ? rc : sp_ctx_error(run->ctx, &err);
 }
 
-typedef enum { UNTIL_SCAN, UNTIL_PLAN, UNTIL_FINISH } until;
+typedef enum { UNTIL_SCAN, UNTIL_PLAN, UNTIL_FINISH, UNTIL_DRY } until;
 
 static int run_phases(sp_ctx *ctx, sp_pipeline *pipe, until last, sp_summary *summary)
 {
     sp_error_clear(&ctx->err);
     sp_job run = {.ctx = ctx, .pipe = pipe, .outdir = sp_pipeline_output(pipe)};
+    run.dry_run = last == UNTIL_DRY;
+    if (run.dry_run) last = UNTIL_PLAN;
     int rc = sp_scan(&run);
     if (rc == SP_OK) rc = count_inputs(&run);
     if (rc == SP_OK && last == UNTIL_SCAN) {
@@ -172,12 +177,17 @@ static int run_phases(sp_ctx *ctx, sp_pipeline *pipe, until last, sp_summary *su
                    (unsigned long long)run.counts_in[c]);
     }
     if (rc == SP_OK && last >= UNTIL_PLAN) rc = sp_plan_run(&run);
-    if (rc == SP_OK && last >= UNTIL_PLAN) rc = write_plan(&run);
+    if (rc == SP_OK && last >= UNTIL_PLAN && !run.dry_run) rc = write_plan(&run);
     if (rc == SP_OK && last == UNTIL_PLAN) {
         size_t shards = 0;
         for (size_t s = 0; s < run.nsinks; s++) shards += run.sinks[s].nshards;
-        sp_log(ctx, SP_LOG_INFO, "plan: %llu records in %zu shards (%s/plan.tsv)",
-               (unsigned long long)run.summary.records_planned, shards, run.outdir);
+        if (run.dry_run)
+            sp_log(ctx, SP_LOG_INFO, "plan (dry run, nothing written): %llu records in %zu shards",
+                   (unsigned long long)run.summary.records_planned, shards);
+        else
+            sp_log(ctx, SP_LOG_INFO, "plan: %llu records in %zu shards (%s/plan.tsv)",
+                   (unsigned long long)run.summary.records_planned, shards, run.outdir);
+        sp_splits_log(&run);
     }
     if (rc == SP_OK && last == UNTIL_FINISH) rc = sp_build(&run);
     if (rc == SP_OK && last == UNTIL_FINISH) rc = sp_finish(&run);
@@ -213,4 +223,9 @@ int sp_run_plan(sp_ctx *ctx, sp_pipeline *pipe, sp_summary *summary)
 int sp_run(sp_ctx *ctx, sp_pipeline *pipe, sp_summary *summary)
 {
     return run_phases(ctx, pipe, UNTIL_FINISH, summary);
+}
+
+int sp_run_plan_dry(sp_ctx *ctx, sp_pipeline *pipe, sp_summary *summary)
+{
+    return run_phases(ctx, pipe, UNTIL_DRY, summary);
 }

@@ -157,8 +157,8 @@ static int scan_source(sp_job *run, size_t stage_index, sp_catalog *cat)
     }
     free(todo);
 
-    if (rc == SP_OK) rc = sp_mkdirs(dir, &err);
-    if (rc == SP_OK) rc = sp_catalog_cache_save(cache_path, key, cat, &err);
+    if (rc == SP_OK && !run->dry_run) rc = sp_mkdirs(dir, &err);
+    if (rc == SP_OK && !run->dry_run) rc = sp_catalog_cache_save(cache_path, key, cat, &err);
     if (rc != SP_OK && rc != SP_E_CANCELLED) sp_ctx_error(ctx, &err);
     free(dir), free(name), free(cache_path), free(key);
     if (rc == SP_OK && cat->nsamples == 0)
@@ -219,7 +219,7 @@ int sp_scan(sp_job *run)
     run->catalogs = calloc(p->nstages ? p->nstages : 1, sizeof(sp_catalog));
     if (!run->catalog_of_stage || !run->catalogs)
         return sp_fail(&run->ctx->err, SP_E_NOMEM, "out of memory");
-    int rc = sp_mkdirs(run->outdir, &run->ctx->err);
+    int rc = run->dry_run ? SP_OK : sp_mkdirs(run->outdir, &run->ctx->err);
     for (size_t i = 0; rc == SP_OK && i < p->nstages; i++) {
         run->catalog_of_stage[i] = -1;
         if (p->stages[i].desc->kind != SP_STAGE_SOURCE) continue;

@@ -9,7 +9,7 @@
  * position relative to the others does not change when unrelated files are added or
  * removed, and the order never depends on how the list was built.
  */
-#include "internal.h"
+#include "sampling.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -37,15 +37,39 @@ static int cmp_order(const void *a, const void *b)
 static int shuffle_plan(const sp_stage_env *env, const void *opts, sp_recvec *recs,
                         sp_error *err)
 {
-    (void)err;
     const shuffle_opts *o = opts;
     uint64_t seed = o->seed >= 0 ? (uint64_t)o->seed : env->seed;
-    for (size_t i = 0; i < recs->n; i++) {
+    size_t n = recs->n;
+    if (n < 2) return SP_OK;
+    sp_keyed *k = malloc(sizeof(sp_keyed) * n);
+    sp_record *out = malloc(sizeof(sp_record) * n);
+    if (!k || !out) {
+        free(k), free(out);
+        return sp_fail(err, SP_E_NOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < n; i++) {
         sp_record *r = &recs->v[i];
         sp_rng rng = sp_rng_for(seed, env->stage->name, sp_run_sample(env->run, r)->path, r->copy);
         r->order = sp_rng_u64(&rng);
+        k[i] = (sp_keyed){r->order, i};
     }
-    if (recs->n > 1) qsort(recs->v, recs->n, sizeof(*recs->v), cmp_order);
+    /* A radix sort by the key (a qsort of whole records cost seconds at a million), then
+     * any run of equal keys by identity, so the order stays a function of the records. */
+    if (sp_sort_keyed(k, n) != SP_OK) {
+        free(k), free(out);
+        return sp_fail(err, SP_E_NOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < n; i++) out[i] = recs->v[k[i].val];
+    for (size_t a = 0; a < n;) {
+        size_t b = a + 1;
+        while (b < n && out[b].order == out[a].order) b++;
+        if (b - a > 1) qsort(out + a, b - a, sizeof(*out), cmp_order);
+        a = b;
+    }
+    free(k);
+    free(recs->v);
+    recs->v = out;
+    recs->cap = n;
     return SP_OK;
 }
 

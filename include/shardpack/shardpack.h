@@ -151,6 +151,10 @@ typedef struct sp_summary {
 int sp_run_scan(sp_ctx *ctx, sp_pipeline *pipe, sp_summary *summary);
 int sp_run_plan(sp_ctx *ctx, sp_pipeline *pipe, sp_summary *summary);
 int sp_run(sp_ctx *ctx, sp_pipeline *pipe, sp_summary *summary);
+/* Scan and plan, writing nothing (no catalog cache, no plan.tsv, no output folder), and
+ * log the plan's report: per split, class counts before and after balancing, copies per
+ * source, dropped samples. */
+int sp_run_plan_dry(sp_ctx *ctx, sp_pipeline *pipe, sp_summary *summary);
 
 /* Makes one record of a finished output again from its source: the output's manifest
  * gives the config, the shard's file name the sink, the key the record. *out gets what

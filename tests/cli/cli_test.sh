@@ -76,10 +76,22 @@ expect 0 "plan" "$SP" plan -o "$W/phases"
 [ -f "$W/phases/plan.tsv" ] && ok || bad "plan writes plan.tsv"
 ls "$W/phases"/*.tar >/dev/null 2>&1 && bad "plan alone writes no shard" || ok
 
+# plan --dry-run: the balance report on stderr, and nothing written, not even the folder
+expect 0 "plan --dry-run" "$SP" plan --dry-run -o "$W/dry"
+[ ! -e "$W/dry" ] && ok || bad "plan --dry-run wrote $W/dry"
+has "$W/err" "dry run, nothing written" "dry run says so"
+has "$W/err" "split train -> [train]" "dry run reports the train split"
+has "$W/err" "split val -> [val]" "dry run reports the val split"
+has "$W/err" "copies per source" "dry run reports copies per source"
+expect 2 "--dry-run is for plan" "$SP" build --dry-run -o "$W/dry"
+
 # --- a full build, then a rebuild served by the cache -------------------------------------
 expect 0 "build" "$SP" build -o "$W/o1" -j 2
 [ -f "$W/o1/manifest.json" ] && ok || bad "build writes manifest.json"
 has "$W/err" "records in" "build prints a summary"
+has "$W/err" "split train -> [train]: 73 samples -> 152 records" "the summary reports the balanced train split"
+has "$W/err" "split val -> [val]: 18 samples -> 18 records" "the summary reports the plain val split"
+has "$W/err" "substituted 7" "the summary counts the corrupt star's stand-ins"
 has "$W/o1/manifest.json" '"reason": "corrupt"' "truncated JPEG reported as corrupt"
 has "$W/o1/manifest.json" '"reason": "unknown_format"' "non-image reported as unknown_format"
 left=$(find "$W/o1" -name '*.tmp' | wc -l)
@@ -90,8 +102,9 @@ has "$W/err" "catalog cache hits $found" "a rebuild reads every sample from the 
 # the plan (records, keys, order) is identical on a rebuild
 records=$($PY -c "import json,sys; print(json.load(open(sys.argv[1]))['records'])" "$W/o1/manifest.json")
 lines=$(($(wc -l <"$W/o1/plan.tsv") - 1))
-# planned records include the corrupt one that is skipped at build time
-[ "$lines" -eq $((records + 1)) ] && ok || bad "plan.tsv has $lines records, manifest $records (+1 skipped at build)"
+# the corrupt sample's records are written from stand-ins of its class: none is lost
+[ "$lines" -eq "$records" ] && ok || bad "plan.tsv has $lines records, manifest $records"
+has "$W/o1/manifest.json" '"path": "stars/star_broken.jpg", "copy": 0, "by": "stars/' "the corrupt star is replaced by another star"
 
 # --- commands on a finished output: verify, ls, cat -------------------------------------
 expect 0 "verify" "$SP" verify "$W/o1"
@@ -102,15 +115,15 @@ expect 2 "verify without argument" "$SP" verify
 expect 0 "ls" "$SP" ls "$W/o1"
 n=$(($(wc -l <"$W/out") - 1))
 [ "$n" -eq "$records" ] && ok || bad "ls lists $n records, manifest has $records"
-has "$W/out" "shard-000000.tar	000000000	" "ls names shard and key"
-expect 0 "cat" "$SP" cat "$W/o1/shard-000000.tar" 000000003 -o "$W/cat.jpg"
-$PY - "$W/o1/shard-000000.tar" "$W/cat.jpg" <<'PYEOF' && ok || bad "cat writes the record's image bytes"
+has "$W/out" "train-000000.tar	000000000	" "ls names shard and key"
+expect 0 "cat" "$SP" cat "$W/o1/train-000000.tar" 000000003 -o "$W/cat.jpg"
+$PY - "$W/o1/train-000000.tar" "$W/cat.jpg" <<'PYEOF' && ok || bad "cat writes the record's image bytes"
 import sys, tarfile
 with tarfile.open(sys.argv[1]) as t:
     want = t.extractfile("000000003.jpg").read()
 assert open(sys.argv[2], "rb").read() == want
 PYEOF
-expect 2 "cat a missing key" "$SP" cat "$W/o1/shard-000000.tar" 999999999
+expect 2 "cat a missing key" "$SP" cat "$W/o1/train-000000.tar" 999999999
 has "$W/err" "no record with key 999999999" "cat names the missing key"
 expect 1 "ls a non-shard" "$SP" ls "$W/o1/plan.tsv"
 has "$W/err" "not a tar, npy or TFRecord shard" "ls says what is wrong"
@@ -148,7 +161,7 @@ $PY - "$W" <<'PYEOF' && ok || bad "encoder settings: baseline 4:2:0 by default, 
 import io, os, sys, tarfile
 from PIL import Image, JpegImagePlugin
 def first(out, ext):
-    with tarfile.open(os.path.join(sys.argv[1], out, "shard-000000.tar")) as t:
+    with tarfile.open(os.path.join(sys.argv[1], out, "train-000000.tar")) as t:
         m = next(x for x in t if x.name.endswith(ext))
         return t.extractfile(m).read()
 d = Image.open(io.BytesIO(first("o1", ".jpg")))
@@ -163,18 +176,18 @@ PYEOF
 
 # --- verify sees damage to sidecars and indexes, and accepts shards with no records ---------
 cp -r "$W/o1" "$W/v1"
-sed -i '2{h;d};3{G}' "$W/v1/shard-000000.idx"            # swap two index lines
+sed -i '2{h;d};3{G}' "$W/v1/train-000000.idx"            # swap two index lines
 expect 1 "verify: swapped idx lines" "$SP" verify -q "$W/v1"
-has "$W/err" "shard-000000.idx" "verify names the damaged index"
+has "$W/err" "train-000000.idx" "verify names the damaged index"
 cp -r "$W/o1" "$W/v2"
-$PY - "$W/v2/shard.wids.json" <<'PYEOF'
+$PY - "$W/v2/train.wids.json" <<'PYEOF'
 import json, sys
 j = json.load(open(sys.argv[1])); j["shardlist"] = j["shardlist"][:1]
 json.dump(j, open(sys.argv[1], "w"))
 PYEOF
 expect 1 "verify: wids missing shards" "$SP" verify -q "$W/v2"
-expect 0 "npy build" "$SP" build -q --set shards.type=npy -o "$W/v3"
-$PY - "$W/v3/shard-000000.labels.npy" <<'PYEOF'
+expect 0 "npy build" "$SP" build -q --set train.type=npy --set val.type=npy -o "$W/v3"
+$PY - "$W/v3/train-000000.labels.npy" <<'PYEOF'
 import numpy as np, sys
 a = np.load(sys.argv[1], mmap_mode="r+"); i = int(np.argmax(a != a[0])); a[0], a[i] = a[i], a[0]; a.flush()
 PYEOF
@@ -182,8 +195,8 @@ expect 1 "verify: swapped npy labels" "$SP" verify -q "$W/v3"
 has "$W/err" "labels.npy: checksum mismatch" "verify names the labels file"
 # cat still finds a record when the index lost a line
 cp -r "$W/o1" "$W/v4"
-sed -i '2d' "$W/v4/shard-000000.idx"
-expect 0 "cat with a damaged index" "$SP" cat "$W/v4/shard-000000.tar" 000000000 -o "$W/v4.jpg"
+sed -i '2d' "$W/v4/train-000000.idx"
+expect 0 "cat with a damaged index" "$SP" cat "$W/v4/train-000000.tar" 000000000 -o "$W/v4.jpg"
 # a shard whose records all fail at build time is empty, and still verifies
 mkdir -p "$W/allbad/a" "$W/allbad/b"
 cp examples/data/squares/square_003.png "$W/allbad/a/1.png"
@@ -204,8 +217,8 @@ for t in tar npy tfrecord; do
   expect 0 "verify all-skipped shard ($t)" "$SP" verify -q "$W/allbad-$t"
 done
 # a change of sink type leaves no shard of the old type behind
-expect 0 "type change" "$SP" build -q --set shards.type=tfrecord -o "$W/o1"
-ls "$W/o1"/shard-*.tar "$W/o1"/shard-*.idx >/dev/null 2>&1 && ls "$W/o1" | grep -q '\.tar' && bad "old tar shards survive a type change" || ok
+expect 0 "type change" "$SP" build -q --set train.type=tfrecord --set val.type=tfrecord -o "$W/o1"
+ls "$W/o1"/train-*.tar "$W/o1"/val-*.idx >/dev/null 2>&1 && ls "$W/o1" | grep -q '\.tar' && bad "old tar shards survive a type change" || ok
 expect 0 "verify after type change" "$SP" verify -q "$W/o1"
 
 # --- hostile inputs: each costs its own sample, never the run or the machine ----------------
@@ -249,7 +262,7 @@ has "$W/err" "(on_error = fail)" "on_error=fail names the cause"
 [ ! -e "$W/o3/manifest.json" ] && ok || bad "a failed run writes no manifest"
 
 # --- sharding by records, quiet mode --------------------------------------------------------
-expect 0 "max_records" "$SP" build -q --set shards.max_records=10 -o "$W/o4"
+expect 0 "max_records" "$SP" build -q --set train.max_records=10 --set val.max_records=10 -o "$W/o4"
 [ ! -s "$W/err" ] && ok || { bad "-q prints nothing on success"; cat "$W/err"; }
 $PY - "$W/o4/manifest.json" <<'PYEOF' && ok || bad "shards hold at most 10 records"
 import json, sys
@@ -259,7 +272,7 @@ assert len(counts) >= 2 and max(counts) <= 10 and sum(counts) == m["records"], c
 PYEOF
 
 # a rebuild into the same folder with fewer shards removes the ones the plan no longer has
-touch "$W/o4/.shard-000001.tar.tmp"
+touch "$W/o4/.train-000001.tar.tmp"
 expect 0 "rebuild with fewer shards" "$SP" build -q -o "$W/o4"
 $PY - "$W/o4" <<'PYEOF' && ok || bad "no stale shard or temporary file survives a rebuild"
 import json, os, sys

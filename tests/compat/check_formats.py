@@ -1232,7 +1232,7 @@ def load_manifest(outdir):
     return manifest
 
 
-def load_plan(outdir, skipped):
+def load_plan(outdir, skipped, substituted=()):
     """plan.tsv -> {shard path: [row dict, ...]} in plan order, or None if absent.
 
     Records skipped at build time (manifest 'skipped', phase 'build') were planned but
@@ -1240,6 +1240,10 @@ def load_plan(outdir, skipped):
     """
     dropped = {(s.get("source"), s.get("path")) for s in skipped
                if isinstance(s, dict) and s.get("phase") == "build"}
+    # ... unless the build wrote a stand-in of the same class (manifest 'substituted'):
+    # then the row stays, with the stand-in's path.
+    stand_in = {(x.get("sink"), x.get("path"), str(x.get("copy"))): x.get("by")
+                for x in substituted}
     path = os.path.join(outdir, "plan.tsv")
     try:
         with open(path, encoding="utf-8") as f:
@@ -1255,7 +1259,10 @@ def load_plan(outdir, skipped):
         if not line:
             continue
         row = dict(zip(head, line.split("\t")))
-        if (row.get("source"), row["path"]) in dropped:
+        by = stand_in.get((row.get("sink"), row["path"], row.get("copy")))
+        if by is not None:
+            row["path"] = by
+        elif (row.get("source"), row["path"]) in dropped:
             continue
         plan.setdefault(row["shard"], []).append(row)
     return plan
@@ -1286,7 +1293,7 @@ def main():
         "classes": manifest["classes"],
         "skipped_paths": {s.get("path") for s in manifest["skipped"] if isinstance(s, dict)},
         "xxh3_128": xxh3_128, "xxh3_64": xxh3_64,
-        "plan": load_plan(args.outdir, manifest["skipped"]),
+        "plan": load_plan(args.outdir, manifest["skipped"], manifest.get("substituted", [])),
         "counts": {},      # sink -> class -> records
         "wids": {},        # tar sink -> [(shard path, samples)]
         "tf_names": {},    # tfrecord sink -> [(path, index, total)]

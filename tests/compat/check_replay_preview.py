@@ -2,7 +2,7 @@
 random stages, so most records are augmented copies).
 
 - `shardpack replay SHARD KEY` gives, byte for byte, what the shard stores, for every
-  record of the first shard (copies and plain samples alike);
+  record of the first shard (copies, plain samples, and stand-ins for the corrupt star);
 - `shardpack preview -o sheet.png` draws a sheet of the promised size whose copy columns
   differ from the plain column.
 
@@ -26,7 +26,7 @@ out = os.path.join(work, "out")
 subprocess.run([exe, "build", cfg, "-q", "-o", out], check=True)
 
 shard = os.path.join(out, "aug-000000.tar")
-checked = copies = 0
+checked = copies = stand_ins = 0
 with tarfile.open(shard) as tf:
     for m in tf.getmembers():
         if not m.name.endswith(".jpg"):
@@ -35,11 +35,14 @@ with tarfile.open(shard) as tf:
         stored = tf.extractfile(m).read()
         meta = tf.extractfile(key + ".json").read().decode()
         copies += '"copy": 0' not in meta
+        stand_ins += '"substitute_for"' in meta
         again = subprocess.run([exe, "replay", shard, key], check=True,
                                capture_output=True).stdout
         assert again == stored, "replay of %s differs from the stored record" % key
         checked += 1
 assert checked >= 20 and copies >= 10, (checked, copies)
+# The corrupt star's records are written from stand-ins: replay makes the same ones.
+assert stand_ins >= 1, stand_ins
 
 sheet = os.path.join(work, "sheet.png")
 rows, ncopies, cell = 4, 5, 64

@@ -18,6 +18,10 @@ Pillow (independent of shardpack's own code), and checks that:
   section of type "crop" upstream of the shard's sink; skipped when there is none);
 * .cls, the .json label/class/source and the manifest's class list agree, and per-class
   counts equal counts_out;
+* in sinks with layout = stratified, every shard holds the same number of records (+-1)
+  and floor or ceil of each class's share; keys are unique within a sink;
+* records written in place of a bad sample name it in their .json and match the
+  manifest's 'substituted' list, with a stand-in of the same class;
 * with --expect-example-skips (the bundled examples/data), the manifest's skipped list
   names stars/star_broken.jpg and squares/notes.txt.
 
@@ -268,10 +272,13 @@ def check_shard(outdir, shard, ctx, fail):
         if want != len(samples):
             fail(f"{rel}: {len(samples)} samples, manifest says {want!r}")
 
+        sink = shard.get("sink")
+        mix = {}
         for key, exts in samples:
-            if key in ctx["keys"]:
-                fail(f"{rel}: key {key!r} already used in {ctx['keys'][key]}")
-            ctx["keys"][key] = rel
+            # Keys are positions within a sink: unique in the sink's shards.
+            if (sink, key) in ctx["keys"]:
+                fail(f"{rel}: key {key!r} already used in {ctx['keys'][(sink, key)]}")
+            ctx["keys"][(sink, key)] = rel
             files = {}
             for ext, name in exts.items():
                 m = by_name.get(name)
@@ -280,6 +287,15 @@ def check_shard(outdir, shard, ctx, fail):
             cls = check_sample(rel, key, files, ctx, fail)
             if cls is not None:
                 ctx["counts"][cls] = ctx["counts"].get(cls, 0) + 1
+                mix[cls] = mix.get(cls, 0) + 1
+            if "json" in files:
+                try:
+                    meta = json.loads(files["json"][1])
+                except ValueError:
+                    meta = {}
+                if "substitute_for" in meta:
+                    ctx["substitutes"].append((sink, meta["substitute_for"], meta.get("source")))
+        ctx["mix"].setdefault(sink, []).append((rel, mix))
     return len(samples)
 
 
@@ -300,6 +316,78 @@ def load_manifest(outdir):
     return manifest
 
 
+def check_layouts(manifest, ctx, fail):
+    """layout = stratified: every shard of the sink holds the same number of records (+-1)
+    and, of each class, its share: floor or ceil of the class's records / shards."""
+    for sink, shards in ctx["mix"].items():
+        section = manifest["config"].get(sink, {})
+        if section.get("layout") != "stratified":
+            continue
+        n = len(shards)
+        sizes = [sum(m.values()) for _, m in shards]
+        if max(sizes) - min(sizes) > 1:
+            fail(f"sink {sink!r} (stratified): shard sizes {sizes} differ by more than 1")
+        totals = {}
+        for _, m in shards:
+            for c, k in m.items():
+                totals[c] = totals.get(c, 0) + k
+        for rel, m in shards:
+            for c, k in totals.items():
+                got = m.get(c, 0)
+                if got not in (k // n, -(-k // n)):
+                    fail(f"{rel} (stratified): {got} records of {c!r}, want {k // n} or "
+                         f"{-(-k // n)} ({k} over {n} shards)")
+
+
+def check_substitutes(manifest, ctx, fail):
+    """Records written in place of a bad sample: listed in the manifest, named in their own
+    .json, never made from a skipped sample, and of the bad sample's class."""
+    listed = sorted((x.get("sink"), x.get("path"), x.get("by"))
+                    for x in manifest.get("substituted", []))
+    seen = sorted(ctx["substitutes"])
+    if listed != seen:
+        fail(f"manifest 'substituted' {listed[:4]}... differs from the records' .json {seen[:4]}...")
+    for _, bad, by in seen:
+        if by in ctx["skipped_paths"]:
+            fail(f"{bad} was replaced by {by}, which is skipped itself")
+        if bad.split("/")[0] != (by or "").split("/")[0]:
+            fail(f"{bad} was replaced by {by}, of another class folder")
+
+
+def check_example_balance(manifest, ctx, fail):
+    """The default pipeline on examples/data: a train split with equal class counts (the
+    corrupt star replaced, not lost), a val split in the original proportions, and the
+    report's numbers equal to what the shards hold."""
+    splits = {x.get("split"): x for x in manifest.get("splits", [])}
+    if set(splits) != {"train", "val"}:
+        fail(f"manifest: 'splits' has {sorted(splits)}, want train and val")
+        return
+    for name, entry in splits.items():
+        got = {}
+        for _, m in ctx["mix"].get(entry.get("sink"), []):
+            for c, k in m.items():
+                got[c] = got.get(c, 0) + k
+        after = {c: v["after"] for c, v in entry["classes"].items()}
+        if got != after:
+            fail(f"split {name}: the shards hold {got}, the report says {after}")
+    train = {c: v["after"] for c, v in splits["train"]["classes"].items()}
+    if len(set(train.values())) != 1 or len(train) != 4:
+        fail(f"train split is not balanced: {train}")
+    val = splits["val"]["classes"]
+    scanned = {"circles": 48, "squares": 24, "triangles": 12, "stars": 7}  # stars: 1 corrupt
+    for c, n in scanned.items():
+        v = val.get(c, {"before": 0, "after": 0})
+        t = splits["train"]["classes"].get(c, {"before": 0})
+        if v["after"] != v["before"]:
+            fail(f"val {c}: {v['before']} samples became {v['after']} records: val is resampled")
+        if v["before"] + t["before"] != n:
+            fail(f"{c}: val {v['before']} + train {t['before']} samples, the data has {n}")
+        if v["before"] != max(1, round(n * 0.2)):
+            fail(f"val {c}: {v['before']} samples, not 20% of {n}")
+    if not any(x.get("path", "").endswith("star_broken.jpg") for x in manifest.get("substituted", [])):
+        fail("manifest: the corrupt star is not listed under 'substituted'")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("outdir", help="a shardpack output folder (holds manifest.json)")
@@ -314,7 +402,9 @@ def main():
         "classes": manifest["classes"],
         "skipped_paths": {s.get("path") for s in skipped},
         "xxh3": load_xxhash()[0],
-        "keys": {},      # key -> shard that holds it
+        "keys": {},      # (sink, key) -> shard that holds it
+        "mix": {},       # sink -> [(shard, {class: records})]
+        "substitutes": [],  # (sink, bad path, the stand-in's path) from the records' .json
         "counts": {},    # class -> samples seen
         "mtimes": {},    # mtime -> first member that has it
     }
@@ -348,11 +438,15 @@ def main():
         elif got != want:
             fail(f"class {cls!r}: {got} samples in the shards, counts_out says {want}")
 
+    check_layouts(manifest, ctx, fail)
+    check_substitutes(manifest, ctx, fail)
+
     if args.expect_example_skips:
         paths = [s.get("path") or "" for s in skipped]
         for bad in ("star_broken.jpg", "notes.txt"):
             if not any(p.endswith(bad) for p in paths):
                 fail(f"manifest: 'skipped' does not list {bad} (skipped: {paths})")
+        check_example_balance(manifest, ctx, fail)
 
     if fail.messages:
         fail.report()

@@ -12,7 +12,7 @@ DataLoader workers: with real PyTorch when it is installed, else with a stand-in
 torch.utils.data module that reports worker ids the way get_worker_info() does.
 
 --same-plan: the folders were built from one plan in different formats (e.g. --set
-shards.type=...): their label sequences must then be identical.
+train.type=... and val.type=...): their label sequences must then be identical.
 
 Exit status: 0 when everything holds, 1 with one line per problem otherwise, 2 on usage
 or unreadable input.
