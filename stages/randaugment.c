@@ -26,12 +26,7 @@
 
 #include <stdio.h>
 
-typedef struct randaugment_opts {
-    int64_t num_ops;
-    int64_t magnitude;
-    int64_t num_magnitude_bins;
-    int64_t fill;
-} randaugment_opts;
+typedef sp_randaugment_opts randaugment_opts; /* shardpack/ops.h */
 
 #define OFF(f) offsetof(randaugment_opts, f)
 static const sp_option randaugment_options[] = {

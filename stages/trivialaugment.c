@@ -20,10 +20,7 @@
 #include "autoaugment.h"
 #include "geometry.h"
 
-typedef struct trivialaugment_opts {
-    int64_t num_magnitude_bins;
-    int64_t fill;
-} trivialaugment_opts;
+typedef sp_trivialaugment_opts trivialaugment_opts; /* shardpack/ops.h */
 
 #define OFF(f) offsetof(trivialaugment_opts, f)
 static const sp_option trivialaugment_options[] = {
