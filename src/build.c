@@ -8,6 +8,7 @@
 #include "internal.h"
 
 #include <dirent.h>
+#include <omp.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,7 @@ typedef struct item {
     uint8_t *encoded;
     size_t encoded_len;
     sp_buf json;
+    sp_scratch *scratch; /* the worker thread's, set before each record; NULL: none */
 } item;
 
 static void item_reset(item *it)
@@ -54,16 +56,17 @@ static void record_json(const sp_job *run, const sp_record *r, const sp_sample *
  * reordering the plan never changes what a stage draws. */
 static int run_pixel_stage(const sp_pipeline *p, const sp_stage *st, const sp_sample *s,
                            const char *cls, uint32_t copy, const uint32_t src[2], sp_image *img,
-                           sp_buf *ops, sp_error *err)
+                           sp_buf *ops, sp_scratch *scratch, sp_error *err)
 {
     sp_buf params = {0};
     sp_pixel_ctx pc;
     /* The stream is keyed by the instance's name, whichever class's values apply. */
     sp_pixel_ctx_init(&pc, (uint64_t)p->run.seed, st->name, s->path, copy, &params);
     pc.cls = cls;
+    pc.scratch = scratch;
     const sp_stage *v = sp_stage_for_class(st, cls);
     if (!sp_pixel_applies(st->desc, v->p, v->apply, &pc)) return SP_OK;
-    int rc = src ? st->desc->process_scaled(v->opts, src[0], src[1], img, err)
+    int rc = src ? st->desc->process_scaled(v->opts, src[0], src[1], img, &pc, err)
                  : st->desc->process(v->opts, img, &pc, err);
     if (rc == SP_OK && st->desc != &sp_stage_encode) {
         if (ops->len) sp_buf_puts(ops, ", ");
@@ -156,7 +159,7 @@ static void run_record(const sp_job *run, const sp_record *r, bool encode, bool 
                                &p->limits, err);
         if (rc == SP_OK)
             rc = run_pixel_stage(p, st, s, cls, r->copy, i == 0 && scaled ? src : NULL,
-                                 &it->image, &opsj, err);
+                                 &it->image, &opsj, it->scratch, err);
         if (rc != SP_OK && !err->member[0])
             snprintf(err->member, sizeof(err->member), "[%s]", st->name);
     }
@@ -273,7 +276,7 @@ static int commit_shard(sp_job *run, sp_shard *sh, const char *tmp, const char *
 }
 
 static int build_shard(sp_job *run, sp_sink_plan *sp, sp_shard *sh, item *items, size_t window,
-                       uint64_t *done, uint64_t total)
+                       sp_scratch *scratch, uint64_t *done, uint64_t total)
 {
     sp_ctx *ctx = run->ctx;
     const sp_sink_ops *ops = run->pipe->stages[sp->stage].desc->sink;
@@ -302,7 +305,10 @@ static int build_shard(sp_job *run, sp_sink_plan *sp, sp_shard *sh, item *items,
         size_t m = sh->count - base < window ? sh->count - base : window;
         const sp_record *recs = sp->recs.v + sh->first + base;
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
-        for (size_t k = 0; k < m; k++) process(run, sp, &recs[k], &items[k]);
+        for (size_t k = 0; k < m; k++) {
+            items[k].scratch = scratch ? &scratch[omp_get_thread_num()] : NULL;
+            process(run, sp, &recs[k], &items[k]);
+        }
         for (size_t k = 0; k < m && rc == SP_OK; k++) {
             if (items[k].rc == SP_OK) {
                 rc = add_record(w, ops, run, &recs[k], &items[k], &err);
@@ -450,15 +456,19 @@ int sp_build(sp_job *run)
     size_t window = (size_t)sp_ctx_threads(run->ctx) * WINDOW_PER_THREAD;
     item *items = calloc(window, sizeof(item));
     if (!items) return sp_fail(&run->ctx->err, SP_E_NOMEM, "out of memory");
+    /* One scratch per worker thread, kept for the whole build (NULL: stages allocate). */
+    const size_t nthreads = (size_t)sp_ctx_threads(run->ctx);
+    sp_scratch *scratch = sp_scratch_array_new(nthreads);
     uint64_t total = 0, done = 0;
     for (size_t s = 0; s < run->nsinks; s++) total += run->sinks[s].recs.n;
     int rc = sp_progress(run->ctx, SP_PHASE_BUILD, 0, total);
     for (size_t s = 0; rc == SP_OK && s < run->nsinks; s++) {
         sp_sink_plan *sp = &run->sinks[s];
         for (size_t i = 0; rc == SP_OK && i < sp->nshards; i++)
-            rc = build_shard(run, sp, &sp->shards[i], items, window, &done, total);
+            rc = build_shard(run, sp, &sp->shards[i], items, window, scratch, &done, total);
         if (rc == SP_OK) rc = finish_sink(run, sp);
     }
     free(items);
+    sp_scratch_array_free(&scratch, nthreads);
     return rc;
 }

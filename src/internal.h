@@ -358,7 +358,7 @@ struct sp_stage_desc {
      * computed from img, a reduced version of it the decoder made more cheaply (JPEG DCT
      * scaling). Output sizes must follow from src_w x src_h, never from img. */
     int (*process_scaled)(const void *opts, uint32_t src_w, uint32_t src_h, sp_image *img,
-                          sp_error *err);
+                          sp_pixel_ctx *pc, sp_error *err);
     /* SINK: how its shards are written. */
     const struct sp_sink_ops *sink;
     /* PIXEL groups (one_of, some_of, sequence): their `stages` option names member
@@ -424,6 +424,9 @@ struct sp_pixel_ctx {
     const char *key;
     sp_buf *notes; /* the stage's parameters as JSON members, or NULL */
     bool noted;    /* a member is in notes already (the next needs a comma) */
+    /* The worker thread's scratch memory (resampling tables, intermediate images), or
+     * NULL (then a stage allocates what it needs). Set by the build, passed to members. */
+    struct sp_scratch *scratch;
 };
 /* The stream of (seed, stage instance, sample key, copy). */
 void sp_pixel_ctx_init(sp_pixel_ctx *pc, uint64_t seed, const char *stage, const char *key,
@@ -659,5 +662,36 @@ int sp_example_parse(const uint8_t *data, uint64_t len, sp_example *ex, sp_error
 /* CRC-32C (Castagnoli) and TFRecord's masked form (src/crc32c.c). */
 uint32_t sp_crc32c(uint32_t crc, const void *data, size_t len);
 uint32_t sp_crc32c_masked(const void *data, size_t len);
+
+/* ---- per-thread scratch (src/scratch.c) -------------------------------------------- */
+
+/* Memory a worker thread reuses across images: slot i is one buffer that grows to the
+ * largest size asked of it. Owned by one thread at a time (a build keeps one per thread);
+ * zero-initialised is empty. Nothing is kept in a slot between calls. */
+enum {
+    SP_SCRATCH_COEF_BOUNDS, /* resampling: first input pixel and count per output pixel */
+    SP_SCRATCH_COEF_K,      /* resampling: fixed-point weights */
+    SP_SCRATCH_COEF_PRE,    /* resampling: one window of weights in double */
+    SP_SCRATCH_ACC,         /* resampling: a row of int32 accumulators */
+    SP_SCRATCH_TMP,         /* resampling: the image between the two passes */
+    SP_SCRATCH_COLS,        /* nearest: the source column of each output column */
+    SP_SCRATCH_SLOTS
+};
+typedef struct sp_scratch {
+    void *buf[SP_SCRATCH_SLOTS];
+    size_t cap[SP_SCRATCH_SLOTS];
+} sp_scratch;
+
+/* At least `bytes` of slot `slot`, contents undefined; NULL when out of memory. */
+void *sp_scratch_get(sp_scratch *s, int slot, size_t bytes);
+void sp_scratch_free(sp_scratch *s); /* frees the buffers; s stays usable (empty) */
+/* n zeroed scratches (one per thread), and their release. */
+sp_scratch *sp_scratch_array_new(size_t n);
+void sp_scratch_array_free(sp_scratch **a, size_t n);
+
+/* sp_resample with the thread's scratch for its tables and intermediate image (NULL: a
+ * scratch of its own, freed before it returns). Same pixels either way. */
+int sp_resample_scratch(const sp_image *src, uint32_t dst_w, uint32_t dst_h, sp_filter filter,
+                        sp_image *dst, sp_scratch *scratch, sp_error *err);
 
 #endif

@@ -5,7 +5,9 @@
  * contributes, none is skipped); coefficients normalised, then held in 22-bit fixed point;
  * horizontal pass, then vertical, each skipped when that axis keeps its size.
  *
- * Coefficients are computed once per (input size, output size) axis, not per pixel.
+ * Coefficients are computed once per (input size, output size) axis, not per pixel, into
+ * the worker thread's scratch (sp_scratch), as is the image between the two passes: a
+ * build resamples a million images without a malloc for either.
  */
 #include "internal.h"
 
@@ -73,35 +75,24 @@ static filter_def filter_of(sp_filter f)
     return (filter_def){f_box, 0.5};
 }
 
-/* Per output pixel: the first input pixel and the fixed-point weights of a window. */
+/* Per output pixel: the first input pixel and the fixed-point weights of a window. The
+ * tables live in the thread's scratch: computed once per pass, reused memory. */
 typedef struct coeffs {
     int ksize;
     int *bounds; /* out_size × (xmin, count) */
     int32_t *k;  /* out_size × ksize */
 } coeffs;
 
-static void coeffs_free(coeffs *c)
-{
-    free(c->bounds);
-    free(c->k);
-    c->bounds = NULL;
-    c->k = NULL;
-}
-
-static int coeffs_make(uint32_t in, uint32_t out, filter_def f, coeffs *c)
+static int coeffs_make(uint32_t in, uint32_t out, filter_def f, sp_scratch *sc, coeffs *c)
 {
     double scale = (double)in / out;
     double fscale = scale < 1.0 ? 1.0 : scale;
     double support = f.support * fscale;
     c->ksize = (int)ceil(support) * 2 + 1;
-    c->bounds = malloc(sizeof(int) * 2 * out);
-    c->k = malloc(sizeof(int32_t) * (size_t)c->ksize * out);
-    double *pre = malloc(sizeof(double) * (size_t)c->ksize);
-    if (!c->bounds || !c->k || !pre) {
-        free(pre);
-        coeffs_free(c);
-        return SP_E_NOMEM;
-    }
+    c->bounds = sp_scratch_get(sc, SP_SCRATCH_COEF_BOUNDS, sizeof(int) * 2 * (size_t)out);
+    c->k = sp_scratch_get(sc, SP_SCRATCH_COEF_K, sizeof(int32_t) * (size_t)c->ksize * out);
+    double *pre = sp_scratch_get(sc, SP_SCRATCH_COEF_PRE, sizeof(double) * (size_t)c->ksize);
+    if (!c->bounds || !c->k || !pre) return SP_E_NOMEM;
     for (uint32_t xx = 0; xx < out; xx++) {
         double center = (xx + 0.5) * scale;
         int xmin = (int)(center - support + 0.5);
@@ -125,7 +116,6 @@ static int coeffs_make(uint32_t in, uint32_t out, filter_def f, coeffs *c)
         c->bounds[2 * xx] = xmin;
         c->bounds[2 * xx + 1] = xmax;
     }
-    free(pre);
     return SP_OK;
 }
 
@@ -184,18 +174,15 @@ static void pass_v(const sp_image *src, sp_image *dst, const coeffs *c, int32_t 
     }
 }
 
-static int nearest(const sp_image *src, uint32_t w, uint32_t h, sp_image *dst)
+static int nearest(const sp_image *src, uint32_t w, uint32_t h, sp_image *dst, sp_scratch *sc)
 {
+    const uint32_t ch = src->channels;
+    /* The source column of every output column, once, not a division per pixel. */
+    size_t *col = sp_scratch_get(sc, SP_SCRATCH_COLS, sizeof(size_t) * w);
+    if (!col) return SP_E_NOMEM;
     sp_image out = {0};
     int rc = sp_image_alloc(&out, w, h, src->channels);
     if (rc != SP_OK) return rc;
-    const uint32_t ch = src->channels;
-    /* The source column of every output column, once, not a division per pixel. */
-    size_t *col = malloc(sizeof(size_t) * w);
-    if (!col) {
-        sp_image_release(&out);
-        return SP_E_NOMEM;
-    }
     for (uint32_t x = 0; x < w; x++)
         col[x] = (size_t)(((uint64_t)x * 2 + 1) * src->width / (2 * (uint64_t)w)) * ch;
     for (uint32_t y = 0; y < h; y++) {
@@ -211,78 +198,94 @@ static int nearest(const sp_image *src, uint32_t w, uint32_t h, sp_image *dst)
         else
             for (uint32_t x = 0; x < w; x++) memcpy(o + (size_t)x * ch, in + col[x], ch);
     }
-    free(col);
     sp_image_move(dst, &out);
     return SP_OK;
 }
 
-/* One pass into a new image: columns or rows resampled to `size`. */
-static int horizontal(const sp_image *src, uint32_t size, filter_def f, sp_image *out)
+/* The image between the two passes, in the scratch: a view, never released. */
+static int scratch_image(sp_scratch *sc, uint32_t w, uint32_t h, uint32_t ch, sp_image *img)
+{
+    uint64_t stride = (uint64_t)w * ch;
+    if (stride > SIZE_MAX / h || stride * h > ((uint64_t)1 << 40)) return SP_E_LIMIT;
+    uint8_t *p = sp_scratch_get(sc, SP_SCRATCH_TMP, (size_t)(stride * h));
+    if (!p) return SP_E_NOMEM;
+    *img = (sp_image){.width = w, .height = h, .channels = ch, .stride = (size_t)stride,
+                      .data = p};
+    return SP_OK;
+}
+
+/* One pass from src into out (already sized): columns or rows resampled. */
+static int horizontal(const sp_image *src, filter_def f, sp_scratch *sc, sp_image *out)
 {
     coeffs c;
-    int rc = coeffs_make(src->width, size, f, &c);
-    if (rc != SP_OK) return rc;
-    rc = sp_image_alloc(out, size, src->height, src->channels);
+    int rc = coeffs_make(src->width, out->width, f, sc, &c);
     if (rc == SP_OK) pass_h(src, out, &c);
-    coeffs_free(&c);
     return rc;
 }
 
-static int vertical(const sp_image *src, uint32_t size, filter_def f, sp_image *out)
+static int vertical(const sp_image *src, filter_def f, sp_scratch *sc, sp_image *out)
 {
-    int32_t *acc = malloc(sizeof(int32_t) * src->width * src->channels);
+    int32_t *acc = sp_scratch_get(sc, SP_SCRATCH_ACC,
+                                  sizeof(int32_t) * src->width * src->channels);
     if (!acc) return SP_E_NOMEM;
     coeffs c;
-    int rc = coeffs_make(src->height, size, f, &c);
-    if (rc == SP_OK) {
-        rc = sp_image_alloc(out, src->width, size, src->channels);
-        if (rc == SP_OK) pass_v(src, out, &c, acc);
-        coeffs_free(&c);
-    }
-    free(acc);
+    int rc = coeffs_make(src->height, out->height, f, sc, &c);
+    if (rc == SP_OK) pass_v(src, out, &c, acc);
     return rc;
 }
 
-int sp_resample(const sp_image *src, uint32_t dst_w, uint32_t dst_h, sp_filter filter,
-                sp_image *dst, sp_error *err)
+static int resample(const sp_image *src, uint32_t dst_w, uint32_t dst_h, sp_filter filter,
+                    sp_image *dst, sp_scratch *sc)
 {
-    if (dst_w == 0 || dst_h == 0) return sp_fail(err, SP_E_USAGE, "resize to an empty image");
-    if (filter == SP_FILTER_NEAREST) {
-        int rc = nearest(src, dst_w, dst_h, dst);
-        return rc == SP_OK ? rc : sp_fail(err, rc, "cannot allocate %ux%u image", dst_w, dst_h);
-    }
+    if (filter == SP_FILTER_NEAREST) return nearest(src, dst_w, dst_h, dst, sc);
     filter_def f = filter_of(filter);
     sp_image tmp = {0}, out = {0};
-    int rc = SP_OK;
     bool do_h = dst_w != src->width, do_v = dst_h != src->height;
     /* When both axes change and the height shrinks, the vertical pass goes first: it adds
      * whole rows (contiguous, vectorised) and leaves the horizontal pass, whose taps walk
      * one pixel at a time, only dst_h rows instead of src->height. */
     bool v_first = do_h && do_v && dst_h < src->height;
+    int rc = sp_image_alloc(&out, dst_w, dst_h, src->channels);
+    if (rc != SP_OK) return rc;
     if (!do_h && !do_v) {
         /* Same size on both axes: a copy, so the caller always owns a fresh image. */
-        rc = sp_image_alloc(&out, dst_w, dst_h, src->channels);
-        for (uint32_t y = 0; rc == SP_OK && y < dst_h; y++)
+        for (uint32_t y = 0; y < dst_h; y++)
             memcpy(out.data + (size_t)y * out.stride, src->data + (size_t)y * src->stride,
                    (size_t)dst_w * src->channels);
     } else if (v_first) {
-        rc = vertical(src, dst_h, f, &tmp);
-        if (rc == SP_OK) rc = horizontal(&tmp, dst_w, f, &out);
+        rc = scratch_image(sc, src->width, dst_h, src->channels, &tmp);
+        if (rc == SP_OK) rc = vertical(src, f, sc, &tmp);
+        if (rc == SP_OK) rc = horizontal(&tmp, f, sc, &out);
+    } else if (do_h && do_v) {
+        rc = scratch_image(sc, dst_w, src->height, src->channels, &tmp);
+        if (rc == SP_OK) rc = horizontal(src, f, sc, &tmp);
+        if (rc == SP_OK) rc = vertical(&tmp, f, sc, &out);
     } else {
-        const sp_image *cur = src;
-        if (do_h) {
-            rc = horizontal(src, dst_w, f, &tmp);
-            cur = &tmp;
-        }
-        if (rc == SP_OK && do_v) rc = vertical(cur, dst_h, f, &out);
-        else if (rc == SP_OK) sp_image_move(&out, &tmp);
+        rc = do_h ? horizontal(src, f, sc, &out) : vertical(src, f, sc, &out);
     }
-    sp_image_release(&tmp);
     if (rc != SP_OK) {
-        sp_image_release(&tmp);
         sp_image_release(&out);
-        return sp_fail(err, rc, "cannot resample to %ux%u", dst_w, dst_h);
+        return rc;
     }
     sp_image_move(dst, &out);
     return SP_OK;
+}
+
+int sp_resample_scratch(const sp_image *src, uint32_t dst_w, uint32_t dst_h, sp_filter filter,
+                        sp_image *dst, sp_scratch *scratch, sp_error *err)
+{
+    if (dst_w == 0 || dst_h == 0) return sp_fail(err, SP_E_USAGE, "resize to an empty image");
+    sp_scratch own = {0};
+    int rc = resample(src, dst_w, dst_h, filter, dst, scratch ? scratch : &own);
+    sp_scratch_free(&own);
+    if (rc != SP_OK)
+        return sp_fail(err, rc, "cannot resample %ux%u to %ux%u", src->width, src->height,
+                       dst_w, dst_h);
+    return SP_OK;
+}
+
+int sp_resample(const sp_image *src, uint32_t dst_w, uint32_t dst_h, sp_filter filter,
+                sp_image *dst, sp_error *err)
+{
+    return sp_resample_scratch(src, dst_w, dst_h, filter, dst, NULL, err);
 }

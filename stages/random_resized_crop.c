@@ -90,8 +90,8 @@ static int rrc_process(const void *opts, sp_image *img, sp_pixel_ctx *pc, sp_err
     /* The resampler reads the box in place: no copy of the crop is made. */
     const sp_image win = sp_image_window(img, box[0], box[1], box[2], box[3]);
     sp_image out = {0};
-    int rc = sp_resample(&win, (uint32_t)o->width, (uint32_t)o->height, (sp_filter)o->filter,
-                         &out, err);
+    int rc = sp_resample_scratch(&win, (uint32_t)o->width, (uint32_t)o->height,
+                                 (sp_filter)o->filter, &out, pc->scratch, err);
     if (rc == SP_OK) sp_image_move(img, &out);
     return rc;
 }
