@@ -55,8 +55,9 @@ static void record_json(const sp_job *run, const sp_record *r, const sp_sample *
  * when it acted. The stream is keyed by the sample's path, not its position, so
  * reordering the plan never changes what a stage draws. */
 static int run_pixel_stage(const sp_pipeline *p, const sp_stage *st, const sp_sample *s,
-                           const char *cls, uint32_t copy, const uint32_t src[2], sp_image *img,
-                           sp_buf *ops, sp_scratch *scratch, sp_error *err)
+                           const char *cls, uint32_t copy, const uint32_t src[2],
+                           const uint32_t at[2], sp_image *img, sp_buf *ops,
+                           sp_scratch *scratch, sp_error *err)
 {
     sp_buf params = {0};
     sp_pixel_ctx pc;
@@ -66,8 +67,9 @@ static int run_pixel_stage(const sp_pipeline *p, const sp_stage *st, const sp_sa
     pc.scratch = scratch;
     const sp_stage *v = sp_stage_for_class(st, cls);
     if (!sp_pixel_applies(st->desc, v->p, v->apply, &pc)) return SP_OK;
-    int rc = src ? st->desc->process_scaled(v->opts, src[0], src[1], img, &pc, err)
-                 : st->desc->process(v->opts, img, &pc, err);
+    int rc = at    ? st->desc->process_region(v->opts, src[0], src[1], at, img, &pc, err)
+             : src ? st->desc->process_scaled(v->opts, src[0], src[1], img, &pc, err)
+                   : st->desc->process(v->opts, img, &pc, err);
     if (rc == SP_OK && st->desc != &sp_stage_encode) {
         if (ops->len) sp_buf_puts(ops, ", ");
         sp_buf_puts(ops, "{\"stage\": ");
@@ -109,11 +111,15 @@ static int check_output_size(const sp_stage *st, const sp_image *img, const sp_l
  * computes from the reduced image what it would have from the full one. `scaled` says
  * whether that happened. */
 static int decode_for_chain(const sp_pipeline *p, const sp_chain *ch, const sp_sample *s,
-                            const char *cls, const uint8_t *data, size_t len, sp_image *img,
-                            bool *scaled, sp_error *err)
+                            const char *cls, uint32_t copy, const uint8_t *data, size_t len,
+                            sp_image *img, bool *scaled, uint32_t at[2], bool *region,
+                            sp_error *err)
 {
     *scaled = false;
     const sp_stage *first = ch->n ? &p->stages[ch->stages[0]] : NULL;
+    /* A chain that opens with a crop: only the box is decoded (src/region.c). */
+    int rrc = sp_decode_region(p, first, s, cls, copy, data, len, img, at, region, err);
+    if (rrc != SP_OK || *region) return rrc;
     if (!p->run.shrink_on_load || !s->format->decode_scaled || !first ||
         !first->desc->process_scaled || !first->desc->out_size ||
         (first->desc->flags & SP_PIXEL_RANDOM))
@@ -147,7 +153,11 @@ static void run_record(const sp_job *run, const sp_record *r, bool encode, bool 
     const sp_chain *ch = &run->chains[r->chain];
     bool scaled = false;
     const char *cls = run->classes[cat->to_global[s->label]];
-    if (rc == SP_OK) rc = decode_for_chain(p, ch, s, cls, data, len, &it->image, &scaled, err);
+    uint32_t at[2] = {0, 0};
+    bool region = false;
+    if (rc == SP_OK)
+        rc = decode_for_chain(p, ch, s, cls, r->copy, data, len, &it->image, &scaled, at, &region,
+                              err);
     free(data);
     const uint32_t src[2] = {s->info.width, s->info.height};
     sp_buf opsj = {0};
@@ -155,11 +165,13 @@ static void run_record(const sp_job *run, const sp_record *r, bool encode, bool 
         const sp_stage *st = &p->stages[ch->stages[i]];
         /* Limits are judged on the full-size image the stage stands in for. */
         sp_image full = {.width = src[0], .height = src[1]};
-        rc = check_output_size(sp_stage_for_class(st, cls), i == 0 && scaled ? &full : &it->image,
+        const bool loaded = i == 0 && (scaled || region);
+        rc = check_output_size(sp_stage_for_class(st, cls), loaded ? &full : &it->image,
                                &p->limits, err);
         if (rc == SP_OK)
-            rc = run_pixel_stage(p, st, s, cls, r->copy, i == 0 && scaled ? src : NULL,
-                                 &it->image, &opsj, it->scratch, err);
+            rc = run_pixel_stage(p, st, s, cls, r->copy, loaded ? src : NULL,
+                                 i == 0 && region ? at : NULL, &it->image, &opsj, it->scratch,
+                                 err);
         if (rc != SP_OK && !err->member[0])
             snprintf(err->member, sizeof(err->member), "[%s]", st->name);
     }

@@ -373,6 +373,18 @@ struct sp_stage_desc {
     const char *const *ports;
     int (*route)(const sp_stage_env *env, const void *opts, const sp_recvec *in,
                  sp_recvec *outs, sp_error *err);
+    /* PIXEL (optional), for crop-aware decoding (src/region.c): the box (x, y, w, h) of a
+     * src_w x src_h image that process reads, drawn from pc exactly as process draws it
+     * (the caller hands a copy of the stream, without notes). False when process reads
+     * outside the image (padding) or cannot be served from a box. */
+    bool (*region)(const void *opts, uint32_t src_w, uint32_t src_h, sp_pixel_ctx *pc,
+                   uint32_t box[4]);
+    /* PIXEL (with region): what process gives for the src_w x src_h image, computed from
+     * img, the part of it at (at[0], at[1]) that holds the box; draws and notes as
+     * process does. */
+    int (*process_region)(const void *opts, uint32_t src_w, uint32_t src_h,
+                          const uint32_t at[2], sp_image *img, sp_pixel_ctx *pc,
+                          sp_error *err);
 };
 
 /* A stage instance: one section of pipeline.ini. */
@@ -458,6 +470,7 @@ typedef struct sp_run_opts {
     int64_t max_dimension;
     int64_t max_scans;
     bool shrink_on_load;
+    bool crop_on_load;
 } sp_run_opts;
 extern const sp_option sp_run_options[];
 
@@ -693,5 +706,21 @@ void sp_scratch_array_free(sp_scratch **a, size_t n);
  * scratch of its own, freed before it returns). Same pixels either way. */
 int sp_resample_scratch(const sp_image *src, uint32_t dst_w, uint32_t dst_h, sp_filter filter,
                         sp_image *dst, sp_scratch *scratch, sp_error *err);
+
+/* ---- crop-aware decoding (src/region.c, formats/jpeg.c) ---------------------------- */
+
+/* The box (x, y, w, h) of a JPEG's full-size, upright image, decoded into out (w x h, RGB):
+ * `cropped` decodes only what the box needs (libjpeg-turbo's jpeg_crop_scanline and
+ * jpeg_skip_scanlines), else the whole image is decoded and the box cut out; the pixels
+ * are the same. */
+/* When the chain's first stage crops and the sample is a JPEG, decodes only the box that
+ * stage will read for this record (its draws replayed from the record's stream): *done
+ * and `at`, the box's place in the full image, for process_region. *done = false: not
+ * applicable, decode as usual. */
+int sp_decode_region(const sp_pipeline *p, const sp_stage *first, const sp_sample *s,
+                     const char *cls, uint32_t copy, const uint8_t *data, size_t len,
+                     sp_image *img, uint32_t at[2], bool *done, sp_error *err);
+int sp_jpeg_decode_region(const uint8_t *data, size_t len, const sp_limits *lim,
+                          const uint32_t box[4], bool cropped, sp_image *out, sp_error *err);
 
 #endif

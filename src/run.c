@@ -33,6 +33,9 @@ const sp_option sp_run_options[] = {
     {"shrink_on_load", "when a chain starts by shrinking, let the decoder scale down first "
      "(JPEG DCT scaling, keeping at least twice the target size)", OFF(shrink_on_load),
      SP_OPT_BOOL, "true", 0, 0, NULL, 0},
+    {"crop_on_load", "when a chain starts by cropping, let the JPEG decoder decode only the "
+     "box (same pixels as a full decode)", OFF(crop_on_load), SP_OPT_BOOL, "true", 0, 0, NULL,
+     0},
     SP_OPT_END,
 };
 

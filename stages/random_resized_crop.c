@@ -77,23 +77,50 @@ static int draw_box(const rrc_opts *o, uint32_t W, uint32_t H, sp_pixel_ctx *pc,
     return 0;
 }
 
-static int rrc_process(const void *opts, sp_image *img, sp_pixel_ctx *pc, sp_error *err)
+/* The box of a W x H image, drawn and noted. */
+static void draw_noted(const rrc_opts *o, uint32_t W, uint32_t H, sp_pixel_ctx *pc,
+                       uint32_t box[4])
 {
-    const rrc_opts *o = opts;
-    uint32_t box[4];
-    int attempt = draw_box(o, img->width, img->height, pc, box);
+    int attempt = draw_box(o, W, H, pc, box);
     sp_px_note(pc, "x", box[0]);
     sp_px_note(pc, "y", box[1]);
     sp_px_note(pc, "w", box[2]);
     sp_px_note(pc, "h", box[3]);
     sp_px_note(pc, "try", attempt);
+}
+
+/* Crop-aware decoding: the box is always inside the image. */
+static bool rrc_region(const void *opts, uint32_t src_w, uint32_t src_h, sp_pixel_ctx *pc,
+                       uint32_t box[4])
+{
+    draw_noted(opts, src_w, src_h, pc, box);
+    return true;
+}
+
+/* The box's resize, from img: the part at `at` of the src_w x src_h image (the whole
+ * image when at is (0, 0) and the size is the source's). */
+static int resize_box(const void *opts, uint32_t src_w, uint32_t src_h, const uint32_t at[2],
+                      sp_image *img, sp_pixel_ctx *pc, sp_error *err)
+{
+    const rrc_opts *o = opts;
+    uint32_t box[4];
+    draw_noted(o, src_w, src_h, pc, box);
+    if (box[0] < at[0] || box[1] < at[1] || box[0] - at[0] + (uint64_t)box[2] > img->width ||
+        box[1] - at[1] + (uint64_t)box[3] > img->height)
+        return sp_fail(err, SP_E_USAGE, "the decoded part does not hold the crop");
     /* The resampler reads the box in place: no copy of the crop is made. */
-    const sp_image win = sp_image_window(img, box[0], box[1], box[2], box[3]);
+    const sp_image win = sp_image_window(img, box[0] - at[0], box[1] - at[1], box[2], box[3]);
     sp_image out = {0};
     int rc = sp_resample_scratch(&win, (uint32_t)o->width, (uint32_t)o->height,
                                  (sp_filter)o->filter, &out, pc->scratch, err);
     if (rc == SP_OK) sp_image_move(img, &out);
     return rc;
+}
+
+static int rrc_process(const void *opts, sp_image *img, sp_pixel_ctx *pc, sp_error *err)
+{
+    const uint32_t at[2] = {0, 0};
+    return resize_box(opts, img->width, img->height, at, img, pc, err);
 }
 
 const sp_stage_desc sp_stage_random_resized_crop = {
@@ -106,4 +133,6 @@ const sp_stage_desc sp_stage_random_resized_crop = {
     .options = rrc_options,
     .process = rrc_process,
     .out_size = rrc_out_size,
+    .region = rrc_region,
+    .process_region = resize_box,
 };
