@@ -706,6 +706,10 @@ void sp_scratch_array_free(sp_scratch **a, size_t n);
  * scratch of its own, freed before it returns). Same pixels either way. */
 int sp_resample_scratch(const sp_image *src, uint32_t dst_w, uint32_t dst_h, sp_filter filter,
                         sp_image *dst, sp_scratch *scratch, sp_error *err);
+/* The sub-pixel box (x0, y0, x1, y1) of src resampled to dst_w x dst_h, as Pillow's
+ * Image.resize(size, box=...): for a crop that a decoder delivered at reduced scale. */
+int sp_resample_box(const sp_image *src, const double box[4], uint32_t dst_w, uint32_t dst_h,
+                    sp_filter filter, sp_image *dst, sp_scratch *scratch, sp_error *err);
 
 /* ---- crop-aware decoding (src/region.c, formats/jpeg.c) ---------------------------- */
 
