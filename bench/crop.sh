@@ -53,9 +53,9 @@ find "$data" -type f -exec cat {} + >/dev/null # warm page cache for every run
 
 now() { date +%s.%N; }
 
-# run NAME STAGES FLAG: best wall-clock seconds of $repeat builds into $best.
+# run NAME STAGES FLAG SHRINK: best wall-clock seconds of $repeat builds into $best.
 run() {
-  local name=$1 stages=$2 flag=$3 start end secs i
+  local name=$1 stages=$2 flag=$3 shrink=$4 start end secs i
   printf '[source]\npath = %s\n%b[encode]\nformat = jpeg\nquality = 90\n[shards]\ntype = tar\n' \
     "$data" "$stages" >"$work/$name.ini"
   best=""
@@ -63,7 +63,7 @@ run() {
     rm -rf "$work/$name.out"
     start=$(now)
     "$shardpack" build "$work/$name.ini" -q -j "$threads" -o "$work/$name.out" \
-      --set run.crop_on_load="$flag"
+      --set run.crop_on_load="$flag" --set run.shrink_on_load="$shrink"
     end=$(now)
     secs=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.3f", b - a }')
     if [ -z "$best" ] || awk -v s="$secs" -v b="$best" 'BEGIN { exit !(s < b) }'; then
@@ -78,18 +78,25 @@ echo "$n JPEGs in $data, $threads thread(s), best of $repeat;" \
 echo
 echo "| chain | crop_on_load | seconds | images/s | speed-up |"
 echo "|---|---|---|---|---|"
-bench_chain() { # label stages
-  run on "$2" true
-  local on=$best
-  run off "$2" false
+# bench_chain LABEL STAGES [scaled]: crop_on_load off and on with shrink_on_load off (the
+# outputs must be byte-identical), and with "scaled" a third row with both on.
+bench_chain() {
+  run off "$2" false false
   local off=$best
+  run on "$2" true false
+  local on=$best
   cmp -s "$work/on.out/shards-000000.tar" "$work/off.out/shards-000000.tar" ||
     { echo "bench: outputs differ with and without crop_on_load" >&2; exit 1; }
   awk -v l="$1" -v n="$n" -v s="$off" 'BEGIN { printf "| %s | false | %.2f | %.1f | 1.00x |\n", l, s, n / s }'
   awk -v l="$1" -v n="$n" -v s="$on" -v o="$off" \
     'BEGIN { printf "| %s | true | %.2f | %.1f | %.2fx |\n", l, s, n / s, o / s }'
+  if [ "${3:-}" = scaled ]; then
+    run both "$2" true true
+    awk -v l="$1" -v n="$n" -v s="$best" -v o="$off" \
+      'BEGIN { printf "| %s | true, with shrink_on_load | %.2f | %.1f | %.2fx |\n", l, s, n / s, o / s }'
+  fi
 }
 bench_chain "random_resized_crop 224 (apply = all)" \
-  "[random_resized_crop]\nwidth = 224\nheight = 224\napply = all\n"
+  "[random_resized_crop]\nwidth = 224\nheight = 224\napply = all\n" scaled
 bench_chain "crop 512x512, resize 224" "[crop]\nwidth = 512\nheight = 512\n[resize]\nsize = 224\n"
 bench_chain "random_crop 224 (apply = all)" "[random_crop]\nwidth = 224\nheight = 224\napply = all\n"

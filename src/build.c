@@ -56,7 +56,7 @@ static void record_json(const sp_job *run, const sp_record *r, const sp_sample *
  * reordering the plan never changes what a stage draws. */
 static int run_pixel_stage(const sp_pipeline *p, const sp_stage *st, const sp_sample *s,
                            const char *cls, uint32_t copy, const uint32_t src[2],
-                           const uint32_t at[2], sp_image *img, sp_buf *ops,
+                           const sp_region *at, sp_image *img, sp_buf *ops,
                            sp_scratch *scratch, sp_error *err)
 {
     sp_buf params = {0};
@@ -112,7 +112,7 @@ static int check_output_size(const sp_stage *st, const sp_image *img, const sp_l
  * whether that happened. */
 static int decode_for_chain(const sp_pipeline *p, const sp_chain *ch, const sp_sample *s,
                             const char *cls, uint32_t copy, const uint8_t *data, size_t len,
-                            sp_image *img, bool *scaled, uint32_t at[2], bool *region,
+                            sp_image *img, bool *scaled, sp_region *at, bool *region,
                             sp_error *err)
 {
     *scaled = false;
@@ -153,11 +153,11 @@ static void run_record(const sp_job *run, const sp_record *r, bool encode, bool 
     const sp_chain *ch = &run->chains[r->chain];
     bool scaled = false;
     const char *cls = run->classes[cat->to_global[s->label]];
-    uint32_t at[2] = {0, 0};
+    sp_region at = {0, 0, 8};
     bool region = false;
     if (rc == SP_OK)
-        rc = decode_for_chain(p, ch, s, cls, r->copy, data, len, &it->image, &scaled, at, &region,
-                              err);
+        rc = decode_for_chain(p, ch, s, cls, r->copy, data, len, &it->image, &scaled, &at,
+                              &region, err);
     free(data);
     const uint32_t src[2] = {s->info.width, s->info.height};
     sp_buf opsj = {0};
@@ -170,7 +170,7 @@ static void run_record(const sp_job *run, const sp_record *r, bool encode, bool 
                                &p->limits, err);
         if (rc == SP_OK)
             rc = run_pixel_stage(p, st, s, cls, r->copy, loaded ? src : NULL,
-                                 i == 0 && region ? at : NULL, &it->image, &opsj, it->scratch,
+                                 i == 0 && region ? &at : NULL, &it->image, &opsj, it->scratch,
                                  err);
         if (rc != SP_OK && !err->member[0])
             snprintf(err->member, sizeof(err->member), "[%s]", st->name);

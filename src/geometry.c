@@ -312,6 +312,20 @@ void sp_affine_inverse(double cx, double cy, double angle, double tx, double ty,
     m[6] = m[7] = 0.0;
 }
 
+int sp_region_cut(const uint32_t box[4], const sp_region *at, sp_image *img, sp_error *err)
+{
+    if (at->scale != 8 || box[0] < at->x || box[1] < at->y ||
+        box[0] - at->x + (uint64_t)box[2] > img->width ||
+        box[1] - at->y + (uint64_t)box[3] > img->height)
+        return sp_fail(err, SP_E_USAGE, "the decoded part does not hold the crop");
+    if (box[0] == at->x && box[1] == at->y && box[2] == img->width && box[3] == img->height)
+        return SP_OK;
+    sp_image out = {0};
+    int rc = sp_image_copy_box(img, box[0] - at->x, box[1] - at->y, box[2], box[3], &out, err);
+    if (rc == SP_OK) sp_image_move(img, &out);
+    return rc;
+}
+
 int sp_solve(double *a, double *b, int n)
 {
     for (int col = 0; col < n; col++) {

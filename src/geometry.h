@@ -62,6 +62,11 @@ int sp_warp(const sp_image *src, uint32_t w, uint32_t h, const double m[8], sp_b
 void sp_affine_inverse(double cx, double cy, double angle, double tx, double ty, double scale,
                        double shear_x, double shear_y, double m[8]);
 
+/* For crop-aware decoding: img, the part of an image placed at `at` (full size), replaced
+ * by the box (x, y, w, h) of that image, which it must hold. */
+int sp_region_cut(const uint32_t box[4], const struct sp_region *at, sp_image *img,
+                  sp_error *err);
+
 /* Solves the n × n system a x = b in place (partial pivoting); 0 if it is singular. */
 int sp_solve(double *a, double *b, int n);
 

@@ -332,6 +332,7 @@ typedef struct sp_stage_env {
     uint64_t seed;
 } sp_stage_env;
 
+struct sp_region; /* where a decoded part of an image sits: crop-aware decoding, below */
 struct sp_stage_desc {
     const char *name;
     const char *help;
@@ -375,15 +376,17 @@ struct sp_stage_desc {
                  sp_recvec *outs, sp_error *err);
     /* PIXEL (optional), for crop-aware decoding (src/region.c): the box (x, y, w, h) of a
      * src_w x src_h image that process reads, drawn from pc exactly as process draws it
-     * (the caller hands a copy of the stream, without notes). False when process reads
-     * outside the image (padding) or cannot be served from a box. */
+     * (the caller hands a copy of the stream, without notes), and in need[] the size the
+     * stage resizes the box to (0, 0 when it keeps the box's pixels), so the decoder may
+     * also scale down (with shrink_on_load). False when process reads outside the image
+     * (padding) or cannot be served from a box. */
     bool (*region)(const void *opts, uint32_t src_w, uint32_t src_h, sp_pixel_ctx *pc,
-                   uint32_t box[4]);
+                   uint32_t box[4], uint32_t need[2]);
     /* PIXEL (with region): what process gives for the src_w x src_h image, computed from
-     * img, the part of it at (at[0], at[1]) that holds the box; draws and notes as
-     * process does. */
+     * img, a part of it holding the box, placed as `at` says (at->scale < 8 only when
+     * need[] was set); draws and notes as process does. */
     int (*process_region)(const void *opts, uint32_t src_w, uint32_t src_h,
-                          const uint32_t at[2], sp_image *img, sp_pixel_ctx *pc,
+                          const struct sp_region *at, sp_image *img, sp_pixel_ctx *pc,
                           sp_error *err);
 };
 
@@ -713,18 +716,28 @@ int sp_resample_box(const sp_image *src, const double box[4], uint32_t dst_w, ui
 
 /* ---- crop-aware decoding (src/region.c, formats/jpeg.c) ---------------------------- */
 
-/* The box (x, y, w, h) of a JPEG's full-size, upright image, decoded into out (w x h, RGB):
- * `cropped` decodes only what the box needs (libjpeg-turbo's jpeg_crop_scanline and
- * jpeg_skip_scanlines), else the whole image is decoded and the box cut out; the pixels
- * are the same. */
+/* Where a decoded part of an image sits: its first pixel (x, y) on the decoder's grid,
+ * which is the full image scaled by scale/8 (8: full size; 4, 2, 1: JPEG DCT scaling). */
+typedef struct sp_region {
+    uint32_t x, y;
+    uint32_t scale;
+} sp_region;
+
 /* When the chain's first stage crops and the sample is a JPEG, decodes only the box that
- * stage will read for this record (its draws replayed from the record's stream): *done
- * and `at`, the box's place in the full image, for process_region. *done = false: not
- * applicable, decode as usual. */
+ * stage will read for this record (its draws replayed from the record's stream), scaled
+ * down too when the stage resizes the box and shrink_on_load is on: *done and `at`, for
+ * process_region. *done = false: not applicable, decode as usual. */
 int sp_decode_region(const sp_pipeline *p, const sp_stage *first, const sp_sample *s,
                      const char *cls, uint32_t copy, const uint8_t *data, size_t len,
-                     sp_image *img, uint32_t at[2], bool *done, sp_error *err);
+                     sp_image *img, sp_region *at, bool *done, sp_error *err);
+/* The box (x, y, w, h) of a JPEG's full-size, upright image, decoded into out (RGB), at
+ * scale/8 of the full size (1, 2, 4; 8 or anything else: full size): the pixels of the
+ * decoder's grid that cover the box, placed as *where says. `cropped` decodes only what
+ * the box needs (libjpeg-turbo's jpeg_crop_scanline and jpeg_skip_scanlines); else (and
+ * for images that are not upright) the whole image is decoded at full size and the box
+ * cut out. At full size the pixels are the same either way. */
 int sp_jpeg_decode_region(const uint8_t *data, size_t len, const sp_limits *lim,
-                          const uint32_t box[4], bool cropped, sp_image *out, sp_error *err);
+                          const uint32_t box[4], unsigned scale, bool cropped, sp_image *out,
+                          sp_region *where, sp_error *err);
 
 #endif

@@ -63,9 +63,10 @@ static int crop_process(const void *opts, sp_image *img, sp_pixel_ctx *pc, sp_er
 
 /* Crop-aware decoding: the centre box, when the image holds it (no black padding). */
 static bool crop_region(const void *opts, uint32_t src_w, uint32_t src_h, sp_pixel_ctx *pc,
-                        uint32_t box[4])
+                        uint32_t box[4], uint32_t need[2])
 {
     (void)pc;
+    need[0] = need[1] = 0; /* the box's own pixels */
     const crop_opts *o = opts;
     const uint32_t tw = (uint32_t)o->width, th = (uint32_t)o->height;
     if (src_w < tw || src_h < th) return false;
@@ -76,22 +77,16 @@ static bool crop_region(const void *opts, uint32_t src_w, uint32_t src_h, sp_pix
     return true;
 }
 
-/* img is the part at `at` of the src_w x src_h image, holding the centre box. */
+/* img is the part of the src_w x src_h image placed at `at` (full size), holding the
+ * centre box. */
 static int crop_process_region(const void *opts, uint32_t src_w, uint32_t src_h,
-                               const uint32_t at[2], sp_image *img, sp_pixel_ctx *pc,
+                               const sp_region *at, sp_image *img, sp_pixel_ctx *pc,
                                sp_error *err)
 {
-    uint32_t box[4];
-    if (!crop_region(opts, src_w, src_h, pc, box) || box[0] < at[0] || box[1] < at[1] ||
-        box[0] - at[0] + (uint64_t)box[2] > img->width ||
-        box[1] - at[1] + (uint64_t)box[3] > img->height)
-        return sp_fail(err, SP_E_USAGE, "the decoded part does not hold the crop");
-    if (box[0] == at[0] && box[1] == at[1] && box[2] == img->width && box[3] == img->height)
-        return SP_OK;
-    sp_image out = {0};
-    int rc = sp_image_copy_box(img, box[0] - at[0], box[1] - at[1], box[2], box[3], &out, err);
-    if (rc == SP_OK) sp_image_move(img, &out);
-    return rc;
+    uint32_t box[4], need[2];
+    if (!crop_region(opts, src_w, src_h, pc, box, need))
+        return sp_fail(err, SP_E_USAGE, "the crop reads outside the image");
+    return sp_region_cut(box, at, img, err);
 }
 
 const sp_stage_desc sp_stage_crop = {

@@ -83,9 +83,10 @@ static void draw_xy(int64_t W, int64_t H, uint32_t tw, uint32_t th, sp_pixel_ctx
 /* Crop-aware decoding: without padding the box lies in the image. With padding, or an
  * image smaller than the crop, process needs the whole image (or fails on it). */
 static bool random_crop_region(const void *opts, uint32_t src_w, uint32_t src_h,
-                               sp_pixel_ctx *pc, uint32_t box[4])
+                               sp_pixel_ctx *pc, uint32_t box[4], uint32_t need[2])
 {
     const random_crop_opts *o = opts;
+    need[0] = need[1] = 0; /* the box's own pixels */
     const uint32_t tw = (uint32_t)o->width, th = (uint32_t)o->height;
     if (o->padding || src_w < tw || src_h < th) return false;
     draw_xy(src_w, src_h, tw, th, pc, &box[0], &box[1]);
@@ -95,20 +96,13 @@ static bool random_crop_region(const void *opts, uint32_t src_w, uint32_t src_h,
 }
 
 static int random_crop_process_region(const void *opts, uint32_t src_w, uint32_t src_h,
-                                      const uint32_t at[2], sp_image *img, sp_pixel_ctx *pc,
+                                      const sp_region *at, sp_image *img, sp_pixel_ctx *pc,
                                       sp_error *err)
 {
-    uint32_t box[4];
-    if (!random_crop_region(opts, src_w, src_h, pc, box) || box[0] < at[0] || box[1] < at[1] ||
-        box[0] - at[0] + (uint64_t)box[2] > img->width ||
-        box[1] - at[1] + (uint64_t)box[3] > img->height)
-        return sp_fail(err, SP_E_USAGE, "the decoded part does not hold the crop");
-    if (box[0] == at[0] && box[1] == at[1] && box[2] == img->width && box[3] == img->height)
-        return SP_OK;
-    sp_image out = {0};
-    int rc = sp_image_copy_box(img, box[0] - at[0], box[1] - at[1], box[2], box[3], &out, err);
-    if (rc == SP_OK) sp_image_move(img, &out);
-    return rc;
+    uint32_t box[4], need[2];
+    if (!random_crop_region(opts, src_w, src_h, pc, box, need))
+        return sp_fail(err, SP_E_USAGE, "the crop reads outside the image");
+    return sp_region_cut(box, at, img, err);
 }
 
 static int random_crop_process(const void *opts, sp_image *img, sp_pixel_ctx *pc,

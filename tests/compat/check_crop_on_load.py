@@ -1,10 +1,13 @@
 """Crop-aware decoding against the full decode, through whole builds: pipelines that open
 with crop, random_crop and random_resized_crop (every record, copies included, so the
-boxes are drawn), built with [run] crop_on_load on and off, must give byte-identical
-shards on photographs (grace_hopper.jpg from python-matplotlib-data, resized and saved as
+boxes are drawn), built with [run] crop_on_load on and off (shrink_on_load off), must give
+byte-identical shards on photographs (grace_hopper.jpg from python-matplotlib-data, resized and saved as
 4:2:0, 4:2:2, 4:4:4, progressive, gray and CMYK JPEGs; odd sizes so boxes meet partial
-iMCUs). The unit test unit_region holds the decoder on random boxes and the hook's
-choices; this holds the build around them.
+iMCUs). With shrink_on_load on as well, random_resized_crop's box is decoded at a DCT
+scale when it is at least twice the target: those records must stay above PSNR_BOUND
+against the full path, and some must have taken the scaled path. The unit test
+unit_region holds the decoder on random boxes and the hook's choices; this holds the
+build around them.
 
   check_crop_on_load.py SHARDPACK WORKDIR
 """
@@ -14,8 +17,13 @@ import shutil
 import subprocess
 import sys
 
+import io
+import tarfile
+
 import numpy as np
 from PIL import Image
+
+PSNR_BOUND = 40.0  # dB per record, crop + shrink against the full decode; in docs/guide.md
 
 exe, work = sys.argv[1], sys.argv[2]
 shutil.rmtree(work, ignore_errors=True)
@@ -71,14 +79,26 @@ pipelines = {
 }
 
 
-def build(name, flag):
+def build(name, flag, shrink="false"):
     cfg = os.path.join(work, name + ".ini")
     with open(cfg, "w") as f:
         f.write(HEAD + pipelines[name] + TAIL)
-    out = os.path.join(work, "%s-%s" % (name, flag))
+    out = os.path.join(work, "%s-%s-%s" % (name, flag, shrink))
     subprocess.run([exe, "build", cfg, "-q", "-j", "2", "-o", out, "--set",
-                    "run.crop_on_load=" + flag], check=True)
+                    "run.crop_on_load=" + flag, "--set", "run.shrink_on_load=" + shrink],
+                   check=True)
     return out
+
+
+def pixels(out):
+    recs = {}
+    for t in sorted(glob.glob(os.path.join(out, "*.tar"))):
+        with tarfile.open(t) as tf:
+            for m in tf.getmembers():
+                if m.name.endswith(".png"):
+                    recs[m.name] = np.asarray(Image.open(io.BytesIO(tf.extractfile(m).read())),
+                                              dtype=np.float64)
+    return recs
 
 
 total = 0
@@ -96,3 +116,21 @@ for name in pipelines:
     print("%s: %d shards byte-identical (%d records)" % (name, len(shards), n))
 assert total > 0
 print("crop_on_load: every shard identical to the full decode's")
+
+# Crop and shrink together: random_resized_crop boxes decoded at a DCT scale.
+pipelines["rrc_small"] = "[random_resized_crop]\nwidth = 64\nheight = 64\napply = all\n"
+fast, full = pixels(build("rrc_small", "true", "true")), pixels(build("rrc_small", "false", "true"))
+assert fast.keys() == full.keys() and fast, (len(fast), len(full))
+worst, differ = 99.0, 0
+for k in sorted(fast):
+    a, b = fast[k], full[k]
+    assert a.shape == b.shape == (64, 64, 3), (k, a.shape)
+    mse = np.mean((a - b) ** 2)
+    differ += mse > 0
+    psnr = 99.0 if mse == 0 else 10 * np.log10(255.0 ** 2 / mse)
+    worst = min(worst, psnr)
+    assert psnr >= PSNR_BOUND, "%s: PSNR %.1f dB < %.1f" % (k, psnr, PSNR_BOUND)
+assert differ >= len(fast) // 2, "the scaled path was not taken: %d of %d differ" % (
+    differ, len(fast))
+print("crop + shrink: %d records, worst PSNR %.1f dB (bound %.1f), %d decoded scaled"
+      % (len(fast), worst, PSNR_BOUND, differ))

@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,13 +104,44 @@ static void check_file(const uint8_t *data, size_t len, const char *what, unsign
             box[1] = (uint32_t)rand_r(seed) % (H - box[3] + 1);
         }
         sp_image a = {0}, b = {0};
-        if (sp_jpeg_decode_region(data, len, &limits, box, true, &a, &err) != SP_OK)
+        sp_region wa, wb;
+        if (sp_jpeg_decode_region(data, len, &limits, box, 8, true, &a, &wa, &err) != SP_OK)
             fail_msg("%s: cropped decode: %s", what, err.msg);
-        if (sp_jpeg_decode_region(data, len, &limits, box, false, &b, &err) != SP_OK)
+        if (sp_jpeg_decode_region(data, len, &limits, box, 8, false, &b, &wb, &err) != SP_OK)
             fail_msg("%s: full decode: %s", what, err.msg);
         same_box(&a, &b, box, what);
+        assert_true(wa.x == box[0] && wa.y == box[1] && wa.scale == 8);
+        assert_true(wb.x == box[0] && wb.y == box[1] && wb.scale == 8);
         sp_image_release(&a);
         sp_image_release(&b);
+        /* At a DCT scale: the decoder's pixels covering the box, equal to the same pixels
+         * of a whole decode at that scale. */
+        for (unsigned n = 1; n < 8 && W >= 64 && H >= 64 && t < 8; n *= 2) {
+            sp_image s = {0}, whole = {0};
+            sp_region ws;
+            if (sp_jpeg_decode_region(data, len, &limits, box, n, true, &s, &ws, &err) != SP_OK)
+                fail_msg("%s: cropped decode at %u/8: %s", what, n, err.msg);
+            assert_int_equal(ws.scale, n);
+            const uint32_t sw = (W * n + 7) / 8, sh = (H * n + 7) / 8;
+            assert_int_equal(sp_format_jpeg.decode_scaled(data, len, &limits, sw, sh, &whole, &err),
+                             SP_OK);
+            assert_int_equal(whole.width, sw);
+            /* The part covers the box: its first pixel holds the box's first, its end the
+             * box's end. */
+            assert_true(ws.x * 8 <= box[0] * n && (ws.x + s.width) * 8 >= (box[0] + box[2]) * n);
+            assert_true(ws.y * 8 <= box[1] * n && (ws.y + s.height) * 8 >= (box[1] + box[3]) * n);
+            const uint32_t part[4] = {ws.x, ws.y, s.width, s.height};
+            sp_image cut = {0};
+            assert_int_equal(sp_image_alloc(&cut, s.width, s.height, 3), SP_OK);
+            for (uint32_t y = 0; y < s.height; y++)
+                memcpy(cut.data + y * cut.stride,
+                       whole.data + (size_t)(ws.y + y) * whole.stride + (size_t)ws.x * 3,
+                       (size_t)s.width * 3);
+            same_box(&s, &cut, part, what);
+            sp_image_release(&s);
+            sp_image_release(&whole);
+            sp_image_release(&cut);
+        }
     }
 }
 
@@ -167,12 +199,16 @@ static void test_damage_below_box_fails(void **state)
     const size_t cut = len * 7 / 10;
     const uint32_t box[4] = {10, 5, 100, 40};
     sp_image a = {0}, b = {0};
+    sp_region w;
     sp_error err;
     sp_error_clear(&err);
-    assert_int_equal(sp_jpeg_decode_region(data, cut, &limits, box, false, &b, &err),
+    assert_int_equal(sp_jpeg_decode_region(data, cut, &limits, box, 8, false, &b, &w, &err),
                      SP_E_CORRUPT);
     sp_error_clear(&err);
-    assert_int_equal(sp_jpeg_decode_region(data, cut, &limits, box, true, &a, &err),
+    assert_int_equal(sp_jpeg_decode_region(data, cut, &limits, box, 8, true, &a, &w, &err),
+                     SP_E_CORRUPT);
+    sp_error_clear(&err);
+    assert_int_equal(sp_jpeg_decode_region(data, cut, &limits, box, 2, true, &a, &w, &err),
                      SP_E_CORRUPT);
     assert_null(a.data);
     free(data);
@@ -210,6 +246,7 @@ static void fake_init(fake *f, const char *type, const char *const *opts, int ap
     f->st.member_of = -1;
     f->p.run.seed = 77;
     f->p.run.crop_on_load = true;
+    f->p.run.shrink_on_load = false;
     f->p.limits = limits;
 }
 
@@ -218,6 +255,7 @@ static void fake_init(fake *f, const char *type, const char *const *opts, int ap
  * decodes nothing. */
 static void check_stage(const char *type, const char *const *opts, int apply, bool expect_region)
 {
+    /* Full size only here: shrink_on_load would let random_resized_crop scale (below). */
     unsigned seed = 4242;
     sp_image src = {0};
     make_image(&src, 500, 375, 3, &seed);
@@ -241,9 +279,9 @@ static void check_stage(const char *type, const char *const *opts, int apply, bo
         if (acts) assert_int_equal(f.st.desc->process(f.opts, &full, &pc, &err), SP_OK);
         /* With it. */
         sp_image part = {0};
-        uint32_t at[2] = {0, 0};
+        sp_region at = {0, 0, 0};
         bool done = true;
-        assert_int_equal(sp_decode_region(&f.p, &f.st, &s, NULL, copy, data, len, &part, at,
+        assert_int_equal(sp_decode_region(&f.p, &f.st, &s, NULL, copy, data, len, &part, &at,
                                           &done, &err),
                          SP_OK);
         if (!done) {
@@ -255,7 +293,8 @@ static void check_stage(const char *type, const char *const *opts, int apply, bo
             assert_true(part.width < 500 || part.height < 375);
             sp_pixel_ctx_init(&pc, 77, type, s.path, copy, &nr);
             assert_true(sp_pixel_applies(f.st.desc, 1.0, apply, &pc));
-            assert_int_equal(f.st.desc->process_region(f.opts, 500, 375, at, &part, &pc, &err),
+            assert_int_equal(at.scale, 8);
+            assert_int_equal(f.st.desc->process_region(f.opts, 500, 375, &at, &part, &pc, &err),
                              SP_OK);
             const uint32_t box[4] = {0, 0, full.width, full.height};
             same_box(&part, &full, box, type);
@@ -296,6 +335,76 @@ static void test_hook_matches_stages(void **state)
     check_stage("resize", rs, SP_APPLY_ALL, false);
 }
 
+/* With shrink_on_load, random_resized_crop's box is decoded at a DCT scale when it is
+ * large against the target: same notes, the target size, and pixels close to the full
+ * path (the resize of a box decoded at 1/2..1/8 is not the full-size one). */
+static void test_rrc_scaled_box(void **state)
+{
+    (void)state;
+    unsigned seed = 99;
+    sp_image src = {0};
+    make_image(&src, 1200, 900, 3, &seed);
+    /* Smooth it (a photograph's spectrum): noise at full resolution is what DCT scaling
+     * must drop, and would dominate the comparison. */
+    for (uint32_t y = 0; y < 900; y++)
+        for (uint32_t x = 0; x < 1200; x++)
+            for (uint32_t c = 0; c < 3; c++)
+                src.data[y * src.stride + x * 3 + c] =
+                    (uint8_t)(128 + 100 * sin(x / (17.0 + c * 5)) * cos(y / 23.0));
+    uint8_t *data = NULL;
+    size_t len = 0;
+    encode_jpeg(&src, SP_SUB_420, false, &data, &len);
+    const char *opts[] = {"width=48", "height=40", "scale_min=0.3", NULL};
+    fake f;
+    fake_init(&f, "random_resized_crop", opts, SP_APPLY_ALL);
+    f.p.run.shrink_on_load = true;
+    sp_sample s = {.path = "cls/big.jpg", .format = &sp_format_jpeg, .info = {1200, 900, 3}};
+    int scaled = 0;
+    for (uint32_t copy = 0; copy < 12; copy++) {
+        sp_error err;
+        sp_error_clear(&err);
+        sp_image full = {0}, part = {0};
+        sp_buf nf = {0}, nr = {0};
+        assert_int_equal(sp_format_jpeg.decode(data, len, &limits, &full, &err), SP_OK);
+        sp_pixel_ctx pc;
+        sp_pixel_ctx_init(&pc, 77, f.st.name, s.path, copy, &nf);
+        assert_true(sp_pixel_applies(f.st.desc, 1.0, SP_APPLY_ALL, &pc));
+        assert_int_equal(f.st.desc->process(f.opts, &full, &pc, &err), SP_OK);
+        sp_region at;
+        bool done = false;
+        assert_int_equal(sp_decode_region(&f.p, &f.st, &s, NULL, copy, data, len, &part, &at,
+                                          &done, &err), SP_OK);
+        assert_true(done);
+        scaled += at.scale < 8;
+        sp_pixel_ctx_init(&pc, 77, f.st.name, s.path, copy, &nr);
+        assert_true(sp_pixel_applies(f.st.desc, 1.0, SP_APPLY_ALL, &pc));
+        assert_int_equal(f.st.desc->process_region(f.opts, 1200, 900, &at, &part, &pc, &err),
+                         SP_OK);
+        assert_int_equal(part.width, 48);
+        assert_int_equal(part.height, 40);
+        assert_int_equal(nf.len, nr.len);
+        assert_memory_equal(nf.data, nr.data, nf.len);
+        double se = 0;
+        for (uint32_t y = 0; y < 40; y++)
+            for (uint32_t i = 0; i < 48 * 3; i++) {
+                double d = (double)part.data[y * part.stride + i] - full.data[y * full.stride + i];
+                se += d * d;
+            }
+        double psnr = se == 0 ? 99 : 10 * log10(255.0 * 255.0 / (se / (48 * 40 * 3)));
+        if (psnr < 35) fail_msg("copy %u at %u/8: PSNR %.1f dB against the full decode", copy,
+                                at.scale, psnr);
+        sp_buf_free(&nf);
+        sp_buf_free(&nr);
+        sp_image_release(&full);
+        sp_image_release(&part);
+    }
+    assert_true(scaled >= 10); /* boxes of 30%..100% of 1200x900 for a 48x40 target */
+    free(data);
+    sp_image_release(&src);
+    sp_options_free(f.st.desc->options, f.opts);
+    free(f.opts);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -303,6 +412,7 @@ int main(void)
         cmocka_unit_test(test_cropped_decode_photograph),
         cmocka_unit_test(test_damage_below_box_fails),
         cmocka_unit_test(test_hook_matches_stages),
+        cmocka_unit_test(test_rrc_scaled_box),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
