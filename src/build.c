@@ -8,8 +8,8 @@
 #include "internal.h"
 
 #include <dirent.h>
-#include <omp.h>
 #include <errno.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -109,7 +109,8 @@ static int check_output_size(const sp_stage *st, const sp_image *img, const sp_l
  * the first part of the shrinking, keeping at least twice the target in each dimension
  * so the filtered resize that follows still has the detail it needs; that stage then
  * computes from the reduced image what it would have from the full one. `scaled` says
- * whether that happened. */
+ * whether that happened. When it opens with a crop, only the crop's box is decoded:
+ * `region` says whether that happened, and `at` where the decoded part sits. */
 static int decode_for_chain(const sp_pipeline *p, const sp_chain *ch, const sp_sample *s,
                             const char *cls, uint32_t copy, const uint8_t *data, size_t len,
                             sp_image *img, bool *scaled, sp_region *at, bool *region,
@@ -118,8 +119,8 @@ static int decode_for_chain(const sp_pipeline *p, const sp_chain *ch, const sp_s
     *scaled = false;
     const sp_stage *first = ch->n ? &p->stages[ch->stages[0]] : NULL;
     /* A chain that opens with a crop: only the box is decoded (src/region.c). */
-    int rrc = sp_decode_region(p, first, s, cls, copy, data, len, img, at, region, err);
-    if (rrc != SP_OK || *region) return rrc;
+    int rc = sp_decode_region(p, first, s, cls, copy, data, len, img, at, region, err);
+    if (rc != SP_OK || *region) return rc;
     if (!p->run.shrink_on_load || !s->format->decode_scaled || !first ||
         !first->desc->process_scaled || !first->desc->out_size ||
         (first->desc->flags & SP_PIXEL_RANDOM))
@@ -128,7 +129,7 @@ static int decode_for_chain(const sp_pipeline *p, const sp_chain *ch, const sp_s
     first->desc->out_size(sp_stage_for_class(first, cls)->opts, &w, &h);
     if (w >= s->info.width || h >= s->info.height || w > UINT32_MAX / 2 || h > UINT32_MAX / 2)
         return s->format->decode(data, len, &p->limits, img, err);
-    int rc = s->format->decode_scaled(data, len, &p->limits, 2 * w, 2 * h, img, err);
+    rc = s->format->decode_scaled(data, len, &p->limits, 2 * w, 2 * h, img, err);
     *scaled = rc == SP_OK && (img->width != s->info.width || img->height != s->info.height);
     return rc;
 }

@@ -24,6 +24,7 @@
 #include <time.h>
 
 #include "autoaugment.h"
+#include "geometry.h"
 
 static unsigned test_seed(const char *test)
 {
@@ -235,6 +236,40 @@ static void test_translate_moves_pixels(void **state)
     sp_image_release(&orig);
 }
 
+/* The shears are torchvision's: about the top-left corner, x_in = x + m y (ShearX) and
+ * y_in = m x + y (ShearY), the matrix torchvision hands to Pillow's transform. Within one
+ * level (tan(atan(m)) is m only to the last bit). */
+static void test_shear_matrix(void **state)
+{
+    (void)state;
+    unsigned seed = test_seed(__func__);
+    for (int axis = 0; axis < 2; axis++)
+        for (int sign = -1; sign <= 1; sign += 2) {
+            const double m = 0.27 * sign;
+            sp_image img = {0}, want = {0};
+            make_image(&img, 41, 33, 3, &seed);
+            const double mat[8] = {1, axis == 0 ? m : 0, 0, axis == 1 ? m : 0, 1, 0, 0, 0};
+            sp_error err;
+            sp_error_clear(&err);
+            assert_int_equal(sp_warp(&img, 41, 33, mat, SP_BORDER_CONSTANT, 7, &want, &err),
+                             SP_OK);
+            sp_pixel_ctx pc;
+            sp_pixel_ctx_init(&pc, 1, "randaugment", "k", 1, NULL);
+            assert_int_equal(sp_aa_apply(axis ? SP_AA_SHEAR_Y : SP_AA_SHEAR_X, m, 7, &img, &pc,
+                                         &err),
+                             SP_OK);
+            for (uint32_t y = 0; y < 33; y++)
+                for (uint32_t i = 0; i < 41 * 3; i++) {
+                    int d = (int)img.data[y * img.stride + i] - want.data[y * want.stride + i];
+                    if (d < -1 || d > 1)
+                        fail_msg("shear %s %g: (%u, %u) is %d off", axis ? "y" : "x", m, i / 3,
+                                 y, d);
+                }
+            sp_image_release(&img);
+            sp_image_release(&want);
+        }
+}
+
 static void test_same_copy_repeats_other_copies_differ(void **state)
 {
     (void)state;
@@ -416,6 +451,7 @@ int main(void)
         cmocka_unit_test(test_magnitude_zero_is_identity),
         cmocka_unit_test(test_every_op_changes_pixels),
         cmocka_unit_test(test_translate_moves_pixels),
+        cmocka_unit_test(test_shear_matrix),
         cmocka_unit_test(test_same_copy_repeats_other_copies_differ),
         cmocka_unit_test(test_randaugment_notes_replay),
         cmocka_unit_test(test_signs_drawn),
