@@ -23,9 +23,8 @@ extern const sp_stage_desc sp_stage_autocontrast;
 extern const sp_stage_desc sp_stage_equalize;
 
 static const char *const op_names[SP_AA_NOPS] = {
-    "Identity",   "ShearX", "ShearY",    "TranslateX", "TranslateY",   "Rotate",
-    "Brightness", "Color",  "Contrast",  "Sharpness",  "Posterize",    "Solarize",
-    "AutoContrast", "Equalize",
+    "Identity", "ShearX",   "ShearY",    "TranslateX", "TranslateY", "Rotate",       "Brightness",
+    "Color",    "Contrast", "Sharpness", "Posterize",  "Solarize",   "AutoContrast", "Equalize",
 };
 
 const char *sp_aa_op_name(sp_aa_op op)
@@ -50,20 +49,27 @@ double sp_aa_magnitude(sp_aa_space space, sp_aa_op op, int64_t bin, int64_t bins
     const double t = (double)bin / (double)(bins - 1); /* linspace(0, 1, bins)[bin] */
     switch (op) {
     case SP_AA_SHEAR_X:
-    case SP_AA_SHEAR_Y: return (wide ? 0.99 : 0.3) * t;
-    case SP_AA_TRANSLATE_X: return (wide ? 32.0 : 150.0 / 331.0 * w) * t;
-    case SP_AA_TRANSLATE_Y: return (wide ? 32.0 : 150.0 / 331.0 * h) * t;
-    case SP_AA_ROTATE: return (wide ? 135.0 : 30.0) * t;
+    case SP_AA_SHEAR_Y:
+        return (wide ? 0.99 : 0.3) * t;
+    case SP_AA_TRANSLATE_X:
+        return (wide ? 32.0 : 150.0 / 331.0 * w) * t;
+    case SP_AA_TRANSLATE_Y:
+        return (wide ? 32.0 : 150.0 / 331.0 * h) * t;
+    case SP_AA_ROTATE:
+        return (wide ? 135.0 : 30.0) * t;
     case SP_AA_BRIGHTNESS:
     case SP_AA_COLOR:
     case SP_AA_CONTRAST:
-    case SP_AA_SHARPNESS: return (wide ? 0.99 : 0.9) * t;
+    case SP_AA_SHARPNESS:
+        return (wide ? 0.99 : 0.9) * t;
     case SP_AA_POSTERIZE:
         /* 8 - (arange(bins) / ((bins - 1) / k)).round(): torch rounds half to even, as
          * nearbyint does in the default rounding mode. */
         return 8.0 - nearbyint((double)bin / ((double)(bins - 1) / (wide ? 6.0 : 4.0)));
-    case SP_AA_SOLARIZE: return 255.0 * (1.0 - t); /* linspace(255, 0, bins) */
-    default: return 0.0;
+    case SP_AA_SOLARIZE:
+        return 255.0 * (1.0 - t); /* linspace(255, 0, bins) */
+    default:
+        return 0.0;
     }
 }
 
@@ -96,16 +102,17 @@ int sp_aa_apply(sp_aa_op op, double mag, uint8_t fill, sp_image *img, sp_pixel_c
     const double deg = atan(mag) * 180.0 / M_PI; /* math.degrees(math.atan(magnitude)) */
     const double factor = 1.0 + mag;
     switch (op) {
-    case SP_AA_IDENTITY: return SP_OK;
-    case SP_AA_SHEAR_X: return affine_op(0, 0, 0, 0, deg, 0, fill, img, err);
-    case SP_AA_SHEAR_Y: return affine_op(0, 0, 0, 0, 0, deg, fill, img, err);
+    case SP_AA_IDENTITY:
+        return SP_OK;
+    case SP_AA_SHEAR_X:
+        return affine_op(0, 0, 0, 0, deg, 0, fill, img, err);
+    case SP_AA_SHEAR_Y:
+        return affine_op(0, 0, 0, 0, 0, deg, fill, img, err);
     case SP_AA_TRANSLATE_X:
         /* translate=[int(magnitude), 0]: truncated toward zero. */
-        return affine_op(img->width * 0.5, img->height * 0.5, trunc(mag), 0, 0, 0, fill, img,
-                         err);
+        return affine_op(img->width * 0.5, img->height * 0.5, trunc(mag), 0, 0, 0, fill, img, err);
     case SP_AA_TRANSLATE_Y:
-        return affine_op(img->width * 0.5, img->height * 0.5, 0, trunc(mag), 0, 0, fill, img,
-                         err);
+        return affine_op(img->width * 0.5, img->height * 0.5, 0, trunc(mag), 0, 0, fill, img, err);
     case SP_AA_ROTATE: {
         const sp_rotate_opts o = {mag, mag, false, SP_BORDER_CONSTANT, fill};
         return run_fixed(&sp_stage_rotate, &o, img, pc, err);
@@ -139,8 +146,10 @@ int sp_aa_apply(sp_aa_op op, double mag, uint8_t fill, sp_image *img, sp_pixel_c
         const sp_autocontrast_opts o = {0.0};
         return run_fixed(&sp_stage_autocontrast, &o, img, pc, err);
     }
-    case SP_AA_EQUALIZE: return run_fixed(&sp_stage_equalize, NULL, img, pc, err);
-    case SP_AA_NOPS: break;
+    case SP_AA_EQUALIZE:
+        return run_fixed(&sp_stage_equalize, NULL, img, pc, err);
+    case SP_AA_NOPS:
+        break;
     }
     return sp_fail(err, SP_E_USAGE, "unknown augmentation op %d", (int)op);
 }

@@ -32,12 +32,12 @@ static unsigned box_scale(const sp_pipeline *p, const uint32_t box[4], const uin
 }
 
 int sp_decode_region(const sp_pipeline *p, const sp_stage *first, const sp_sample *s,
-                     const char *cls, uint32_t copy, const uint8_t *data, size_t len,
-                     sp_image *img, sp_region *at, bool *done, sp_error *err)
+                     const char *cls, uint32_t copy, const uint8_t *data, size_t len, sp_image *img,
+                     sp_region *at, bool *done, sp_error *err)
 {
     *done = false;
-    if (!p->run.crop_on_load || s->format != &sp_format_jpeg || !first ||
-        !first->desc->region || !first->desc->process_region)
+    if (!p->run.crop_on_load || s->format != &sp_format_jpeg || !first || !first->desc->region ||
+        !first->desc->process_region)
         return SP_OK;
     const uint32_t W = s->info.width, H = s->info.height;
     sp_pixel_ctx pc;
@@ -51,8 +51,8 @@ int sp_decode_region(const sp_pipeline *p, const sp_stage *first, const sp_sampl
     if (box[2] == 0 || box[3] == 0 || (uint64_t)box[0] + box[2] > W ||
         (uint64_t)box[1] + box[3] > H || ((uint64_t)box[2] * box[3] == (uint64_t)W * H))
         return SP_OK; /* the whole image (or a box the decoder could not serve) */
-    int rc = sp_jpeg_decode_region(data, len, &p->limits, box, box_scale(p, box, need), true,
-                                   img, at, err);
+    int rc = sp_jpeg_decode_region(data, len, &p->limits, box, box_scale(p, box, need), true, img,
+                                   at, err);
     if (rc != SP_OK) return rc;
     *done = true;
     return SP_OK;

@@ -42,7 +42,8 @@ void sp_scratch_free(sp_scratch *s)
 void sp_scratch_array_free(sp_scratch **a, size_t n)
 {
     if (!*a) return;
-    for (size_t i = 0; i < n; i++) sp_scratch_free(&(*a)[i]);
+    for (size_t i = 0; i < n; i++)
+        sp_scratch_free(&(*a)[i]);
     free(*a);
     *a = NULL;
 }

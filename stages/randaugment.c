@@ -30,10 +30,10 @@ typedef sp_randaugment_opts randaugment_opts; /* shardpack/ops.h */
 
 #define OFF(f) offsetof(randaugment_opts, f)
 static const sp_option randaugment_options[] = {
-    {"num_ops", "how many ops act on each record (drawn with repetition)", OFF(num_ops),
-     SP_OPT_INT, "2", 0, 64, NULL, 0},
-    {"magnitude", "the magnitude bin every op uses (0 .. num_magnitude_bins - 1)",
-     OFF(magnitude), SP_OPT_INT, "9", 0, 1000, NULL, 0},
+    {"num_ops", "how many ops act on each record (drawn with repetition)", OFF(num_ops), SP_OPT_INT,
+     "2", 0, 64, NULL, 0},
+    {"magnitude", "the magnitude bin every op uses (0 .. num_magnitude_bins - 1)", OFF(magnitude),
+     SP_OPT_INT, "9", 0, 1000, NULL, 0},
     {"num_magnitude_bins", "how many magnitude bins the op ranges are cut into",
      OFF(num_magnitude_bins), SP_OPT_INT, "31", 2, 1001, NULL, 0},
     SP_FILL_OPTION(randaugment_opts),
@@ -49,8 +49,7 @@ static int randaugment_validate(const void *opts, sp_error *err)
     return SP_OK;
 }
 
-static int randaugment_process(const void *opts, sp_image *img, sp_pixel_ctx *pc,
-                               sp_error *err)
+static int randaugment_process(const void *opts, sp_image *img, sp_pixel_ctx *pc, sp_error *err)
 {
     const randaugment_opts *o = opts;
     int rc = randaugment_validate(o, err); /* sp_op_new_struct callers skip validate */

@@ -30,8 +30,7 @@ static const sp_option trivialaugment_options[] = {
     SP_OPT_END,
 };
 
-static int trivialaugment_process(const void *opts, sp_image *img, sp_pixel_ctx *pc,
-                                  sp_error *err)
+static int trivialaugment_process(const void *opts, sp_image *img, sp_pixel_ctx *pc, sp_error *err)
 {
     const trivialaugment_opts *o = opts;
     const sp_aa_op op = (sp_aa_op)sp_px_int(pc, 0, SP_AA_NOPS);

@@ -58,8 +58,7 @@ static void copy_image(const sp_image *src, sp_image *dst)
 
 static bool same_pixels(const sp_image *a, const sp_image *b)
 {
-    if (a->width != b->width || a->height != b->height || a->channels != b->channels)
-        return false;
+    if (a->width != b->width || a->height != b->height || a->channels != b->channels) return false;
     for (uint32_t y = 0; y < a->height; y++)
         if (memcmp(a->data + (size_t)y * a->stride, b->data + (size_t)y * b->stride,
                    (size_t)a->width * a->channels))
@@ -89,7 +88,8 @@ static int run_policy(const char *type, const char *const *opts, sp_image *img, 
     int rc = d->validate ? d->validate(o, err) : SP_OK;
     sp_pixel_ctx pc;
     sp_pixel_ctx_init(&pc, seed, type, key, copy, notes);
-    if (rc == SP_OK && sp_pixel_applies(d, 1.0, SP_APPLY_ALL, &pc)) rc = d->process(o, img, &pc, err);
+    if (rc == SP_OK && sp_pixel_applies(d, 1.0, SP_APPLY_ALL, &pc))
+        rc = d->process(o, img, &pc, err);
     sp_options_free(d->options, o);
     free(o);
     return rc;
@@ -165,9 +165,9 @@ static void test_magnitude_zero_is_identity(void **state)
 {
     (void)state;
     unsigned seed = test_seed(__func__);
-    const sp_aa_op ops[] = {SP_AA_IDENTITY, SP_AA_SHEAR_X,    SP_AA_SHEAR_Y,  SP_AA_TRANSLATE_X,
-                            SP_AA_TRANSLATE_Y, SP_AA_ROTATE,  SP_AA_BRIGHTNESS, SP_AA_COLOR,
-                            SP_AA_CONTRAST, SP_AA_SHARPNESS};
+    const sp_aa_op ops[] = {SP_AA_IDENTITY,    SP_AA_SHEAR_X,  SP_AA_SHEAR_Y,    SP_AA_TRANSLATE_X,
+                            SP_AA_TRANSLATE_Y, SP_AA_ROTATE,   SP_AA_BRIGHTNESS, SP_AA_COLOR,
+                            SP_AA_CONTRAST,    SP_AA_SHARPNESS};
     for (size_t i = 0; i < SP_ARRAY_LEN(ops); i++) {
         for (int sp = 0; sp < 2; sp++)
             assert_true(sp_aa_magnitude((sp_aa_space)sp, ops[i], 0, 31, 64, 48) == 0.0);
@@ -179,8 +179,8 @@ static void test_magnitude_zero_is_identity(void **state)
         sp_error err;
         sp_error_clear(&err);
         assert_int_equal(sp_aa_apply(ops[i], 0.0, 0, &img, &pc, &err), SP_OK);
-        if (!same_pixels(&img, &orig)) fail_msg("%s at magnitude 0 changed the image",
-                                                sp_aa_op_name(ops[i]));
+        if (!same_pixels(&img, &orig))
+            fail_msg("%s at magnitude 0 changed the image", sp_aa_op_name(ops[i]));
         sp_image_release(&img);
         sp_image_release(&orig);
     }
@@ -251,19 +251,17 @@ static void test_shear_matrix(void **state)
             const double mat[8] = {1, axis == 0 ? m : 0, 0, axis == 1 ? m : 0, 1, 0, 0, 0};
             sp_error err;
             sp_error_clear(&err);
-            assert_int_equal(sp_warp(&img, 41, 33, mat, SP_BORDER_CONSTANT, 7, &want, &err),
-                             SP_OK);
+            assert_int_equal(sp_warp(&img, 41, 33, mat, SP_BORDER_CONSTANT, 7, &want, &err), SP_OK);
             sp_pixel_ctx pc;
             sp_pixel_ctx_init(&pc, 1, "randaugment", "k", 1, NULL);
-            assert_int_equal(sp_aa_apply(axis ? SP_AA_SHEAR_Y : SP_AA_SHEAR_X, m, 7, &img, &pc,
-                                         &err),
-                             SP_OK);
+            assert_int_equal(
+                sp_aa_apply(axis ? SP_AA_SHEAR_Y : SP_AA_SHEAR_X, m, 7, &img, &pc, &err), SP_OK);
             for (uint32_t y = 0; y < 33; y++)
                 for (uint32_t i = 0; i < 41 * 3; i++) {
                     int d = (int)img.data[y * img.stride + i] - want.data[y * want.stride + i];
                     if (d < -1 || d > 1)
-                        fail_msg("shear %s %g: (%u, %u) is %d off", axis ? "y" : "x", m, i / 3,
-                                 y, d);
+                        fail_msg("shear %s %g: (%u, %u) is %d off", axis ? "y" : "x", m, i / 3, y,
+                                 d);
                 }
             sp_image_release(&img);
             sp_image_release(&want);
@@ -295,13 +293,15 @@ static void test_same_copy_repeats_other_copies_differ(void **state)
             sp_buf nc = {0};
             copy_image(&orig, &c);
             policy_ok(types[t], NULL, &c, copy, &nc);
-            if (copy == 1) snprintf(first, sizeof(first), "%.*s", (int)nc.len, nc.data);
-            else if (strncmp(first, nc.data, nc.len) || strlen(first) != nc.len) distinct++;
+            if (copy == 1)
+                snprintf(first, sizeof(first), "%.*s", (int)nc.len, nc.data);
+            else if (strncmp(first, nc.data, nc.len) || strlen(first) != nc.len)
+                distinct++;
             sp_buf_free(&nc);
             sp_image_release(&c);
         }
-        if (distinct < 4) fail_msg("%s: only %zu of 7 copies drew differently from copy 1",
-                                   types[t], distinct);
+        if (distinct < 4)
+            fail_msg("%s: only %zu of 7 copies drew differently from copy 1", types[t], distinct);
         sp_buf_free(&na);
         sp_buf_free(&nb);
         sp_image_release(&a);
@@ -334,8 +334,7 @@ static void test_randaugment_notes_replay(void **state)
                 char name[32], opname[32];
                 snprintf(name, sizeof(name), "op%d", i);
                 if (!note_str(&notes, name, opname, sizeof(opname)))
-                    fail_msg("num_ops = %d but no %s in %.*s", n, name, (int)notes.len,
-                             notes.data);
+                    fail_msg("num_ops = %d but no %s in %.*s", n, name, (int)notes.len, notes.data);
                 snprintf(name, sizeof(name), "magnitude%d", i);
                 double mag = note_num(&notes, name);
                 sp_aa_op op = op_by_name(opname);

@@ -44,8 +44,7 @@ static void make_image(sp_image *img, uint32_t w, uint32_t h, uint32_t ch, unsig
                     (uint8_t)(((x * (c + 1) * 3 + y * (3 - c) * 2) / 5 + rand_r(seed) % 40) & 255);
 }
 
-static void encode_jpeg(const sp_image *img, int sub, bool progressive, uint8_t **out,
-                        size_t *len)
+static void encode_jpeg(const sp_image *img, int sub, bool progressive, uint8_t **out, size_t *len)
 {
     sp_encode_opts o;
     sp_encode_defaults(&o);
@@ -66,8 +65,7 @@ static bool read_file(const char *path, uint8_t **data, size_t *len)
 
 static const sp_limits limits = {1u << 28, 1u << 28, 65500, 1000};
 
-static void same_box(const sp_image *a, const sp_image *b, const uint32_t box[4],
-                     const char *what)
+static void same_box(const sp_image *a, const sp_image *b, const uint32_t box[4], const char *what)
 {
     assert_int_equal(a->width, box[2]);
     assert_int_equal(a->height, box[3]);
@@ -76,8 +74,8 @@ static void same_box(const sp_image *a, const sp_image *b, const uint32_t box[4]
     for (uint32_t y = 0; y < box[3]; y++)
         if (memcmp(a->data + (size_t)y * a->stride, b->data + (size_t)y * b->stride,
                    (size_t)box[2] * 3))
-            fail_msg("%s: box %u,%u %ux%u differs at row %u", what, box[0], box[1], box[2],
-                     box[3], y);
+            fail_msg("%s: box %u,%u %ux%u differs at row %u", what, box[0], box[1], box[2], box[3],
+                     y);
 }
 
 /* Random boxes (and the edge cases: corners, a single pixel, whole rows and columns) of
@@ -93,10 +91,18 @@ static void check_file(const uint8_t *data, size_t len, const char *what, unsign
     for (int t = 0; t < nboxes; t++) {
         uint32_t box[4];
         switch (t) {
-        case 0: box[0] = 0, box[1] = 0, box[2] = 1, box[3] = 1; break;
-        case 1: box[0] = W - 1, box[1] = H - 1, box[2] = 1, box[3] = 1; break;
-        case 2: box[0] = 0, box[1] = H / 3, box[2] = W, box[3] = 5; break;
-        case 3: box[0] = W / 3, box[1] = 0, box[2] = 7, box[3] = H; break;
+        case 0:
+            box[0] = 0, box[1] = 0, box[2] = 1, box[3] = 1;
+            break;
+        case 1:
+            box[0] = W - 1, box[1] = H - 1, box[2] = 1, box[3] = 1;
+            break;
+        case 2:
+            box[0] = 0, box[1] = H / 3, box[2] = W, box[3] = 5;
+            break;
+        case 3:
+            box[0] = W / 3, box[1] = 0, box[2] = 7, box[3] = H;
+            break;
         default:
             box[2] = 1 + (uint32_t)rand_r(seed) % W;
             box[3] = 1 + (uint32_t)rand_r(seed) % H;
@@ -161,8 +167,8 @@ static void test_cropped_decode_is_exact(void **state)
                     size_t len = 0;
                     encode_jpeg(&img, sub, prog, &data, &len);
                     char what[96];
-                    snprintf(what, sizeof(what), "%ux%u ch %u sub %d%s", sizes[i][0],
-                             sizes[i][1], ch, sub, prog ? " progressive" : "");
+                    snprintf(what, sizeof(what), "%ux%u ch %u sub %d%s", sizes[i][0], sizes[i][1],
+                             ch, sub, prog ? " progressive" : "");
                     check_file(data, len, what, &seed, 30);
                     free(data);
                     sp_image_release(&img);
@@ -281,9 +287,9 @@ static void check_stage(const char *type, const char *const *opts, int apply, bo
         sp_image part = {0};
         sp_region at = {0, 0, 0};
         bool done = true;
-        assert_int_equal(sp_decode_region(&f.p, &f.st, &s, NULL, copy, data, len, &part, &at,
-                                          &done, &err),
-                         SP_OK);
+        assert_int_equal(
+            sp_decode_region(&f.p, &f.st, &s, NULL, copy, data, len, &part, &at, &done, &err),
+            SP_OK);
         if (!done) {
             assert_null(part.data);
             if (expect_region) assert_false(acts); /* only skipped records go the full way */
@@ -306,8 +312,10 @@ static void check_stage(const char *type, const char *const *opts, int apply, bo
         sp_image_release(&full);
         sp_image_release(&part);
     }
-    if (expect_region) assert_true(regions >= (apply == SP_APPLY_ALL ? 10 : 9));
-    else assert_int_equal(regions, 0);
+    if (expect_region)
+        assert_true(regions >= (apply == SP_APPLY_ALL ? 10 : 9));
+    else
+        assert_int_equal(regions, 0);
     free(data);
     sp_image_release(&src);
     sp_options_free(f.st.desc->options, f.opts);
@@ -372,8 +380,9 @@ static void test_rrc_scaled_box(void **state)
         assert_int_equal(f.st.desc->process(f.opts, &full, &pc, &err), SP_OK);
         sp_region at;
         bool done = false;
-        assert_int_equal(sp_decode_region(&f.p, &f.st, &s, NULL, copy, data, len, &part, &at,
-                                          &done, &err), SP_OK);
+        assert_int_equal(
+            sp_decode_region(&f.p, &f.st, &s, NULL, copy, data, len, &part, &at, &done, &err),
+            SP_OK);
         assert_true(done);
         scaled += at.scale < 8;
         sp_pixel_ctx_init(&pc, 77, f.st.name, s.path, copy, &nr);
@@ -391,8 +400,8 @@ static void test_rrc_scaled_box(void **state)
                 se += d * d;
             }
         double psnr = se == 0 ? 99 : 10 * log10(255.0 * 255.0 / (se / (48 * 40 * 3)));
-        if (psnr < 35) fail_msg("copy %u at %u/8: PSNR %.1f dB against the full decode", copy,
-                                at.scale, psnr);
+        if (psnr < 35)
+            fail_msg("copy %u at %u/8: PSNR %.1f dB against the full decode", copy, at.scale, psnr);
         sp_buf_free(&nf);
         sp_buf_free(&nr);
         sp_image_release(&full);
