@@ -9,6 +9,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -22,6 +23,7 @@ typedef struct item {
     uint8_t *encoded;
     size_t encoded_len;
     sp_buf json;
+    sp_scratch *scratch; /* the worker thread's, set before each record; NULL: none */
 } item;
 
 static void item_reset(item *it)
@@ -53,18 +55,21 @@ static void record_json(const sp_job *run, const sp_record *r, const sp_sample *
  * when it acted. The stream is keyed by the sample's path, not its position, so
  * reordering the plan never changes what a stage draws. */
 static int run_pixel_stage(const sp_pipeline *p, const sp_stage *st, const sp_sample *s,
-                           const char *cls, uint32_t copy, const uint32_t src[2], sp_image *img,
-                           sp_buf *ops, sp_error *err)
+                           const char *cls, uint32_t copy, const uint32_t src[2],
+                           const sp_region *at, sp_image *img, sp_buf *ops,
+                           sp_scratch *scratch, sp_error *err)
 {
     sp_buf params = {0};
     sp_pixel_ctx pc;
     /* The stream is keyed by the instance's name, whichever class's values apply. */
     sp_pixel_ctx_init(&pc, (uint64_t)p->run.seed, st->name, s->path, copy, &params);
     pc.cls = cls;
+    pc.scratch = scratch;
     const sp_stage *v = sp_stage_for_class(st, cls);
     if (!sp_pixel_applies(st->desc, v->p, v->apply, &pc)) return SP_OK;
-    int rc = src ? st->desc->process_scaled(v->opts, src[0], src[1], img, err)
-                 : st->desc->process(v->opts, img, &pc, err);
+    int rc = at    ? st->desc->process_region(v->opts, src[0], src[1], at, img, &pc, err)
+             : src ? st->desc->process_scaled(v->opts, src[0], src[1], img, &pc, err)
+                   : st->desc->process(v->opts, img, &pc, err);
     if (rc == SP_OK && st->desc != &sp_stage_encode) {
         if (ops->len) sp_buf_puts(ops, ", ");
         sp_buf_puts(ops, "{\"stage\": ");
@@ -104,13 +109,18 @@ static int check_output_size(const sp_stage *st, const sp_image *img, const sp_l
  * the first part of the shrinking, keeping at least twice the target in each dimension
  * so the filtered resize that follows still has the detail it needs; that stage then
  * computes from the reduced image what it would have from the full one. `scaled` says
- * whether that happened. */
+ * whether that happened. When it opens with a crop, only the crop's box is decoded:
+ * `region` says whether that happened, and `at` where the decoded part sits. */
 static int decode_for_chain(const sp_pipeline *p, const sp_chain *ch, const sp_sample *s,
-                            const char *cls, const uint8_t *data, size_t len, sp_image *img,
-                            bool *scaled, sp_error *err)
+                            const char *cls, uint32_t copy, const uint8_t *data, size_t len,
+                            sp_image *img, bool *scaled, sp_region *at, bool *region,
+                            sp_error *err)
 {
     *scaled = false;
     const sp_stage *first = ch->n ? &p->stages[ch->stages[0]] : NULL;
+    /* A chain that opens with a crop: only the box is decoded (src/region.c). */
+    int rc = sp_decode_region(p, first, s, cls, copy, data, len, img, at, region, err);
+    if (rc != SP_OK || *region) return rc;
     if (!p->run.shrink_on_load || !s->format->decode_scaled || !first ||
         !first->desc->process_scaled || !first->desc->out_size ||
         (first->desc->flags & SP_PIXEL_RANDOM))
@@ -119,7 +129,7 @@ static int decode_for_chain(const sp_pipeline *p, const sp_chain *ch, const sp_s
     first->desc->out_size(sp_stage_for_class(first, cls)->opts, &w, &h);
     if (w >= s->info.width || h >= s->info.height || w > UINT32_MAX / 2 || h > UINT32_MAX / 2)
         return s->format->decode(data, len, &p->limits, img, err);
-    int rc = s->format->decode_scaled(data, len, &p->limits, 2 * w, 2 * h, img, err);
+    rc = s->format->decode_scaled(data, len, &p->limits, 2 * w, 2 * h, img, err);
     *scaled = rc == SP_OK && (img->width != s->info.width || img->height != s->info.height);
     return rc;
 }
@@ -144,7 +154,11 @@ static void run_record(const sp_job *run, const sp_record *r, bool encode, bool 
     const sp_chain *ch = &run->chains[r->chain];
     bool scaled = false;
     const char *cls = run->classes[cat->to_global[s->label]];
-    if (rc == SP_OK) rc = decode_for_chain(p, ch, s, cls, data, len, &it->image, &scaled, err);
+    sp_region at = {0, 0, 8};
+    bool region = false;
+    if (rc == SP_OK)
+        rc = decode_for_chain(p, ch, s, cls, r->copy, data, len, &it->image, &scaled, &at,
+                              &region, err);
     free(data);
     const uint32_t src[2] = {s->info.width, s->info.height};
     sp_buf opsj = {0};
@@ -152,11 +166,13 @@ static void run_record(const sp_job *run, const sp_record *r, bool encode, bool 
         const sp_stage *st = &p->stages[ch->stages[i]];
         /* Limits are judged on the full-size image the stage stands in for. */
         sp_image full = {.width = src[0], .height = src[1]};
-        rc = check_output_size(sp_stage_for_class(st, cls), i == 0 && scaled ? &full : &it->image,
+        const bool loaded = i == 0 && (scaled || region);
+        rc = check_output_size(sp_stage_for_class(st, cls), loaded ? &full : &it->image,
                                &p->limits, err);
         if (rc == SP_OK)
-            rc = run_pixel_stage(p, st, s, cls, r->copy, i == 0 && scaled ? src : NULL,
-                                 &it->image, &opsj, err);
+            rc = run_pixel_stage(p, st, s, cls, r->copy, loaded ? src : NULL,
+                                 i == 0 && region ? &at : NULL, &it->image, &opsj, it->scratch,
+                                 err);
         if (rc != SP_OK && !err->member[0])
             snprintf(err->member, sizeof(err->member), "[%s]", st->name);
     }
@@ -314,7 +330,8 @@ static int substitute(const sp_job *run, size_t s, sp_subst_pool *pool, const sp
 }
 
 static int build_shard(sp_job *run, sp_sink_plan *sp, sp_shard *sh, item *items, size_t window,
-                       uint64_t *done, uint64_t total, sp_subst_pool *pool)
+                       sp_scratch *scratch, uint64_t *done, uint64_t total,
+                       sp_subst_pool *pool)
 {
     sp_ctx *ctx = run->ctx;
     const sp_sink_ops *ops = run->pipe->stages[sp->stage].desc->sink;
@@ -343,7 +360,10 @@ static int build_shard(sp_job *run, sp_sink_plan *sp, sp_shard *sh, item *items,
         size_t m = sh->count - base < window ? sh->count - base : window;
         const sp_record *recs = sp->recs.v + sh->first + base;
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
-        for (size_t k = 0; k < m; k++) process(run, sp, &recs[k], &items[k]);
+        for (size_t k = 0; k < m; k++) {
+            items[k].scratch = scratch ? &scratch[omp_get_thread_num()] : NULL;
+            process(run, sp, &recs[k], &items[k]);
+        }
         for (size_t k = 0; k < m && rc == SP_OK; k++) {
             const sp_record *rec = &recs[k];
             sp_record by;
@@ -505,6 +525,9 @@ int sp_build(sp_job *run)
     size_t window = (size_t)sp_ctx_threads(run->ctx) * WINDOW_PER_THREAD;
     item *items = calloc(window, sizeof(item));
     if (!items) return sp_fail(&run->ctx->err, SP_E_NOMEM, "out of memory");
+    /* One scratch per worker thread, kept for the whole build (NULL: stages allocate). */
+    const size_t nthreads = (size_t)sp_ctx_threads(run->ctx);
+    sp_scratch *scratch = sp_scratch_array_new(nthreads);
     uint64_t total = 0, done = 0;
     for (size_t s = 0; s < run->nsinks; s++) total += run->sinks[s].recs.n;
     int rc = sp_progress(run->ctx, SP_PHASE_BUILD, 0, total);
@@ -515,10 +538,12 @@ int sp_build(sp_job *run)
         if (!(sp->counts_out = calloc(run->nclasses ? run->nclasses : 1, sizeof(uint64_t))))
             rc = sp_fail(&run->ctx->err, SP_E_NOMEM, "out of memory");
         for (size_t i = 0; rc == SP_OK && i < sp->nshards; i++)
-            rc = build_shard(run, sp, &sp->shards[i], items, window, &done, total, pool);
+            rc = build_shard(run, sp, &sp->shards[i], items, window, scratch, &done, total,
+                             pool);
         if (rc == SP_OK) rc = finish_sink(run, sp);
     }
     sp_subst_pool_free(&pool);
     free(items);
+    sp_scratch_array_free(&scratch, nthreads);
     return rc;
 }

@@ -294,6 +294,38 @@ int sp_warp(const sp_image *src, uint32_t w, uint32_t h, const double m[8], sp_b
     return SP_OK;
 }
 
+void sp_affine_inverse(double cx, double cy, double angle, double tx, double ty, double scale,
+                       double shear_x, double shear_y, double m[8])
+{
+    const double rot = angle * M_PI / 180.0, sx = shear_x * M_PI / 180.0,
+                 sy = shear_y * M_PI / 180.0;
+    const double a = cos(rot - sy) / cos(sy);
+    const double b = -cos(rot - sy) * tan(sx) / cos(sy) - sin(rot);
+    const double c = sin(rot - sy) / cos(sy);
+    const double d = -sin(rot - sy) * tan(sx) / cos(sy) + cos(rot);
+    m[0] = d / scale;
+    m[1] = -b / scale;
+    m[3] = -c / scale;
+    m[4] = a / scale;
+    m[2] = m[0] * (-cx - tx) + m[1] * (-cy - ty) + cx;
+    m[5] = m[3] * (-cx - tx) + m[4] * (-cy - ty) + cy;
+    m[6] = m[7] = 0.0;
+}
+
+int sp_region_cut(const uint32_t box[4], const sp_region *at, sp_image *img, sp_error *err)
+{
+    if (at->scale != 8 || box[0] < at->x || box[1] < at->y ||
+        box[0] - at->x + (uint64_t)box[2] > img->width ||
+        box[1] - at->y + (uint64_t)box[3] > img->height)
+        return sp_fail(err, SP_E_USAGE, "the decoded part does not hold the crop");
+    if (box[0] == at->x && box[1] == at->y && box[2] == img->width && box[3] == img->height)
+        return SP_OK;
+    sp_image out = {0};
+    int rc = sp_image_copy_box(img, box[0] - at->x, box[1] - at->y, box[2], box[3], &out, err);
+    if (rc == SP_OK) sp_image_move(img, &out);
+    return rc;
+}
+
 int sp_solve(double *a, double *b, int n)
 {
     for (int col = 0; col < n; col++) {

@@ -54,6 +54,19 @@ int sp_quarter_turn(const sp_image *src, int k, sp_image *dst, sp_error *err);
 int sp_warp(const sp_image *src, uint32_t w, uint32_t h, const double m[8], sp_border border,
             uint8_t fill, sp_image *dst, sp_error *err);
 
+/* torchvision's _get_inverse_affine_matrix: the output -> input map of an affine transform
+ * about the centre (cx, cy) in pixels, as C · RSS⁻¹ · C⁻¹ · T⁻¹ with RSS = rotation · scale ·
+ * shear y · shear x. `angle` (clockwise, as torchvision's) and the shears are in degrees,
+ * (tx, ty) in pixels. Fills m[0..7] for sp_warp (m[6] = m[7] = 0). Shared by affine and the
+ * shear and translate ops of randaugment and trivialaugment. */
+void sp_affine_inverse(double cx, double cy, double angle, double tx, double ty, double scale,
+                       double shear_x, double shear_y, double m[8]);
+
+/* For crop-aware decoding: img, the part of an image placed at `at` (full size), replaced
+ * by the box (x, y, w, h) of that image, which it must hold. */
+int sp_region_cut(const uint32_t box[4], const struct sp_region *at, sp_image *img,
+                  sp_error *err);
+
 /* Solves the n × n system a x = b in place (partial pivoting); 0 if it is singular. */
 int sp_solve(double *a, double *b, int n);
 

@@ -333,6 +333,7 @@ typedef struct sp_stage_env {
     uint64_t seed;
 } sp_stage_env;
 
+struct sp_region; /* where a decoded part of an image sits: crop-aware decoding, below */
 struct sp_stage_desc {
     const char *name;
     const char *help;
@@ -359,7 +360,7 @@ struct sp_stage_desc {
      * computed from img, a reduced version of it the decoder made more cheaply (JPEG DCT
      * scaling). Output sizes must follow from src_w x src_h, never from img. */
     int (*process_scaled)(const void *opts, uint32_t src_w, uint32_t src_h, sp_image *img,
-                          sp_error *err);
+                          sp_pixel_ctx *pc, sp_error *err);
     /* SINK: how its shards are written. */
     const struct sp_sink_ops *sink;
     /* PIXEL groups (one_of, some_of, sequence): their `stages` option names member
@@ -374,6 +375,20 @@ struct sp_stage_desc {
     const char *const *ports;
     int (*route)(const sp_stage_env *env, const void *opts, const sp_recvec *in,
                  sp_recvec *outs, sp_error *err);
+    /* PIXEL (optional), for crop-aware decoding (src/region.c): the box (x, y, w, h) of a
+     * src_w x src_h image that process reads, drawn from pc exactly as process draws it
+     * (the caller hands a copy of the stream, without notes), and in need[] the size the
+     * stage resizes the box to (0, 0 when it keeps the box's pixels), so the decoder may
+     * also scale down (with shrink_on_load). False when process reads outside the image
+     * (padding) or cannot be served from a box. */
+    bool (*region)(const void *opts, uint32_t src_w, uint32_t src_h, sp_pixel_ctx *pc,
+                   uint32_t box[4], uint32_t need[2]);
+    /* PIXEL (with region): what process gives for the src_w x src_h image, computed from
+     * img, a part of it holding the box, placed as `at` says (at->scale < 8 only when
+     * need[] was set); draws and notes as process does. */
+    int (*process_region)(const void *opts, uint32_t src_w, uint32_t src_h,
+                          const struct sp_region *at, sp_image *img, sp_pixel_ctx *pc,
+                          sp_error *err);
 };
 
 /* A stage instance: one section of pipeline.ini. */
@@ -425,6 +440,9 @@ struct sp_pixel_ctx {
     const char *key;
     sp_buf *notes; /* the stage's parameters as JSON members, or NULL */
     bool noted;    /* a member is in notes already (the next needs a comma) */
+    /* The worker thread's scratch memory (resampling tables, intermediate images), or
+     * NULL (then a stage allocates what it needs). Set by the build, passed to members. */
+    struct sp_scratch *scratch;
 };
 /* The stream of (seed, stage instance, sample key, copy). */
 void sp_pixel_ctx_init(sp_pixel_ctx *pc, uint64_t seed, const char *stage, const char *key,
@@ -462,6 +480,7 @@ typedef struct sp_run_opts {
     uint64_t max_line_bytes;
     int64_t max_ratio;
     uint64_t max_unpacked_bytes;
+    bool crop_on_load;
 } sp_run_opts;
 extern const sp_option sp_run_options[];
 
@@ -771,5 +790,66 @@ int sp_report_cluster(sp_job *run, uint32_t cluster, uint32_t source, uint32_t s
 int sp_report_write(sp_job *run, sp_error *err);
 void sp_report_json(sp_buf *b, const sp_job *run);
 void sp_report_log(sp_job *run);
+
+/* ---- per-thread scratch (src/scratch.c) -------------------------------------------- */
+
+/* Memory a worker thread reuses across images: slot i is one buffer that grows to the
+ * largest size asked of it. Owned by one thread at a time (a build keeps one per thread);
+ * zero-initialised is empty. Nothing is kept in a slot between calls. */
+enum {
+    SP_SCRATCH_COEF_BOUNDS, /* resampling: first input pixel and count per output pixel */
+    SP_SCRATCH_COEF_K,      /* resampling: fixed-point weights */
+    SP_SCRATCH_COEF_PRE,    /* resampling: one window of weights in double */
+    SP_SCRATCH_ACC,         /* resampling: a row of int32 accumulators */
+    SP_SCRATCH_TMP,         /* resampling: the image between the two passes */
+    SP_SCRATCH_COLS,        /* nearest: the source column of each output column */
+    SP_SCRATCH_SLOTS
+};
+typedef struct sp_scratch {
+    void *buf[SP_SCRATCH_SLOTS];
+    size_t cap[SP_SCRATCH_SLOTS];
+} sp_scratch;
+
+/* At least `bytes` of slot `slot`, contents undefined; NULL when out of memory. */
+void *sp_scratch_get(sp_scratch *s, int slot, size_t bytes);
+void sp_scratch_free(sp_scratch *s); /* frees the buffers; s stays usable (empty) */
+/* n zeroed scratches (one per thread), and their release. */
+sp_scratch *sp_scratch_array_new(size_t n);
+void sp_scratch_array_free(sp_scratch **a, size_t n);
+
+/* sp_resample with the thread's scratch for its tables and intermediate image (NULL: a
+ * scratch of its own, freed before it returns). Same pixels either way. */
+int sp_resample_scratch(const sp_image *src, uint32_t dst_w, uint32_t dst_h, sp_filter filter,
+                        sp_image *dst, sp_scratch *scratch, sp_error *err);
+/* The sub-pixel box (x0, y0, x1, y1) of src resampled to dst_w x dst_h, as Pillow's
+ * Image.resize(size, box=...): for a crop that a decoder delivered at reduced scale. */
+int sp_resample_box(const sp_image *src, const double box[4], uint32_t dst_w, uint32_t dst_h,
+                    sp_filter filter, sp_image *dst, sp_scratch *scratch, sp_error *err);
+
+/* ---- crop-aware decoding (src/region.c, formats/jpeg.c) ---------------------------- */
+
+/* Where a decoded part of an image sits: its first pixel (x, y) on the decoder's grid,
+ * which is the full image scaled by scale/8 (8: full size; 4, 2, 1: JPEG DCT scaling). */
+typedef struct sp_region {
+    uint32_t x, y;
+    uint32_t scale;
+} sp_region;
+
+/* When the chain's first stage crops and the sample is a JPEG, decodes only the box that
+ * stage will read for this record (its draws replayed from the record's stream), scaled
+ * down too when the stage resizes the box and shrink_on_load is on: *done and `at`, for
+ * process_region. *done = false: not applicable, decode as usual. */
+int sp_decode_region(const sp_pipeline *p, const sp_stage *first, const sp_sample *s,
+                     const char *cls, uint32_t copy, const uint8_t *data, size_t len,
+                     sp_image *img, sp_region *at, bool *done, sp_error *err);
+/* The box (x, y, w, h) of a JPEG's full-size, upright image, decoded into out (RGB), at
+ * scale/8 of the full size (1, 2, 4; 8 or anything else: full size): the pixels of the
+ * decoder's grid that cover the box, placed as *where says. `cropped` decodes only what
+ * the box needs (libjpeg-turbo's jpeg_crop_scanline and jpeg_skip_scanlines); else (and
+ * for images that are not upright) the whole image is decoded at full size and the box
+ * cut out. At full size the pixels are the same either way. */
+int sp_jpeg_decode_region(const uint8_t *data, size_t len, const sp_limits *lim,
+                          const uint32_t box[4], unsigned scale, bool cropped, sp_image *out,
+                          sp_region *where, sp_error *err);
 
 #endif

@@ -15,6 +15,7 @@ struct sp_op {
     void *opts;
     sp_stage stage; /* name, p and apply, as a pipeline's stage instance has them */
     sp_buf params;  /* what the last apply drew, as a JSON object */
+    sp_scratch scratch; /* reused by every apply (an op is used by one thread at a time) */
 };
 
 static int op_alloc(sp_ctx *ctx, const char *type, sp_op **out)
@@ -147,6 +148,7 @@ int sp_op_apply(sp_op *op, sp_image *img, uint64_t seed, const char *key, uint32
     sp_buf_puts(&op->params, "{");
     sp_pixel_ctx pc;
     sp_pixel_ctx_init(&pc, seed, op->stage.name, key, copy, &op->params);
+    pc.scratch = &op->scratch;
     int rc = SP_OK;
     if (sp_pixel_applies(op->desc, op->stage.p, op->stage.apply, &pc))
         rc = op->desc->process(op->opts, img, &pc, &e);
@@ -168,6 +170,7 @@ void sp_op_free(sp_op **op)
     free(o->opts);
     free(o->stage.name);
     sp_buf_free(&o->params);
+    sp_scratch_free(&o->scratch);
     free(o);
     *op = NULL;
 }

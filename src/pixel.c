@@ -100,6 +100,7 @@ int sp_pixel_run_member(sp_pixel_ctx *group, const sp_stage *member, sp_image *i
     sp_pixel_ctx_init(&pc, group->seed, member->name, group->key, group->copy,
                       group->notes ? &params : NULL);
     pc.cls = group->cls;
+    pc.scratch = group->scratch;
     const sp_stage *v = sp_stage_for_class(member, group->cls);
     /* Inside a group the group decides which records it acts on; a member keeps its p. */
     if (!sp_pixel_applies(member->desc, v->p, SP_APPLY_ALL, &pc)) return SP_OK;

@@ -5,7 +5,9 @@
  * contributes, none is skipped); coefficients normalised, then held in 22-bit fixed point;
  * horizontal pass, then vertical, each skipped when that axis keeps its size.
  *
- * Coefficients are computed once per (input size, output size) axis, not per pixel.
+ * Coefficients are computed once per (input size, output size) axis, not per pixel, into
+ * the worker thread's scratch (sp_scratch), as is the image between the two passes: a
+ * build resamples a million images without a malloc for either.
  */
 #include "internal.h"
 
@@ -73,41 +75,40 @@ static filter_def filter_of(sp_filter f)
     return (filter_def){f_box, 0.5};
 }
 
-/* Per output pixel: the first input pixel and the fixed-point weights of a window. */
+/* Per output pixel: the first input pixel and the fixed-point weights of a window. The
+ * tables live in the thread's scratch: computed once per pass, reused memory. */
 typedef struct coeffs {
     int ksize;
     int *bounds; /* out_size × (xmin, count) */
     int32_t *k;  /* out_size × ksize */
 } coeffs;
 
-static void coeffs_free(coeffs *c)
+/* The window of input [b0, b1) (a sub-pixel box; 0, in for the whole axis) resampled to
+ * `out` pixels, as Pillow's precompute_coeffs with its `box`, except that taps stop at the
+ * pixels the box touches (Pillow reads on past it): the box stands for a crop, and a crop
+ * has no neighbours, so a box of whole pixels gives exactly the crop's resize. */
+static int coeffs_make(uint32_t in, double b0, double b1, uint32_t out, filter_def f,
+                       sp_scratch *sc, coeffs *c)
 {
-    free(c->bounds);
-    free(c->k);
-    c->bounds = NULL;
-    c->k = NULL;
-}
-
-static int coeffs_make(uint32_t in, uint32_t out, filter_def f, coeffs *c)
-{
-    double scale = (double)in / out;
+    double scale = (b1 - b0) / out;
+    /* Worked in coordinates from the first pixel the box touches, so that a box of whole
+     * pixels computes exactly what the crop's own resize computes (same doubles). */
+    const int lo = (int)floor(b0);
+    const int n = ((int)ceil(b1) < (int)in ? (int)ceil(b1) : (int)in) - lo;
+    const double off = b0 - lo;
     double fscale = scale < 1.0 ? 1.0 : scale;
     double support = f.support * fscale;
     c->ksize = (int)ceil(support) * 2 + 1;
-    c->bounds = malloc(sizeof(int) * 2 * out);
-    c->k = malloc(sizeof(int32_t) * (size_t)c->ksize * out);
-    double *pre = malloc(sizeof(double) * (size_t)c->ksize);
-    if (!c->bounds || !c->k || !pre) {
-        free(pre);
-        coeffs_free(c);
-        return SP_E_NOMEM;
-    }
+    c->bounds = sp_scratch_get(sc, SP_SCRATCH_COEF_BOUNDS, sizeof(int) * 2 * (size_t)out);
+    c->k = sp_scratch_get(sc, SP_SCRATCH_COEF_K, sizeof(int32_t) * (size_t)c->ksize * out);
+    double *pre = sp_scratch_get(sc, SP_SCRATCH_COEF_PRE, sizeof(double) * (size_t)c->ksize);
+    if (!c->bounds || !c->k || !pre) return SP_E_NOMEM;
     for (uint32_t xx = 0; xx < out; xx++) {
-        double center = (xx + 0.5) * scale;
+        double center = off + (xx + 0.5) * scale;
         int xmin = (int)(center - support + 0.5);
         if (xmin < 0) xmin = 0;
         int xmax = (int)(center + support + 0.5);
-        if (xmax > (int)in) xmax = (int)in;
+        if (xmax > n) xmax = n;
         xmax -= xmin;
         if (xmax > c->ksize) xmax = c->ksize;
         double ww = 0.0;
@@ -122,10 +123,9 @@ static int coeffs_make(uint32_t in, uint32_t out, filter_def f, coeffs *c)
             k[x] = (int32_t)(w < 0 ? w * (1 << PRECISION_BITS) - 0.5
                                    : w * (1 << PRECISION_BITS) + 0.5);
         }
-        c->bounds[2 * xx] = xmin;
+        c->bounds[2 * xx] = xmin + lo;
         c->bounds[2 * xx + 1] = xmax;
     }
-    free(pre);
     return SP_OK;
 }
 
@@ -184,18 +184,43 @@ static void pass_v(const sp_image *src, sp_image *dst, const coeffs *c, int32_t 
     }
 }
 
-static int nearest(const sp_image *src, uint32_t w, uint32_t h, sp_image *dst)
+/* Nearest neighbour of a sub-pixel box: the input pixel under each output centre. */
+static int64_t nearest_index(double b0, double b1, uint32_t out, uint32_t i, uint32_t in)
 {
+    int64_t k = (int64_t)floor(b0 + (i + 0.5) * (b1 - b0) / out);
+    return k < 0 ? 0 : k >= (int64_t)in ? (int64_t)in - 1 : k;
+}
+
+static int nearest_box(const sp_image *src, const double box[4], uint32_t w, uint32_t h,
+                       sp_image *dst, sp_scratch *sc)
+{
+    const uint32_t ch = src->channels;
+    size_t *col = sp_scratch_get(sc, SP_SCRATCH_COLS, sizeof(size_t) * w);
+    if (!col) return SP_E_NOMEM;
+    sp_image out = {0};
+    int rc = sp_image_alloc(&out, w, h, ch);
+    if (rc != SP_OK) return rc;
+    for (uint32_t x = 0; x < w; x++)
+        col[x] = (size_t)nearest_index(box[0], box[2], w, x, src->width) * ch;
+    for (uint32_t y = 0; y < h; y++) {
+        const uint8_t *in =
+            src->data + (size_t)nearest_index(box[1], box[3], h, y, src->height) * src->stride;
+        uint8_t *o = out.data + (size_t)y * out.stride;
+        for (uint32_t x = 0; x < w; x++) memcpy(o + (size_t)x * ch, in + col[x], ch);
+    }
+    sp_image_move(dst, &out);
+    return SP_OK;
+}
+
+static int nearest(const sp_image *src, uint32_t w, uint32_t h, sp_image *dst, sp_scratch *sc)
+{
+    const uint32_t ch = src->channels;
+    /* The source column of every output column, once, not a division per pixel. */
+    size_t *col = sp_scratch_get(sc, SP_SCRATCH_COLS, sizeof(size_t) * w);
+    if (!col) return SP_E_NOMEM;
     sp_image out = {0};
     int rc = sp_image_alloc(&out, w, h, src->channels);
     if (rc != SP_OK) return rc;
-    const uint32_t ch = src->channels;
-    /* The source column of every output column, once, not a division per pixel. */
-    size_t *col = malloc(sizeof(size_t) * w);
-    if (!col) {
-        sp_image_release(&out);
-        return SP_E_NOMEM;
-    }
     for (uint32_t x = 0; x < w; x++)
         col[x] = (size_t)(((uint64_t)x * 2 + 1) * src->width / (2 * (uint64_t)w)) * ch;
     for (uint32_t y = 0; y < h; y++) {
@@ -211,78 +236,120 @@ static int nearest(const sp_image *src, uint32_t w, uint32_t h, sp_image *dst)
         else
             for (uint32_t x = 0; x < w; x++) memcpy(o + (size_t)x * ch, in + col[x], ch);
     }
-    free(col);
     sp_image_move(dst, &out);
     return SP_OK;
 }
 
-/* One pass into a new image: columns or rows resampled to `size`. */
-static int horizontal(const sp_image *src, uint32_t size, filter_def f, sp_image *out)
+/* The image between the two passes, in the scratch: a view, never released. */
+static int scratch_image(sp_scratch *sc, uint32_t w, uint32_t h, uint32_t ch, sp_image *img)
+{
+    uint64_t stride = (uint64_t)w * ch;
+    if (stride > SIZE_MAX / h || stride * h > ((uint64_t)1 << 40)) return SP_E_LIMIT;
+    uint8_t *p = sp_scratch_get(sc, SP_SCRATCH_TMP, (size_t)(stride * h));
+    if (!p) return SP_E_NOMEM;
+    *img = (sp_image){.width = w, .height = h, .channels = ch, .stride = (size_t)stride,
+                      .data = p};
+    return SP_OK;
+}
+
+/* One pass from src into out (already sized): columns or rows resampled. */
+static int horizontal(const sp_image *src, double b0, double b1, filter_def f, sp_scratch *sc,
+                      sp_image *out)
 {
     coeffs c;
-    int rc = coeffs_make(src->width, size, f, &c);
-    if (rc != SP_OK) return rc;
-    rc = sp_image_alloc(out, size, src->height, src->channels);
+    int rc = coeffs_make(src->width, b0, b1, out->width, f, sc, &c);
     if (rc == SP_OK) pass_h(src, out, &c);
-    coeffs_free(&c);
     return rc;
 }
 
-static int vertical(const sp_image *src, uint32_t size, filter_def f, sp_image *out)
+static int vertical(const sp_image *src, double b0, double b1, filter_def f, sp_scratch *sc,
+                    sp_image *out)
 {
-    int32_t *acc = malloc(sizeof(int32_t) * src->width * src->channels);
+    int32_t *acc = sp_scratch_get(sc, SP_SCRATCH_ACC,
+                                  sizeof(int32_t) * src->width * src->channels);
     if (!acc) return SP_E_NOMEM;
     coeffs c;
-    int rc = coeffs_make(src->height, size, f, &c);
-    if (rc == SP_OK) {
-        rc = sp_image_alloc(out, src->width, size, src->channels);
-        if (rc == SP_OK) pass_v(src, out, &c, acc);
-        coeffs_free(&c);
-    }
-    free(acc);
+    int rc = coeffs_make(src->height, b0, b1, out->height, f, sc, &c);
+    if (rc == SP_OK) pass_v(src, out, &c, acc);
     return rc;
+}
+
+/* box: the sub-pixel box of src to resample (x0, y0, x1, y1), or NULL for all of it. */
+static int resample(const sp_image *src, const double *box, uint32_t dst_w, uint32_t dst_h,
+                    sp_filter filter, sp_image *dst, sp_scratch *sc)
+{
+    const double all[4] = {0, 0, src->width, src->height};
+    if (filter == SP_FILTER_NEAREST)
+        return box ? nearest_box(src, box, dst_w, dst_h, dst, sc)
+                   : nearest(src, dst_w, dst_h, dst, sc);
+    if (!box) box = all;
+    filter_def f = filter_of(filter);
+    sp_image tmp = {0}, out = {0};
+    bool do_h = dst_w != src->width || box[0] != 0 || box[2] != src->width;
+    bool do_v = dst_h != src->height || box[1] != 0 || box[3] != src->height;
+    /* When both axes change and the height shrinks, the vertical pass goes first: it adds
+     * whole rows (contiguous, vectorised) and leaves the horizontal pass, whose taps walk
+     * one pixel at a time, only dst_h rows instead of src->height. */
+    bool v_first = do_h && do_v && dst_h < box[3] - box[1];
+    int rc = sp_image_alloc(&out, dst_w, dst_h, src->channels);
+    if (rc != SP_OK) return rc;
+    if (!do_h && !do_v) {
+        /* Same size on both axes: a copy, so the caller always owns a fresh image. */
+        for (uint32_t y = 0; y < dst_h; y++)
+            memcpy(out.data + (size_t)y * out.stride, src->data + (size_t)y * src->stride,
+                   (size_t)dst_w * src->channels);
+    } else if (v_first) {
+        rc = scratch_image(sc, src->width, dst_h, src->channels, &tmp);
+        if (rc == SP_OK) rc = vertical(src, box[1], box[3], f, sc, &tmp);
+        if (rc == SP_OK) rc = horizontal(&tmp, box[0], box[2], f, sc, &out);
+    } else if (do_h && do_v) {
+        rc = scratch_image(sc, dst_w, src->height, src->channels, &tmp);
+        if (rc == SP_OK) rc = horizontal(src, box[0], box[2], f, sc, &tmp);
+        if (rc == SP_OK) rc = vertical(&tmp, box[1], box[3], f, sc, &out);
+    } else {
+        rc = do_h ? horizontal(src, box[0], box[2], f, sc, &out)
+                  : vertical(src, box[1], box[3], f, sc, &out);
+    }
+    if (rc != SP_OK) {
+        sp_image_release(&out);
+        return rc;
+    }
+    sp_image_move(dst, &out);
+    return SP_OK;
+}
+
+int sp_resample_scratch(const sp_image *src, uint32_t dst_w, uint32_t dst_h, sp_filter filter,
+                        sp_image *dst, sp_scratch *scratch, sp_error *err)
+{
+    if (dst_w == 0 || dst_h == 0) return sp_fail(err, SP_E_USAGE, "resize to an empty image");
+    sp_scratch own = {0};
+    int rc = resample(src, NULL, dst_w, dst_h, filter, dst, scratch ? scratch : &own);
+    sp_scratch_free(&own);
+    if (rc != SP_OK)
+        return sp_fail(err, rc, "cannot resample %ux%u to %ux%u", src->width, src->height,
+                       dst_w, dst_h);
+    return SP_OK;
 }
 
 int sp_resample(const sp_image *src, uint32_t dst_w, uint32_t dst_h, sp_filter filter,
                 sp_image *dst, sp_error *err)
 {
+    return sp_resample_scratch(src, dst_w, dst_h, filter, dst, NULL, err);
+}
+
+int sp_resample_box(const sp_image *src, const double box[4], uint32_t dst_w, uint32_t dst_h,
+                    sp_filter filter, sp_image *dst, sp_scratch *scratch, sp_error *err)
+{
     if (dst_w == 0 || dst_h == 0) return sp_fail(err, SP_E_USAGE, "resize to an empty image");
-    if (filter == SP_FILTER_NEAREST) {
-        int rc = nearest(src, dst_w, dst_h, dst);
-        return rc == SP_OK ? rc : sp_fail(err, rc, "cannot allocate %ux%u image", dst_w, dst_h);
-    }
-    filter_def f = filter_of(filter);
-    sp_image tmp = {0}, out = {0};
-    int rc = SP_OK;
-    bool do_h = dst_w != src->width, do_v = dst_h != src->height;
-    /* When both axes change and the height shrinks, the vertical pass goes first: it adds
-     * whole rows (contiguous, vectorised) and leaves the horizontal pass, whose taps walk
-     * one pixel at a time, only dst_h rows instead of src->height. */
-    bool v_first = do_h && do_v && dst_h < src->height;
-    if (!do_h && !do_v) {
-        /* Same size on both axes: a copy, so the caller always owns a fresh image. */
-        rc = sp_image_alloc(&out, dst_w, dst_h, src->channels);
-        for (uint32_t y = 0; rc == SP_OK && y < dst_h; y++)
-            memcpy(out.data + (size_t)y * out.stride, src->data + (size_t)y * src->stride,
-                   (size_t)dst_w * src->channels);
-    } else if (v_first) {
-        rc = vertical(src, dst_h, f, &tmp);
-        if (rc == SP_OK) rc = horizontal(&tmp, dst_w, f, &out);
-    } else {
-        const sp_image *cur = src;
-        if (do_h) {
-            rc = horizontal(src, dst_w, f, &tmp);
-            cur = &tmp;
-        }
-        if (rc == SP_OK && do_v) rc = vertical(cur, dst_h, f, &out);
-        else if (rc == SP_OK) sp_image_move(&out, &tmp);
-    }
-    sp_image_release(&tmp);
-    if (rc != SP_OK) {
-        sp_image_release(&tmp);
-        sp_image_release(&out);
-        return sp_fail(err, rc, "cannot resample to %ux%u", dst_w, dst_h);
-    }
-    sp_image_move(dst, &out);
+    if (!(box[0] >= 0 && box[1] >= 0 && box[2] > box[0] && box[3] > box[1] &&
+          box[2] <= src->width && box[3] <= src->height))
+        return sp_fail(err, SP_E_USAGE, "box %g,%g-%g,%g outside the %ux%u image", box[0],
+                       box[1], box[2], box[3], src->width, src->height);
+    sp_scratch own = {0};
+    int rc = resample(src, box, dst_w, dst_h, filter, dst, scratch ? scratch : &own);
+    sp_scratch_free(&own);
+    if (rc != SP_OK)
+        return sp_fail(err, rc, "cannot resample %ux%u to %ux%u", src->width, src->height,
+                       dst_w, dst_h);
     return SP_OK;
 }

@@ -52,6 +52,9 @@ const sp_option sp_run_options[] = {
     {"max_unpacked_bytes", "most bytes of compressed archive members one source keeps in "
      "memory (stored members are read in place)", OFF(max_unpacked_bytes), SP_OPT_SIZE, "4G",
      1024, 1099511627776.0, NULL, 0},
+    {"crop_on_load", "when a chain starts by cropping, let the JPEG decoder decode only the "
+     "box (same pixels as a full decode)", OFF(crop_on_load), SP_OPT_BOOL, "true", 0, 0, NULL,
+     0},
     SP_OPT_END,
 };
 

@@ -42,27 +42,6 @@ static const sp_option affine_options[] = {
     SP_OPT_END,
 };
 
-/* torchvision's _get_inverse_affine_matrix: output -> input, as C · RSS⁻¹ · C⁻¹ · T⁻¹ with
- * RSS = rotation · scale · shear y · shear x, about the centre (cx, cy). `angle` here is
- * torchvision's (clockwise). */
-static void inverse_matrix(double cx, double cy, double angle, double tx, double ty,
-                           double scale, double shear_x, double shear_y, double m[8])
-{
-    const double rot = angle * M_PI / 180.0, sx = shear_x * M_PI / 180.0,
-                 sy = shear_y * M_PI / 180.0;
-    const double a = cos(rot - sy) / cos(sy);
-    const double b = -cos(rot - sy) * tan(sx) / cos(sy) - sin(rot);
-    const double c = sin(rot - sy) / cos(sy);
-    const double d = -sin(rot - sy) * tan(sx) / cos(sy) + cos(rot);
-    m[0] = d / scale;
-    m[1] = -b / scale;
-    m[3] = -c / scale;
-    m[4] = a / scale;
-    m[2] = m[0] * (-cx - tx) + m[1] * (-cy - ty) + cx;
-    m[5] = m[3] * (-cx - tx) + m[4] * (-cy - ty) + cy;
-    m[6] = m[7] = 0.0;
-}
-
 static int affine_process(const void *opts, sp_image *img, sp_pixel_ctx *pc, sp_error *err)
 {
     const affine_opts *o = opts;
@@ -80,7 +59,7 @@ static int affine_process(const void *opts, sp_image *img, sp_pixel_ctx *pc, sp_
     sp_px_note(pc, "shear_x", shx);
     sp_px_note(pc, "shear_y", shy);
     double m[8];
-    inverse_matrix(img->width * 0.5, img->height * 0.5, -angle, tx, ty, scale, shx, shy, m);
+    sp_affine_inverse(img->width * 0.5, img->height * 0.5, -angle, tx, ty, scale, shx, shy, m);
     sp_image out = {0};
     int rc = sp_warp(img, img->width, img->height, m, SP_BORDER_CONSTANT, (uint8_t)o->fill, &out,
                      err);

@@ -6,7 +6,7 @@
  *   width = 224
  *   height = 224
  */
-#include "internal.h"
+#include "geometry.h"
 
 #include <math.h>
 #include <string.h>
@@ -61,6 +61,34 @@ static int crop_process(const void *opts, sp_image *img, sp_pixel_ctx *pc, sp_er
     return SP_OK;
 }
 
+/* Crop-aware decoding: the centre box, when the image holds it (no black padding). */
+static bool crop_region(const void *opts, uint32_t src_w, uint32_t src_h, sp_pixel_ctx *pc,
+                        uint32_t box[4], uint32_t need[2])
+{
+    (void)pc;
+    need[0] = need[1] = 0; /* the box's own pixels */
+    const crop_opts *o = opts;
+    const uint32_t tw = (uint32_t)o->width, th = (uint32_t)o->height;
+    if (src_w < tw || src_h < th) return false;
+    box[0] = (uint32_t)origin(src_w, tw);
+    box[1] = (uint32_t)origin(src_h, th);
+    box[2] = tw;
+    box[3] = th;
+    return true;
+}
+
+/* img is the part of the src_w x src_h image placed at `at` (full size), holding the
+ * centre box. */
+static int crop_process_region(const void *opts, uint32_t src_w, uint32_t src_h,
+                               const sp_region *at, sp_image *img, sp_pixel_ctx *pc,
+                               sp_error *err)
+{
+    uint32_t box[4], need[2];
+    if (!crop_region(opts, src_w, src_h, pc, box, need))
+        return sp_fail(err, SP_E_USAGE, "the crop reads outside the image");
+    return sp_region_cut(box, at, img, err);
+}
+
 const sp_stage_desc sp_stage_crop = {
     .name = "crop",
     .help = "cut the centre width x height out of the image (pad with black if smaller)",
@@ -69,4 +97,6 @@ const sp_stage_desc sp_stage_crop = {
     .options = crop_options,
     .process = crop_process,
     .out_size = crop_out_size,
+    .region = crop_region,
+    .process_region = crop_process_region,
 };

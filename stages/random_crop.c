@@ -67,6 +67,44 @@ static void axis_map(int64_t start, uint32_t count, int64_t n, int64_t pad1, int
     }
 }
 
+/* The position in the (padded) W x H image, drawn and noted. */
+static void draw_xy(int64_t W, int64_t H, uint32_t tw, uint32_t th, sp_pixel_ctx *pc,
+                    uint32_t *x, uint32_t *y)
+{
+    *x = *y = 0;
+    if (W != tw || H != th) {
+        *y = (uint32_t)sp_px_int(pc, 0, (uint32_t)(H - th + 1));
+        *x = (uint32_t)sp_px_int(pc, 0, (uint32_t)(W - tw + 1));
+    }
+    sp_px_note(pc, "x", *x);
+    sp_px_note(pc, "y", *y);
+}
+
+/* Crop-aware decoding: without padding the box lies in the image. With padding, or an
+ * image smaller than the crop, process needs the whole image (or fails on it). */
+static bool random_crop_region(const void *opts, uint32_t src_w, uint32_t src_h,
+                               sp_pixel_ctx *pc, uint32_t box[4], uint32_t need[2])
+{
+    const random_crop_opts *o = opts;
+    need[0] = need[1] = 0; /* the box's own pixels */
+    const uint32_t tw = (uint32_t)o->width, th = (uint32_t)o->height;
+    if (o->padding || src_w < tw || src_h < th) return false;
+    draw_xy(src_w, src_h, tw, th, pc, &box[0], &box[1]);
+    box[2] = tw;
+    box[3] = th;
+    return true;
+}
+
+static int random_crop_process_region(const void *opts, uint32_t src_w, uint32_t src_h,
+                                      const sp_region *at, sp_image *img, sp_pixel_ctx *pc,
+                                      sp_error *err)
+{
+    uint32_t box[4], need[2];
+    if (!random_crop_region(opts, src_w, src_h, pc, box, need))
+        return sp_fail(err, SP_E_USAGE, "the crop reads outside the image");
+    return sp_region_cut(box, at, img, err);
+}
+
 static int random_crop_process(const void *opts, sp_image *img, sp_pixel_ctx *pc,
                                sp_error *err)
 {
@@ -83,13 +121,8 @@ static int random_crop_process(const void *opts, sp_image *img, sp_pixel_ctx *pc
         return sp_fail(err, SP_E_LIMIT, "a %lldx%lld image is smaller than the %ux%u crop "
                                         "(set pad_if_needed to pad it)",
                        (long long)W, (long long)H, tw, th);
-    uint32_t y = 0, x = 0;
-    if (W != tw || H != th) {
-        y = (uint32_t)sp_px_int(pc, 0, (uint32_t)(H - th + 1));
-        x = (uint32_t)sp_px_int(pc, 0, (uint32_t)(W - tw + 1));
-    }
-    sp_px_note(pc, "x", x);
-    sp_px_note(pc, "y", y);
+    uint32_t x, y;
+    draw_xy(W, H, tw, th, pc, &x, &y);
     int64_t *map = malloc(sizeof(int64_t) * ((size_t)tw + th));
     if (!map) return sp_fail(err, SP_E_NOMEM, "out of memory");
     const sp_border mode = (sp_border)o->padding_mode;
@@ -112,4 +145,6 @@ const sp_stage_desc sp_stage_random_crop = {
     .options = random_crop_options,
     .process = random_crop_process,
     .out_size = random_crop_out_size,
+    .region = random_crop_region,
+    .process_region = random_crop_process_region,
 };

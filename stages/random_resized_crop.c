@@ -77,23 +77,68 @@ static int draw_box(const rrc_opts *o, uint32_t W, uint32_t H, sp_pixel_ctx *pc,
     return 0;
 }
 
-static int rrc_process(const void *opts, sp_image *img, sp_pixel_ctx *pc, sp_error *err)
+/* The box of a W x H image, drawn and noted. */
+static void draw_noted(const rrc_opts *o, uint32_t W, uint32_t H, sp_pixel_ctx *pc,
+                       uint32_t box[4])
 {
-    const rrc_opts *o = opts;
-    uint32_t box[4];
-    int attempt = draw_box(o, img->width, img->height, pc, box);
+    int attempt = draw_box(o, W, H, pc, box);
     sp_px_note(pc, "x", box[0]);
     sp_px_note(pc, "y", box[1]);
     sp_px_note(pc, "w", box[2]);
     sp_px_note(pc, "h", box[3]);
     sp_px_note(pc, "try", attempt);
-    /* The resampler reads the box in place: no copy of the crop is made. */
-    const sp_image win = sp_image_window(img, box[0], box[1], box[2], box[3]);
+}
+
+/* Crop-aware decoding: the box is always inside the image, and is resized to width x
+ * height, so the decoder may scale it down first (shrink_on_load). */
+static bool rrc_region(const void *opts, uint32_t src_w, uint32_t src_h, sp_pixel_ctx *pc,
+                       uint32_t box[4], uint32_t need[2])
+{
+    const rrc_opts *o = opts;
+    draw_noted(o, src_w, src_h, pc, box);
+    need[0] = (uint32_t)o->width;
+    need[1] = (uint32_t)o->height;
+    return true;
+}
+
+/* The box's resize, from img: the part of the src_w x src_h image placed as `at` says (the
+ * whole image at full size for process). */
+static int resize_box(const void *opts, uint32_t src_w, uint32_t src_h, const sp_region *at,
+                      sp_image *img, sp_pixel_ctx *pc, sp_error *err)
+{
+    const rrc_opts *o = opts;
+    uint32_t box[4];
+    draw_noted(o, src_w, src_h, pc, box);
     sp_image out = {0};
-    int rc = sp_resample(&win, (uint32_t)o->width, (uint32_t)o->height, (sp_filter)o->filter,
-                         &out, err);
+    int rc;
+    if (at->scale == 8) {
+        if (box[0] < at->x || box[1] < at->y || box[0] - at->x + (uint64_t)box[2] > img->width ||
+            box[1] - at->y + (uint64_t)box[3] > img->height)
+            return sp_fail(err, SP_E_USAGE, "the decoded part does not hold the crop");
+        /* The resampler reads the box in place: no copy of the crop is made. */
+        const sp_image win =
+            sp_image_window(img, box[0] - at->x, box[1] - at->y, box[2], box[3]);
+        rc = sp_resample_scratch(&win, (uint32_t)o->width, (uint32_t)o->height,
+                                 (sp_filter)o->filter, &out, pc->scratch, err);
+    } else {
+        /* Decoded at scale/8: the box falls between the decoder's pixels; the resampler
+         * takes it as a sub-pixel box. */
+        const double s = at->scale / 8.0;
+        double b[4] = {box[0] * s - at->x, box[1] * s - at->y, (box[0] + box[2]) * s - at->x,
+                       (box[1] + box[3]) * s - at->y};
+        if (b[2] > img->width) b[2] = img->width;
+        if (b[3] > img->height) b[3] = img->height;
+        rc = sp_resample_box(img, b, (uint32_t)o->width, (uint32_t)o->height,
+                             (sp_filter)o->filter, &out, pc->scratch, err);
+    }
     if (rc == SP_OK) sp_image_move(img, &out);
     return rc;
+}
+
+static int rrc_process(const void *opts, sp_image *img, sp_pixel_ctx *pc, sp_error *err)
+{
+    const sp_region whole = {0, 0, 8};
+    return resize_box(opts, img->width, img->height, &whole, img, pc, err);
 }
 
 const sp_stage_desc sp_stage_random_resized_crop = {
@@ -106,4 +151,6 @@ const sp_stage_desc sp_stage_random_resized_crop = {
     .options = rrc_options,
     .process = rrc_process,
     .out_size = rrc_out_size,
+    .region = rrc_region,
+    .process_region = resize_box,
 };

@@ -45,6 +45,8 @@ extern const sp_stage_desc sp_stage_encode;
 extern const sp_stage_desc sp_stage_one_of;
 extern const sp_stage_desc sp_stage_some_of;
 extern const sp_stage_desc sp_stage_sequence;
+extern const sp_stage_desc sp_stage_randaugment;
+extern const sp_stage_desc sp_stage_trivialaugment;
 extern const sp_stage_desc sp_stage_tar;
 extern const sp_stage_desc sp_stage_npy;
 extern const sp_stage_desc sp_stage_tfrecord;
@@ -93,6 +95,9 @@ static const sp_stage_desc *const stages[] = {
     &sp_stage_one_of,
     &sp_stage_some_of,
     &sp_stage_sequence,
+    /* pixel stages: augmentation policies */
+    &sp_stage_randaugment,
+    &sp_stage_trivialaugment,
     /* pixel stages: output */
     &sp_stage_encode,
     /* sinks */

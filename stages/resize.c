@@ -109,14 +109,14 @@ static void resize_out_size(const void *opts, uint32_t *w, uint32_t *h)
  * version of it the decoder made (shrink-on-load). Sizes follow from src_w x src_h only,
  * so both paths give the same shape. */
 static int resize_from(const resize_opts *o, uint32_t src_w, uint32_t src_h, sp_image *img,
-                       sp_error *err)
+                       sp_scratch *scratch, sp_error *err)
 {
     uint32_t w = src_w, h = src_h;
     scaled_size(o, &w, &h);
     int rc = SP_OK;
     if (w != img->width || h != img->height) {
         sp_image out = {0};
-        rc = sp_resample(img, w, h, (sp_filter)o->filter, &out, err);
+        rc = sp_resample_scratch(img, w, h, (sp_filter)o->filter, &out, scratch, err);
         if (rc != SP_OK) return rc;
         sp_image_move(img, &out);
     }
@@ -135,14 +135,13 @@ static int resize_from(const resize_opts *o, uint32_t src_w, uint32_t src_h, sp_
 
 static int resize_process(const void *opts, sp_image *img, sp_pixel_ctx *pc, sp_error *err)
 {
-    (void)pc;
-    return resize_from(opts, img->width, img->height, img, err);
+    return resize_from(opts, img->width, img->height, img, pc->scratch, err);
 }
 
 static int resize_process_scaled(const void *opts, uint32_t src_w, uint32_t src_h,
-                                 sp_image *img, sp_error *err)
+                                 sp_image *img, sp_pixel_ctx *pc, sp_error *err)
 {
-    return resize_from(opts, src_w, src_h, img, err);
+    return resize_from(opts, src_w, src_h, img, pc->scratch, err);
 }
 
 const sp_stage_desc sp_stage_resize = {

@@ -191,6 +191,22 @@ typedef struct sp_erase_opts {
     int64_t value;               /* the level of a constant fill */
 } sp_erase_opts;
 
+/* ---- policies ---------------------------------------------------------------------- */
+
+/* torchvision's RandAugment: num_ops ops, each at bin `magnitude` of num_magnitude_bins. */
+typedef struct sp_randaugment_opts {
+    int64_t num_ops;
+    int64_t magnitude; /* < num_magnitude_bins */
+    int64_t num_magnitude_bins;
+    int64_t fill; /* what the geometric ops uncover */
+} sp_randaugment_opts;
+
+/* torchvision's TrivialAugmentWide: one op at a random bin. */
+typedef struct sp_trivialaugment_opts {
+    int64_t num_magnitude_bins;
+    int64_t fill;
+} sp_trivialaugment_opts;
+
 /* ---- output ------------------------------------------------------------------------- */
 
 /* Fills opts (opts_size bytes, the stage's struct) with the stage's defaults. Strings in

@@ -181,7 +181,9 @@ int sp_op_new_struct(sp_ctx *ctx, const char *type, const void *opts, size_t opt
                      sp_op **out);
 /* For random stages: `p` and `apply` as in a config (defaults 1 and "all" here). */
 int sp_op_set_probability(sp_op *op, double p);
-/* Runs the stage on img, drawing from (seed, key, copy) exactly as a build would. */
+/* Runs the stage on img, drawing from (seed, key, copy) exactly as a build would. An op
+ * keeps the last draws and working memory it reuses from one call to the next, so one op
+ * is used by one thread at a time: make an op per thread. */
 int sp_op_apply(sp_op *op, sp_image *img, uint64_t seed, const char *key, uint32_t copy);
 /* The parameters the last apply drew, as a JSON object (borrowed, valid until the next
  * call on op). */

@@ -488,6 +488,113 @@ static void test_empty_target_refused(void **state)
     sp_image_release(&src);
 }
 
+/* One scratch reused across a run of images of changing sizes, filters and channels (as
+ * a build thread uses it) gives exactly the pixels of a resample with no scratch; the
+ * scratch grows to the largest need and a smaller image then reuses its buffers. */
+static void test_scratch_reuse_same_pixels(void **state)
+{
+    (void)state;
+    unsigned seed = test_seed("test_scratch_reuse_same_pixels");
+    sp_scratch sc = {0};
+    const uint32_t sizes[][4] = {{64, 48, 20, 15}, {300, 200, 97, 61}, {31, 17, 80, 50},
+                                 {300, 200, 300, 90}, {40, 90, 13, 90}, {8, 8, 3, 2},
+                                 {300, 200, 150, 201}};
+    void *big_tmp = NULL;
+    size_t big_cap = 0;
+    for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
+        for (int f = SP_FILTER_NEAREST; f <= SP_FILTER_AREA; f++)
+            for (uint32_t ch = 1; ch <= 4; ch++) {
+                if (ch == 2) continue;
+                sp_image src = {0}, a = {0}, b = {0};
+                assert_int_equal(sp_image_alloc(&src, sizes[i][0], sizes[i][1], ch), SP_OK);
+                for (size_t k = 0; k < src.stride * src.height; k++)
+                    src.data[k] = (uint8_t)rand_r(&seed);
+                sp_error err;
+                sp_error_clear(&err);
+                assert_int_equal(sp_resample(&src, sizes[i][2], sizes[i][3], (sp_filter)f, &a,
+                                             &err), SP_OK);
+                assert_int_equal(sp_resample_scratch(&src, sizes[i][2], sizes[i][3],
+                                                     (sp_filter)f, &b, &sc, &err), SP_OK);
+                assert_int_equal(a.width, b.width);
+                assert_int_equal(a.height, b.height);
+                for (uint32_t y = 0; y < a.height; y++)
+                    assert_memory_equal(a.data + y * a.stride, b.data + y * b.stride,
+                                        (size_t)a.width * ch);
+                /* The output is the caller's, never the scratch's. */
+                for (int k = 0; k < SP_SCRATCH_SLOTS; k++) assert_true(b.data != sc.buf[k]);
+                if (i == 1 && f == SP_FILTER_LANCZOS3 && ch == 4) {
+                    big_tmp = sc.buf[SP_SCRATCH_TMP];
+                    big_cap = sc.cap[SP_SCRATCH_TMP];
+                }
+                sp_image_release(&src);
+                sp_image_release(&a);
+                sp_image_release(&b);
+            }
+    /* After the 300x200 RGBA image, the smaller ones did not reallocate the buffer
+     * between the passes (the last one, as large again, may grow it). */
+    assert_non_null(big_tmp);
+    assert_true(sc.cap[SP_SCRATCH_TMP] >= big_cap);
+    sp_scratch_free(&sc);
+    for (int k = 0; k < SP_SCRATCH_SLOTS; k++) assert_null(sc.buf[k]);
+}
+
+/* A box of whole pixels is the window's resample, and the whole image as a box is the
+ * image's, byte for byte, for every filter. */
+static void test_box_matches_window(void **state)
+{
+    (void)state;
+    unsigned seed = test_seed("test_box_matches_window");
+    sp_image src = {0};
+    assert_int_equal(sp_image_alloc(&src, 211, 157, 3), SP_OK);
+    for (size_t k = 0; k < src.stride * src.height; k++) src.data[k] = (uint8_t)rand_r(&seed);
+    for (int f = SP_FILTER_NEAREST; f <= SP_FILTER_AREA; f++)
+        for (int t = 0; t < 6; t++) {
+            uint32_t bw = 1 + (uint32_t)rand_r(&seed) % 211, bh = 1 + (uint32_t)rand_r(&seed) % 157;
+            uint32_t bx = (uint32_t)rand_r(&seed) % (211 - bw + 1);
+            uint32_t by = (uint32_t)rand_r(&seed) % (157 - bh + 1);
+            if (t == 0) bx = by = 0, bw = 211, bh = 157;
+            uint32_t w = 1 + (uint32_t)rand_r(&seed) % 120, h = 1 + (uint32_t)rand_r(&seed) % 90;
+            sp_image win = src, a = {0}, b = {0};
+            win.data = src.data + (size_t)by * src.stride + (size_t)bx * 3;
+            win.width = bw;
+            win.height = bh;
+            const double box[4] = {bx, by, bx + bw, by + bh};
+            sp_error err;
+            sp_error_clear(&err);
+            assert_int_equal(sp_resample(&win, w, h, (sp_filter)f, &a, &err), SP_OK);
+            assert_int_equal(sp_resample_box(&src, box, w, h, (sp_filter)f, &b, NULL, &err),
+                             SP_OK);
+            for (uint32_t y = 0; y < h; y++)
+                if (memcmp(a.data + y * a.stride, b.data + y * b.stride, (size_t)w * 3))
+                    fail_msg("filter %d box %u,%u %ux%u -> %ux%u: row %u differs", f, bx, by,
+                             bw, bh, w, h, y);
+            sp_image_release(&a);
+            sp_image_release(&b);
+        }
+    const double bad[4] = {-1, 0, 10, 10};
+    sp_image out = {0};
+    sp_error err;
+    sp_error_clear(&err);
+    assert_int_equal(sp_resample_box(&src, bad, 4, 4, SP_FILTER_BILINEAR, &out, NULL, &err),
+                     SP_E_USAGE);
+    sp_image_release(&src);
+}
+
+/* The slot allocator: grows only when asked for more, keeps the buffer otherwise. */
+static void test_scratch_grows_only(void **state)
+{
+    (void)state;
+    sp_scratch sc = {0};
+    void *p = sp_scratch_get(&sc, SP_SCRATCH_ACC, 1000);
+    assert_non_null(p);
+    assert_true(sc.cap[SP_SCRATCH_ACC] >= 1000);
+    assert_ptr_equal(sp_scratch_get(&sc, SP_SCRATCH_ACC, 10), p);
+    assert_ptr_equal(sp_scratch_get(&sc, SP_SCRATCH_ACC, sc.cap[SP_SCRATCH_ACC]), p);
+    assert_non_null(sp_scratch_get(&sc, SP_SCRATCH_ACC, sc.cap[SP_SCRATCH_ACC] + 1));
+    assert_null(sp_scratch_get(&sc, SP_SCRATCH_SLOTS, 10));
+    sp_scratch_free(&sc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -498,6 +605,9 @@ int main(void)
         cmocka_unit_test(test_constant_stays_constant),
         cmocka_unit_test(test_checkerboard_antialiased),
         cmocka_unit_test(test_empty_target_refused),
+        cmocka_unit_test(test_scratch_reuse_same_pixels),
+        cmocka_unit_test(test_scratch_grows_only),
+        cmocka_unit_test(test_box_matches_window),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
