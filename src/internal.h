@@ -519,6 +519,9 @@ struct sp_job {
     size_t nskips, capskips;
     uint64_t *counts_in, *counts_out; /* per run class */
     sp_summary summary;
+    /* Which shards this process writes (--part, --shard, finish); NULL: all of them. */
+    const sp_build_opts *select;
+    struct sp_resume *resume; /* slice hashes and stamps (src/resume.c) */
 };
 
 /* Scan and plan into run, writing only the catalog cache (no plan.tsv); free with
@@ -659,5 +662,46 @@ int sp_example_parse(const uint8_t *data, uint64_t len, sp_example *ex, sp_error
 /* CRC-32C (Castagnoli) and TFRecord's masked form (src/crc32c.c). */
 uint32_t sp_crc32c(uint32_t crc, const void *data, size_t len);
 uint32_t sp_crc32c_masked(const void *data, size_t len);
+
+
+/* ---- resume, partitions, finish (src/resume.c, src/parts.c, src/depfile.c) ---------- */
+
+/* A shard's slice hash covers everything its bytes depend on: its records in order, their
+ * sources' content hashes and places, labels and classes, the effective options of every
+ * stage of their chains (as sp_option_format writes them, so any new option counts), the
+ * sink's options, the [run] options and shardpack's version. A finished shard's stamp
+ * (OUTDIR/.shardpack/stamps/SHARD.json) records its slice hash and what the manifest needs
+ * of it, so a later build skips it and `finish` can merge the parts' shards. */
+int sp_resume_begin(sp_job *run);
+void sp_resume_free(sp_job *run);
+/* Whether this process writes the shard (its part, its --shard list; every shard when the
+ * build is whole). */
+bool sp_resume_mine(const sp_job *run, size_t sink, size_t shard);
+/* Whether the shard on disk is current: its stamp matches the slice and the files. */
+bool sp_resume_current(const sp_job *run, size_t sink, size_t shard);
+/* Whether this process will write any shard (else the manifest can stay). */
+bool sp_resume_has_work(const sp_job *run);
+/* Whether this process writes the whole output (not a part): it then finishes sinks and
+ * clears every leftover. */
+bool sp_resume_whole(const sp_job *run);
+/* Takes a current shard's results from its stamp into the job, as if just built. */
+int sp_resume_restore(sp_job *run, size_t sink, size_t shard);
+/* Before (re)building a shard: its old stamp goes, so it cannot describe the new file. */
+int sp_resume_forget(sp_job *run, size_t sink, size_t shard);
+/* After building a shard: its stamp, with the skips the job noted from index skips_from. */
+int sp_resume_stamp(sp_job *run, size_t sink, size_t shard, size_t skips_from);
+/* Whether a temporary file in the output folder belongs to this process: a whole build
+ * owns every one named after a sink; a part only its own shards'. */
+bool sp_resume_owns_tmp(const sp_job *run, const char *name);
+/* The effective config as the manifest's "config" member (src/finish.c). */
+void sp_manifest_config(sp_buf *b, const sp_pipeline *p);
+/* The name of a temporary file for path, unique to this process: PATH.<hex>.tmp. */
+char *sp_tmp_name(const char *path);
+/* Writes only when the file's bytes differ, so a rerun that changes nothing leaves the
+ * file (and its mtime) alone. */
+int sp_write_file_if_changed(const char *path, const void *data, size_t len, sp_error *err);
+/* Test hook (SHARDPACK_TEST_ENOSPC=NAME, documented in docs/design.md): the errno a write
+ * of the output file NAME fails with, or 0. */
+int sp_test_fault(const char *path);
 
 #endif

@@ -70,6 +70,7 @@ int sp_run_add_skip(sp_job *run, uint32_t source, uint32_t sample, const char *p
 
 void sp_job_free(sp_job *run)
 {
+    sp_resume_free(run);
     for (size_t i = 0; i < run->ncatalogs; i++) sp_catalog_free(&run->catalogs[i]);
     free(run->catalogs);
     free(run->catalog_of_stage);
@@ -129,7 +130,7 @@ static int write_plan(sp_job *run)
     sp_error_clear(&err);
     char *path = sp_path_join(run->outdir, "plan.tsv");
     int rc = b.oom || !path ? sp_fail(&err, SP_E_NOMEM, "out of memory")
-                            : sp_write_file_atomic(path, b.data, b.len, &err);
+                            : sp_write_file_if_changed(path, b.data, b.len, &err);
     free(path);
     sp_buf_free(&b);
     return rc == SP_OK ? rc : sp_ctx_error(run->ctx, &err);
