@@ -672,7 +672,7 @@ uint32_t sp_crc32c_masked(const void *data, size_t len);
  * sink's options, the [run] options and shardpack's version. A finished shard's stamp
  * (OUTDIR/.shardpack/stamps/SHARD.json) records its slice hash and what the manifest needs
  * of it, so a later build skips it and `finish` can merge the parts' shards. */
-int sp_resume_begin(sp_job *run);
+int sp_resume_begin(sp_job *run); /* once per job; later calls do nothing */
 void sp_resume_free(sp_job *run);
 /* Whether this process writes the shard (its part, its --shard list; every shard when the
  * build is whole). */
@@ -693,6 +693,19 @@ int sp_resume_stamp(sp_job *run, size_t sink, size_t shard, size_t skips_from);
 /* Whether a temporary file in the output folder belongs to this process: a whole build
  * owns every one named after a sink; a part only its own shards'. */
 bool sp_resume_owns_tmp(const sp_job *run, const char *name);
+/* A part's partial manifest (OUTDIR/.shardpack/parts/ID.json): the effective config and
+ * the shards the part owns (src/parts.c). */
+int sp_part_write(sp_job *run);
+/* finish: every shard must have a current stamp (names the missing ones and their parts). */
+int sp_parts_check(sp_job *run);
+/* finish on a loaded pipeline: plan again, take every shard from its stamp, write the
+ * manifest and the sink indexes (src/run.c). */
+int sp_run_finish_job(sp_ctx *ctx, sp_pipeline *pipe, sp_summary *summary);
+/* After a whole build: partial manifests of earlier split builds are stale. */
+int sp_parts_clear(sp_job *run);
+/* For make (src/depfile.c): the dependency file, and every shard's name on a line. */
+int sp_depfile_write(sp_job *run, const char *path);
+int sp_list_shards(sp_job *run, FILE *out);
 /* The effective config as the manifest's "config" member (src/finish.c). */
 void sp_manifest_config(sp_buf *b, const sp_pipeline *p);
 /* The name of a temporary file for path, unique to this process: PATH.<hex>.tmp. */

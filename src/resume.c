@@ -265,6 +265,7 @@ static size_t global_index(const sp_job *run, size_t sink, size_t shard)
 int sp_resume_begin(sp_job *run)
 {
     sp_ctx *ctx = run->ctx;
+    if (run->resume) return SP_OK;
     struct sp_resume *rs = calloc(1, sizeof(*rs));
     if (!rs) return sp_fail(&ctx->err, SP_E_NOMEM, "out of memory");
     run->resume = rs;
