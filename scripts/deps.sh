@@ -16,6 +16,8 @@ if [ "${1:-build}" = test ]; then
   # python-matplotlib-data: a real photograph (grace_hopper.jpg) for the colour checks.
   need="$need python-matplotlib-data"
   need="$need groff-base mandoc g++ libacl1-dev libzstd-dev liblz4-dev"
+  # OpenMPI for the test of `mpirun -n 2 shardpack build` (a separate -DSHARDPACK_MPI=ON build).
+  need="$need libopenmpi-dev openmpi-bin"
 fi
 
 missing=""
