@@ -514,7 +514,10 @@ int sp_build(sp_job *run)
             if (!sp_resume_mine(run, s, i)) {
                 done += sp->shards[i].count;
             } else if (sp_resume_current(run, s, i)) {
+                size_t skips_from = run->nskips;
                 rc = sp_resume_restore(run, s, i);
+                if (rc == SP_OK && run->select && run->select->nshards)
+                    rc = sp_resume_touch(run, s, i, skips_from);
                 done += sp->shards[i].count;
                 if (rc == SP_OK) rc = sp_progress(run->ctx, SP_PHASE_BUILD, done, total);
             } else {

@@ -686,6 +686,10 @@ bool sp_resume_has_work(const sp_job *run);
 bool sp_resume_whole(const sp_job *run);
 /* Takes a current shard's results from its stamp into the job, as if just built. */
 int sp_resume_restore(sp_job *run, size_t sink, size_t shard);
+/* A current shard asked for by name (make found it older than an input, e.g. after a
+ * config edit that left its bytes alone): its mtime becomes now, and its stamp says so,
+ * so make sees it up to date. Its bytes and inode stay. */
+int sp_resume_touch(sp_job *run, size_t sink, size_t shard, size_t skips_from);
 /* Before (re)building a shard: its old stamp goes, so it cannot describe the new file. */
 int sp_resume_forget(sp_job *run, size_t sink, size_t shard);
 /* After building a shard: its stamp, with the skips the job noted from index skips_from. */

@@ -19,6 +19,7 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -504,6 +505,19 @@ int sp_resume_stamp(sp_job *run, size_t sink, size_t shard, size_t skips_from)
     free(path);
     sp_buf_free(&b);
     return rc == SP_OK ? rc : sp_ctx_error(run->ctx, &err);
+}
+
+int sp_resume_touch(sp_job *run, size_t sink, size_t shard, size_t skips_from)
+{
+    const sp_shard *sh = &run->sinks[sink].shards[shard];
+    char *full = sp_path_join(run->outdir, sh->path);
+    int rc = full ? SP_OK : sp_fail(&run->ctx->err, SP_E_NOMEM, "out of memory");
+    if (rc == SP_OK && utimensat(AT_FDCWD, full, NULL, 0) != 0) {
+        sp_error_set_path(&run->ctx->err, full);
+        rc = sp_fail(&run->ctx->err, SP_E_IO, "cannot touch: %s", strerror(errno));
+    }
+    free(full);
+    return rc == SP_OK ? sp_resume_stamp(run, sink, shard, skips_from) : rc;
 }
 
 /* A temporary of shard X is named X's stem + '.' + anything + ".tmp", maybe with a leading
