@@ -208,7 +208,7 @@ static int list_partials(sp_ctx *ctx, const char *outdir, char ***paths, size_t 
             sp_error e;
             sp_error_clear(&e);
             sp_error_set_path(&e, outdir);
-            sp_fail(&e, SP_E_USAGE, "no partial manifests in .shardpack/parts and no "
+            sp_fail(&e, SP_E_IO, "no partial manifests in .shardpack/parts and no "
                                     "manifest.json: build the parts first (build --part I/N)");
             return sp_ctx_error(ctx, &e);
         }
@@ -239,7 +239,7 @@ static int check_agree(sp_ctx *ctx, char **paths, size_t n)
             sp_error e;
             sp_error_clear(&e);
             sp_error_set_path(&e, paths[i]);
-            sp_fail(&e, SP_E_USAGE, "ran another config than %s: build every part with the "
+            sp_fail(&e, SP_E_IO, "ran another config than %s: build every part with the "
                                     "same config (or remove the stale partial)", paths[0]);
             rc = sp_ctx_error(ctx, &e);
         }

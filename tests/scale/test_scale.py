@@ -29,6 +29,13 @@ def make_data(root, n, size=72, seed=1):
         px = rng.integers(0, 256, (size, size, 3), dtype=np.uint8)
         px[8:40, 8:40] = [60 * (i % 4), 255 - 50 * (i % 4), 90]
         Image.fromarray(px).save(os.path.join(root, cls, "img%04d.png" % i))
+    # Two JPEGs cut short: their headers pass the scan, their decode fails in the build, so
+    # the manifest's build-phase skips must survive resume and parts too.
+    for i in (3, 10):
+        path = os.path.join(root, CLASSES[i % len(CLASSES)], "cut%04d.jpg" % i)
+        Image.fromarray(rng.integers(0, 256, (size, size, 3), dtype=np.uint8)).save(path, quality=90)
+        with open(path, "r+b") as f:
+            f.truncate(os.path.getsize(path) * 2 // 3)
 
 
 def write_config(path, data, max_records):
@@ -82,7 +89,13 @@ def setup(n, max_records):
     ref = os.path.join(WORK, "ref")
     t0 = time.monotonic()
     run("build", cfg, "-q", "-j", "2", "-o", ref)
-    return data, cfg, ref, time.monotonic() - t0
+    took = time.monotonic() - t0
+    import json
+    skipped = json.load(open(os.path.join(ref, "manifest.json")))["skipped"]
+    if sorted((k["path"], k["phase"]) for k in skipped) != [("cat/cut0010.jpg", "build"),
+                                                          ("dog/cut0003.jpg", "build")]:
+        sys.exit("FAIL: the cut JPEGs should be skipped at build: %s" % skipped)
+    return data, cfg, ref, took
 
 
 def test_kill():
@@ -144,6 +157,13 @@ def test_parts():
     r = run("finish", os.path.join(WORK, "missing"), check=False)
     if r.returncode != 1 or "missing or out of date" not in r.stderr:
         sys.exit("FAIL: finish with parts missing: exit %d\n%s" % (r.returncode, r.stderr))
+    # Parts of different configs are not one build.
+    odd = os.path.join(WORK, "odd")
+    run("build", cfg, "-q", "-o", odd, "--part", "0/2")
+    run("build", cfg, "-q", "-o", odd, "--part", "1/2", "--set", "run.seed=8")
+    r = run("finish", odd, check=False)
+    if r.returncode != 1 or "ran another config" not in r.stderr:
+        sys.exit("FAIL: finish of parts with different configs: exit %d\n%s" % (r.returncode, r.stderr))
     run("finish", out, "-q")
     n = same_output(ref, out, "3 parts + finish")
     run("verify", out, "-q")
