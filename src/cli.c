@@ -411,6 +411,13 @@ int main(int argc, char **argv)
         return usage_error(sets, "give a CONFIG or --from-manifest, not both (%s)", config);
     if (parts.nparts && parts.nshards)
         return usage_error(sets, "give --part or --shard, not both (%s)", "--part");
+    /* Under mpirun the ranks are the parts: each running the same --part would write the
+     * same shards at once. */
+    if (mpi_ranks > 1 && (parts.nparts || parts.nshards)) {
+        sp_cli_mpi_finalize();
+        return usage_error(sets, "under mpirun the ranks are the parts: drop %s",
+                           parts.nparts ? "--part" : "--shard");
+    }
     if (!config) config = "pipeline.ini";
     /* preview's -o is the sheet it writes; the output folder stays [run] output. */
     const char *sheet = preview ? outdir : NULL;
