@@ -99,7 +99,7 @@ def setup(n, max_records):
 
 
 def test_kill():
-    data, cfg, ref, took = setup(500, 8)
+    data, cfg, ref, took = setup(1000, 8)
     seed = int(os.environ.get("SP_TEST_SEED", random.randrange(1 << 30)))
     print("kill test: seed %d (set SP_TEST_SEED to repeat); a build takes %.2fs" % (seed, took))
     rng = random.Random(seed)
