@@ -218,10 +218,10 @@ def test_touch():
           % (target, shard, sum(1 for n in before if n.endswith(".tar"))))
 
 
-def check_failed_build(r, out, what, shard_name=None):
+def check_failed_build(r, out, what, shard_name=None, reason="No space left on device"):
     if r.returncode != 1:
         sys.exit("FAIL: %s: exit %d, wanted 1\n%s" % (what, r.returncode, r.stderr))
-    if "No space left on device" not in r.stderr:
+    if reason not in r.stderr:
         sys.exit("FAIL: %s: no clear message:\n%s" % (what, r.stderr))
     left = temporaries(out)
     if left:
@@ -256,6 +256,9 @@ def test_enospc():
     shutil.rmtree(out)
     r = run("build", cfg, "-o", out, check=False, env=env)
     check_failed_build(r, out, "hook on an index", "shards-000002.tar")
+    env = dict(os.environ, SHARDPACK_TEST_ENOSPC="shards-000005.tar:eio")
+    r = run("build", cfg, "-o", out, check=False, env=env)
+    check_failed_build(r, out, "hook (EIO) on a shard", "shards-000005.tar", "Input/output error")
     run("build", cfg, "-q", "-o", out)
     same_output(ref, out, "after the failures")
     # A real full filesystem, where this sandbox lets us mount one.
