@@ -669,9 +669,10 @@ uint32_t sp_crc32c_masked(const void *data, size_t len);
 /* A shard's slice hash covers everything its bytes depend on: its records in order, their
  * sources' content hashes and places, labels and classes, the effective options of every
  * stage of their chains (as sp_option_format writes them, so any new option counts), the
- * sink's options, the [run] options and shardpack's version. A finished shard's stamp
- * (OUTDIR/.shardpack/stamps/SHARD.json) records its slice hash and what the manifest needs
- * of it, so a later build skips it and `finish` can merge the parts' shards. */
+ * sink's options, the [run] options and the versions of shardpack and its codecs. A
+ * finished shard's stamp (OUTDIR/.shardpack/stamps/SHARD.json) records its slice hash and
+ * what the manifest needs of it, so a later build skips it and `finish` can merge the
+ * parts' shards. */
 int sp_resume_begin(sp_job *run); /* once per job; later calls do nothing */
 void sp_resume_free(sp_job *run);
 /* Whether this process writes the shard (its part, its --shard list; every shard when the

@@ -20,6 +20,9 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <png.h>
+#include <stdio.h>
+#include <jpeglib.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -134,6 +137,12 @@ static sp_hash128 slice_hash(sp_job *run, const sp_sink_plan *sp, const sp_shard
     h_str(&st, "shardpack slice");
     h_u64(&st, STAMP_VERSION);
     h_str(&st, SP_VERSION_STRING);
+    /* The codecs' versions: a new libjpeg or libpng may encode the same pixels otherwise. */
+#ifdef LIBJPEG_TURBO_VERSION_NUMBER
+    h_u64(&st, LIBJPEG_TURBO_VERSION_NUMBER);
+#endif
+    h_u64(&st, JPEG_LIB_VERSION);
+    h_u64(&st, png_access_version_number());
     h_options(&st, sp_run_options, &p->run, "output", oom); /* where is not what */
     h_stage(&st, p, &p->stages[sp->stage], oom);
     h_str(&st, sh->path);
