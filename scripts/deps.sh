@@ -18,6 +18,8 @@ if [ "${1:-build}" = test ]; then
   need="$need groff-base mandoc g++ libacl1-dev libzstd-dev liblz4-dev"
   # imbalanced-learn: the balance strategies are compared with its samplers.
   need="$need python3-imblearn"
+  # OpenMPI for the test of `mpirun -n 2 shardpack build` (a separate -DSHARDPACK_MPI=ON build).
+  need="$need libopenmpi-dev openmpi-bin"
 fi
 
 missing=""

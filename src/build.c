@@ -400,12 +400,23 @@ static int build_shard(sp_job *run, sp_sink_plan *sp, sp_shard *sh, item *items,
         if (rc == SP_OK) rc = sp_progress(ctx, SP_PHASE_BUILD, *done, total);
     }
     if (rc == SP_OK) rc = ops->finish(w, sc, &nsc, &err);
+    int fault = rc == SP_OK ? sp_test_fault(final) : 0;
+    if (fault) {
+        sp_error_set_path(&err, tmp);
+        rc = sp_fail(&err, SP_E_IO, "cannot sync: %s", strerror(fault));
+    }
     if (rc == SP_OK) rc = commit_shard(run, sh, tmp, final, sc, nsc, &err);
     for (size_t i = 0; i < SP_ARRAY_LEN(sc); i++) sp_buf_free(&sc[i].data);
     ops->free(&w);
     if (rc != SP_OK) {
         /* Whatever failed, nothing half-written survives under either name. */
         unlink(tmp);
+        if (err.code == SP_E_IO) {
+            char msg[sizeof(err.msg) + 300];
+            snprintf(msg, sizeof(msg), "shard %.250s not written: %s", sh->path, err.msg);
+            msg[sizeof(err.msg) - 1] = '\0';
+            memcpy(err.msg, msg, sizeof(err.msg));
+        }
         if (err.code) sp_ctx_error(ctx, &err);
     } else {
         run->summary.shards_written++;
@@ -432,7 +443,7 @@ static int finish_sink(sp_job *run, sp_sink_plan *sp)
                                          &out, &err);
     char *path = rc == SP_OK ? sp_path_join(run->outdir, out.name) : NULL;
     if (rc == SP_OK && !path) rc = sp_fail(&err, SP_E_NOMEM, "out of memory");
-    if (rc == SP_OK) rc = sp_write_file_atomic(path, out.data.data ? out.data.data : "", out.data.len, &err);
+    if (rc == SP_OK) rc = sp_write_file_if_changed(path, out.data.data ? out.data.data : "", out.data.len, &err);
     if (rc == SP_OK && !(sp->sink_file = sp_strdup(out.name))) rc = sp_fail(&err, SP_E_NOMEM, "out of memory");
     free(path);
     sp_buf_free(&out.data);
@@ -473,45 +484,86 @@ static bool is_current(const sp_job *run, const sp_sink_plan *sp, const char *na
     return false;
 }
 
+/* Temporary files a killed run left behind in a folder: those this process owns. */
+static bool remove_leftovers(sp_job *run, const char *dir, bool every_tmp)
+{
+    DIR *d = opendir(dir);
+    if (!d) return false;
+    bool removed = false;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        size_t n = strlen(e->d_name);
+        bool tmp = n > 4 && strcmp(e->d_name + n - 4, ".tmp") == 0;
+        if (!tmp || !(every_tmp || sp_resume_owns_tmp(run, e->d_name))) continue;
+        char *path = sp_path_join(dir, e->d_name);
+        if (path && unlink(path) == 0) {
+            removed = true;
+            sp_log(run->ctx, SP_LOG_DEBUG, "removed leftover %s", path);
+        }
+        free(path);
+    }
+    closedir(d);
+    return removed;
+}
+
 /* Before writing: the old manifest goes first (it would describe shards about to be
  * replaced), then temporary files a killed run left behind, then files of shards this
- * plan no longer has — a loader globbing PREFIX-*.tar must not read stale data. */
+ * plan no longer has — a loader globbing PREFIX-*.tar must not read stale data. A build
+ * with nothing to write and nothing stale leaves the manifest alone. A part removes only
+ * its own temporaries: the other parts may be writing theirs right now. */
 static int clear_stale(sp_job *run)
 {
     char *manifest = sp_path_join(run->outdir, "manifest.json");
     if (!manifest) return sp_fail(&run->ctx->err, SP_E_NOMEM, "out of memory");
-    bool removed = unlink(manifest) == 0;
-    /* Sink-wide indexes describe the old set of shards too. */
-    for (size_t s = 0; s < run->nsinks; s++) {
-        char name[160];
-        snprintf(name, sizeof(name), "%s.wids.json", sp_sink_prefix(&run->pipe->stages[run->sinks[s].stage]));
-        char *path = sp_path_join(run->outdir, name);
-        if (path && unlink(path) == 0) removed = true;
-        free(path);
-    }
+    bool removed = false;
+    char **stale = NULL;
+    size_t nstale = 0;
     DIR *d = opendir(run->outdir);
-    if (!d) {
-        free(manifest);
-        return SP_OK;
-    }
     struct dirent *e;
-    while ((e = readdir(d))) {
+    while (d && (e = readdir(d))) {
         for (size_t s = 0; s < run->nsinks; s++) {
             const sp_sink_plan *sp = &run->sinks[s];
             bool tmp;
             long idx;
             if (!sink_file(e->d_name, sp_sink_prefix(&run->pipe->stages[sp->stage]), &tmp, &idx))
                 continue;
-            if (!tmp && is_current(run, sp, e->d_name, idx)) continue;
-            char *path = sp_path_join(run->outdir, e->d_name);
-            if (path && unlink(path) == 0) {
-                removed = true;
-                sp_log(run->ctx, SP_LOG_DEBUG, "removed %s %s", tmp ? "leftover" : "stale", path);
-            }
+            if (tmp || is_current(run, sp, e->d_name, idx)) continue;
+            char **v = realloc(stale, (nstale + 1) * sizeof(*v));
+            if (v) stale = v;
+            if (v && (v[nstale] = sp_path_join(run->outdir, e->d_name))) nstale++;
+            break;
+        }
+    }
+    if (d) closedir(d);
+    if (nstale || sp_resume_has_work(run)) {
+        removed = unlink(manifest) == 0;
+        /* Sink-wide indexes describe the old set of shards too. */
+        for (size_t s = 0; s < run->nsinks; s++) {
+            char name[160];
+            snprintf(name, sizeof(name), "%s.wids.json", sp_sink_prefix(&run->pipe->stages[run->sinks[s].stage]));
+            char *path = sp_path_join(run->outdir, name);
+            if (path && unlink(path) == 0) removed = true;
             free(path);
         }
     }
-    closedir(d);
+    if (remove_leftovers(run, run->outdir, false)) removed = true;
+    for (size_t i = 0; i < nstale; i++) {
+        if (unlink(stale[i]) == 0) {
+            removed = true;
+            sp_log(run->ctx, SP_LOG_DEBUG, "removed stale %s", stale[i]);
+        }
+        free(stale[i]);
+    }
+    free(stale);
+    /* The bookkeeping folders: stamps a killed run was writing, and (whole builds only)
+     * the catalog cache's and partial manifests' temporaries. */
+    const char *sub[] = {".shardpack/stamps", ".shardpack", ".shardpack/parts"};
+    for (size_t i = 0; i < SP_ARRAY_LEN(sub); i++) {
+        if (i > 0 && !sp_resume_whole(run)) break;
+        char *dir = sp_path_join(run->outdir, sub[i]);
+        if (dir) remove_leftovers(run, dir, i > 0);
+        free(dir);
+    }
     /* Syncing the folder of manifest.json syncs the output folder itself. */
     int rc = removed ? sp_fsync_dir_of(manifest, &run->ctx->err) : SP_OK;
     free(manifest);
@@ -520,7 +572,8 @@ static int clear_stale(sp_job *run)
 
 int sp_build(sp_job *run)
 {
-    int rc0 = clear_stale(run);
+    int rc0 = sp_resume_begin(run);
+    if (rc0 == SP_OK) rc0 = clear_stale(run);
     if (rc0 != SP_OK) return rc0;
     size_t window = (size_t)sp_ctx_threads(run->ctx) * WINDOW_PER_THREAD;
     item *items = calloc(window, sizeof(item));
@@ -537,10 +590,27 @@ int sp_build(sp_job *run)
         sp_sink_plan *sp = &run->sinks[s];
         if (!(sp->counts_out = calloc(run->nclasses ? run->nclasses : 1, sizeof(uint64_t))))
             rc = sp_fail(&run->ctx->err, SP_E_NOMEM, "out of memory");
-        for (size_t i = 0; rc == SP_OK && i < sp->nshards; i++)
-            rc = build_shard(run, sp, &sp->shards[i], items, window, scratch, &done, total,
-                             pool);
-        if (rc == SP_OK) rc = finish_sink(run, sp);
+        for (size_t i = 0; rc == SP_OK && i < sp->nshards; i++) {
+            /* Shards in plan order, current ones taken from their stamps in their turn,
+             * so the job (skips, counts) ends as an uninterrupted build leaves it. */
+            if (!sp_resume_mine(run, s, i)) {
+                done += sp->shards[i].count;
+            } else if (sp_resume_current(run, s, i)) {
+                size_t skips_from = run->nskips;
+                rc = sp_resume_restore(run, s, i);
+                if (rc == SP_OK && run->select && run->select->nshards)
+                    rc = sp_resume_touch(run, s, i, skips_from);
+                done += sp->shards[i].count;
+                if (rc == SP_OK) rc = sp_progress(run->ctx, SP_PHASE_BUILD, done, total);
+            } else {
+                size_t skips_from = run->nskips;
+                rc = sp_resume_forget(run, s, i);
+                if (rc == SP_OK) rc = build_shard(run, sp, &sp->shards[i], items, window, scratch,
+                                     &done, total, pool);
+                if (rc == SP_OK) rc = sp_resume_stamp(run, s, i, skips_from);
+            }
+        }
+        if (rc == SP_OK && sp_resume_whole(run)) rc = finish_sink(run, sp);
     }
     sp_subst_pool_free(&pool);
     free(items);

@@ -83,7 +83,7 @@ int sp_catalog_cache_save(const char *cache_path, const char *key, const sp_cata
         sp_buf_printf(&b, "\t%d\n", s->decoded ? 1 : 0);
     }
     int rc = b.oom ? sp_fail(err, SP_E_NOMEM, "out of memory") : SP_OK;
-    if (rc == SP_OK) rc = sp_write_file_atomic(cache_path, b.data, b.len, err);
+    if (rc == SP_OK) rc = sp_write_file_if_changed(cache_path, b.data, b.len, err);
     sp_buf_free(&b);
     return rc;
 }

@@ -3,6 +3,7 @@
  * and maps results to exit codes (0 ok, 1 failed, 2 usage or config error); all the work
  * and all the help text about stages come from the library.
  */
+#include "cli_mpi.h"
 #include "shardpack/reader.h"
 #include "shardpack/shardpack.h"
 
@@ -26,6 +27,8 @@ static const char usage[] =
     "  scan [CONFIG]    scan the sources only (fills the catalog cache)\n"
     "  plan [CONFIG] [--dry-run]  scan and plan only (writes OUTDIR/plan.tsv); with\n"
     "                   --dry-run writes nothing and prints the balance report\n"
+    "  finish OUT       merge the partial manifests of a build made in parts (--part,\n"
+    "                   --shard) into manifest.json and the sink indexes\n"
     "  preview [CONFIG] -o FILE.png [--rows N] [--copies N] [--cell PX] [--sink NAME]\n"
     "                   a contact sheet: a row per sample, a column per augmented copy\n"
     "  check [CONFIG] [--dot]  validate the config and print the stage graph (Graphviz\n"
@@ -49,6 +52,11 @@ static const char usage[] =
     "  --set SECTION.KEY=VALUE   override a config value (repeatable)\n"
     "  --from-manifest FILE      build, scan, plan or check with the config stored in a\n"
     "                            manifest.json (output: its folder unless -o)\n"
+    "  --part I/N                build: only part I of N (0 <= I < N) of the shards, and a\n"
+    "                            partial manifest; `finish OUT` merges the parts\n"
+    "  --shard NAME              build: only this shard (repeatable), as --list-shards names it\n"
+    "  --depfile FILE            plan: write make dependencies of every shard and the manifest\n"
+    "  --list-shards             plan: print every shard's name, one a line\n"
     "  -q, --quiet               print errors only\n"
     "  -v, --verbose             print more detail\n"
     "  -h, --help                show this help\n"
@@ -269,6 +277,7 @@ static int output_command(int argc, char **argv)
     else if (!strcmp(cmd, "ls")) rc = cmd_ls(ctx, args[0]);
     else if (!strcmp(cmd, "cat")) rc = cmd_cat(ctx, args[0], args[1], outfile);
     else if (!strcmp(cmd, "replay")) rc = cmd_replay(ctx, args[0], args[1], outfile);
+    else if (!strcmp(cmd, "finish")) rc = sp_run_finish(ctx, args[0], NULL);
     else rc = cmd_readbench(ctx, args[0], decode);
     if (rc != SP_OK && rc != SP_E_USAGE) fprintf(stderr, "shardpack: error: %s\n", sp_errmsg(ctx));
     sp_ctx_free(&ctx);
@@ -298,23 +307,29 @@ int main(int argc, char **argv)
         return 0;
     }
     if (!strcmp(cmd, "verify") || !strcmp(cmd, "ls") || !strcmp(cmd, "cat") ||
-        !strcmp(cmd, "replay") || !strcmp(cmd, "readbench"))
+        !strcmp(cmd, "replay") || !strcmp(cmd, "readbench") || !strcmp(cmd, "finish"))
         return output_command(argc, argv);
     int (*phase)(sp_ctx *, sp_pipeline *, sp_summary *) = NULL;
     bool check = !strcmp(cmd, "check"), preview = !strcmp(cmd, "preview");
     bool inspect = !strcmp(cmd, "inspect");
     sp_preview_opts popts = {0};
+    /* Under mpirun, every rank runs this; a build splits its shards across them. */
+    int mpi_ranks = !strcmp(cmd, "build") ? sp_cli_mpi_init(&argc, &argv) : 1;
     if (!strcmp(cmd, "build")) phase = sp_run;
     else if (!strcmp(cmd, "scan")) phase = sp_run_scan;
     else if (!strcmp(cmd, "plan")) phase = sp_run_plan;
     else if (!check && !preview && !inspect) return usage_error(NULL, "unknown command '%s'", cmd);
 
-    const char *config = NULL, *outdir = NULL, *manifest = NULL;
-    bool dot = false;
-    const char **sets = calloc((size_t)argc, sizeof(char *));
+    const char *config = NULL, *outdir = NULL, *manifest = NULL, *depfile = NULL;
+    bool dot = false, list_shards = false;
+    sp_build_opts parts = {0};
+    /* --set values, then --shard names: one allocation, freed with the first. */
+    const char **sets = calloc((size_t)argc * 2, sizeof(char *));
+    const char **shards = sets ? sets + argc : NULL;
     size_t nsets = 0;
     int threads = 0, quiet = 0, verbose = 0;
     if (!sets) return EXIT_FAILED;
+    parts.shards = shards;
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
         const char *val = i + 1 < argc ? argv[i + 1] : NULL;
@@ -348,6 +363,27 @@ int main(int argc, char **argv)
             dot = true;
         } else if (!strcmp(a, "--dry-run") && phase == sp_run_plan) {
             phase = sp_run_plan_dry;
+        } else if (!strcmp(a, "--part") && phase == sp_run) {
+            unsigned pi, pn;
+            int used = 0;
+            if (!val || sscanf(val, "%u/%u%n", &pi, &pn, &used) != 2 || val[used] || pn == 0 ||
+                pi >= pn || pn > 1000000)
+                return usage_error(sets, "--part needs I/N with 0 <= I < N, e.g. 0/4 (got '%s')",
+                                   val ? val : "");
+            parts.part = pi;
+            parts.nparts = pn;
+            i++;
+        } else if (!strcmp(a, "--shard") && phase == sp_run) {
+            if (!val || !val[0])
+                return usage_error(sets, "%s needs a shard name (see plan --list-shards)", a);
+            shards[parts.nshards++] = val;
+            i++;
+        } else if (!strcmp(a, "--depfile") && phase == sp_run_plan) {
+            if (!val || !val[0]) return usage_error(sets, "%s needs a file name", a);
+            depfile = val;
+            i++;
+        } else if (!strcmp(a, "--list-shards") && phase == sp_run_plan) {
+            list_shards = true;
         } else if (preview && (!strcmp(a, "--rows") || !strcmp(a, "--copies") ||
                                !strcmp(a, "--cell"))) {
             char *end;
@@ -380,6 +416,15 @@ int main(int argc, char **argv)
     }
     if (manifest && config)
         return usage_error(sets, "give a CONFIG or --from-manifest, not both (%s)", config);
+    if (parts.nparts && parts.nshards)
+        return usage_error(sets, "give --part or --shard, not both (%s)", "--part");
+    /* Under mpirun the ranks are the parts: each running the same --part would write the
+     * same shards at once. */
+    if (mpi_ranks > 1 && (parts.nparts || parts.nshards)) {
+        sp_cli_mpi_finalize();
+        return usage_error(sets, "under mpirun the ranks are the parts: drop %s",
+                           parts.nparts ? "--part" : "--shard");
+    }
     if (!config) config = "pipeline.ini";
     /* preview's -o is the sheet it writes; the output folder stays [run] output. */
     const char *sheet = preview ? outdir : NULL;
@@ -420,12 +465,21 @@ int main(int argc, char **argv)
         rc = sp_preview(ctx, pipe, &popts, sheet);
         if (rc != SP_OK) fprintf(stderr, "shardpack: error: %s\n", sp_errmsg(ctx));
         else if (!quiet) fprintf(stderr, "shardpack: wrote %s\n", sheet);
+    } else if (rc == SP_OK && phase == sp_run && mpi_ranks > 1 && !parts.nparts &&
+               !parts.nshards) {
+        rc = sp_cli_mpi_build(ctx, pipe, threads); /* says what failed, rank by rank */
     } else if (rc == SP_OK) {
-        rc = phase(ctx, pipe, NULL);
+        if (phase == sp_run && (parts.nparts || parts.nshards))
+            rc = sp_run_build(ctx, pipe, &parts, NULL);
+        else if (phase == sp_run_plan && (depfile || list_shards))
+            rc = sp_run_plan_files(ctx, pipe, depfile, list_shards ? stdout : NULL, NULL);
+        else
+            rc = phase(ctx, pipe, NULL);
         if (rc != SP_OK) fprintf(stderr, "shardpack: error: %s\n", sp_errmsg(ctx));
     }
     sp_pipeline_free(&pipe);
     sp_ctx_free(&ctx);
     free((void *)sets);
+    sp_cli_mpi_finalize();
     return exit_code(rc);
 }

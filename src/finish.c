@@ -241,10 +241,15 @@ int sp_finish(sp_job *run)
     char *path = sp_path_join(run->outdir, "manifest.json");
     if (rc == SP_OK && !path) rc = sp_fail(&err, SP_E_NOMEM, "out of memory");
     if (rc == SP_OK) rc = sp_report_write(run, &err); /* before the manifest that ends a build */
-    if (rc == SP_OK) rc = sp_write_file_atomic(path, b.data, b.len, &err);
+    if (rc == SP_OK) rc = sp_write_file_if_changed(path, b.data, b.len, &err);
     free(path);
     sp_buf_free(&b);
     if (rc != SP_OK) return sp_ctx_error(run->ctx, &err);
     log_summary(run);
     return SP_OK;
+}
+
+void sp_manifest_config(sp_buf *b, const sp_pipeline *p)
+{
+    json_config(b, p);
 }

@@ -141,12 +141,36 @@ int sp_commit_file(const char *tmp, const char *final, sp_error *err)
     return sp_fsync_dir_of(final, err);
 }
 
+/* Several processes may write the same file at once (the parts of a build each save the
+ * catalog cache): each writes its own temporary, and the last rename wins whole. */
+char *sp_tmp_name(const char *path)
+{
+    char host[256] = "";
+    gethostname(host, sizeof(host) - 1);
+    char id[300];
+    int n = snprintf(id, sizeof(id), "%s:%ld", host, (long)getpid());
+    unsigned tag = (unsigned)(XXH64(id, n > 0 ? (size_t)n : 0, 0) & 0xffffffffu);
+    size_t len = strlen(path) + 16;
+    char *tmp = malloc(len);
+    if (tmp) snprintf(tmp, len, "%s.%08x.tmp", path, tag);
+    return tmp;
+}
+
+int sp_test_fault(const char *path)
+{
+    const char *want = getenv("SHARDPACK_TEST_ENOSPC");
+    if (!want || !want[0]) return 0;
+    const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+    const char *colon = strchr(want, ':');
+    size_t n = colon ? (size_t)(colon - want) : strlen(want);
+    if (strlen(base) != n || strncmp(base, want, n) != 0) return 0;
+    return colon && strcmp(colon + 1, "eio") == 0 ? EIO : ENOSPC;
+}
+
 int sp_write_file_atomic(const char *path, const void *data, size_t len, sp_error *err)
 {
-    size_t n = strlen(path);
-    char *tmp = malloc(n + 8);
+    char *tmp = sp_tmp_name(path);
     if (!tmp) return sp_fail(err, SP_E_NOMEM, "out of memory");
-    snprintf(tmp, n + 8, "%s.tmp", path);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) {
         sp_error_set_path(err, tmp);
@@ -156,32 +180,60 @@ int sp_write_file_atomic(const char *path, const void *data, size_t len, sp_erro
     }
     const char *p = data;
     size_t left = len;
-    int rc = SP_OK;
+    int rc = SP_OK, e = 0;
     while (left > 0) {
         ssize_t k = write(fd, p, left);
         if (k < 0 && errno == EINTR) continue;
         if (k < 0) {
             rc = SP_E_IO;
+            e = errno;
             break;
         }
         p += k;
         left -= (size_t)k;
     }
-    if (rc == SP_OK && fsync(fd) != 0) rc = SP_E_IO;
-    int e = errno;
+    const char *what = "write failed";
+    if (rc == SP_OK && (e = sp_test_fault(path)) != 0) rc = SP_E_IO;
+    if (rc == SP_OK && fsync(fd) != 0) {
+        rc = SP_E_IO;
+        e = errno;
+        what = "cannot sync";
+    }
     if (close(fd) != 0 && rc == SP_OK) {
         rc = SP_E_IO;
         e = errno;
+        what = "close failed";
     }
     if (rc != SP_OK) {
+        /* Nothing half-written stays, under either name. */
         unlink(tmp);
         sp_error_set_path(err, path);
-        sp_fail(err, rc, "write failed: %s", strerror(e));
+        sp_fail(err, rc, "%s: %s (the file was not written)", what, strerror(e));
     } else {
         rc = sp_commit_file(tmp, path, err);
     }
     free(tmp);
     return rc;
+}
+
+int sp_write_file_if_changed(const char *path, const void *data, size_t len, sp_error *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        struct stat st;
+        bool same = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size == len;
+        char buf[65536];
+        size_t off = 0;
+        while (same && off < len) {
+            ssize_t k = read(fd, buf, len - off < sizeof(buf) ? len - off : sizeof(buf));
+            if (k < 0 && errno == EINTR) continue;
+            if (k <= 0 || memcmp(buf, (const char *)data + off, (size_t)k) != 0) same = false;
+            else off += (size_t)k;
+        }
+        close(fd);
+        if (same) return SP_OK;
+    }
+    return sp_write_file_atomic(path, data, len, err);
 }
 
 int sp_file_digest(const char *path, uint64_t *bytes, sp_hash128 *hash, sp_buf *blocks,

@@ -565,6 +565,9 @@ struct sp_job {
     bool dry_run; /* plan --dry-run: nothing is written, not even the catalog cache */
     sp_subst *substs;
     size_t nsubsts, capsubsts;
+    /* Which shards this process writes (--part, --shard, finish); NULL: all of them. */
+    const sp_build_opts *select;
+    struct sp_resume *resume; /* slice hashes and stamps (src/resume.c) */
 };
 
 /* Stand-ins for records whose sample fails in the build (src/substitute.c). */
@@ -851,5 +854,62 @@ int sp_decode_region(const sp_pipeline *p, const sp_stage *first, const sp_sampl
 int sp_jpeg_decode_region(const uint8_t *data, size_t len, const sp_limits *lim,
                           const uint32_t box[4], unsigned scale, bool cropped, sp_image *out,
                           sp_region *where, sp_error *err);
+/* ---- resume, partitions, finish (src/resume.c, src/parts.c, src/depfile.c) ---------- */
+
+/* A shard's slice hash covers everything its bytes depend on: its records in order, their
+ * sources' content hashes and places, labels and classes, the effective options of every
+ * stage of their chains (as sp_option_format writes them, so any new option counts), the
+ * sink's options, the [run] options and the versions of shardpack and its codecs. A
+ * finished shard's stamp (OUTDIR/.shardpack/stamps/SHARD.json) records its slice hash and
+ * what the manifest needs of it, so a later build skips it and `finish` can merge the
+ * parts' shards. */
+int sp_resume_begin(sp_job *run); /* once per job; later calls do nothing */
+void sp_resume_free(sp_job *run);
+/* Whether this process writes the shard (its part, its --shard list; every shard when the
+ * build is whole). */
+bool sp_resume_mine(const sp_job *run, size_t sink, size_t shard);
+/* Whether the shard on disk is current: its stamp matches the slice and the files. */
+bool sp_resume_current(const sp_job *run, size_t sink, size_t shard);
+/* Whether this process will write any shard (else the manifest can stay). */
+bool sp_resume_has_work(const sp_job *run);
+/* Whether this process writes the whole output (not a part): it then finishes sinks and
+ * clears every leftover. */
+bool sp_resume_whole(const sp_job *run);
+/* Takes a current shard's results from its stamp into the job, as if just built. */
+int sp_resume_restore(sp_job *run, size_t sink, size_t shard);
+/* A current shard asked for by name (make found it older than an input, e.g. after a
+ * config edit that left its bytes alone): its mtime becomes now, and its stamp says so,
+ * so make sees it up to date. Its bytes and inode stay. */
+int sp_resume_touch(sp_job *run, size_t sink, size_t shard, size_t skips_from);
+/* Before (re)building a shard: its old stamp goes, so it cannot describe the new file. */
+int sp_resume_forget(sp_job *run, size_t sink, size_t shard);
+/* After building a shard: its stamp, with the skips the job noted from index skips_from. */
+int sp_resume_stamp(sp_job *run, size_t sink, size_t shard, size_t skips_from);
+/* Whether a temporary file in the output folder belongs to this process: a whole build
+ * owns every one named after a sink; a part only its own shards'. */
+bool sp_resume_owns_tmp(const sp_job *run, const char *name);
+/* A part's partial manifest (OUTDIR/.shardpack/parts/ID.json): the effective config and
+ * the shards the part owns (src/parts.c). */
+int sp_part_write(sp_job *run);
+/* finish: every shard must have a current stamp (names the missing ones and their parts). */
+int sp_parts_check(sp_job *run);
+/* finish on a loaded pipeline: plan again, take every shard from its stamp, write the
+ * manifest and the sink indexes (src/run.c). */
+int sp_run_finish_job(sp_ctx *ctx, sp_pipeline *pipe, sp_summary *summary);
+/* After a whole build: partial manifests of earlier split builds are stale. */
+int sp_parts_clear(sp_job *run);
+/* For make (src/depfile.c): the dependency file, and every shard's name on a line. */
+int sp_depfile_write(sp_job *run, const char *path);
+int sp_list_shards(sp_job *run, FILE *out);
+/* The effective config as the manifest's "config" member (src/finish.c). */
+void sp_manifest_config(sp_buf *b, const sp_pipeline *p);
+/* The name of a temporary file for path, unique to this process: PATH.<hex>.tmp. */
+char *sp_tmp_name(const char *path);
+/* Writes only when the file's bytes differ, so a rerun that changes nothing leaves the
+ * file (and its mtime) alone. */
+int sp_write_file_if_changed(const char *path, const void *data, size_t len, sp_error *err);
+/* Test hook (SHARDPACK_TEST_ENOSPC=NAME, documented in docs/design.md): the errno a write
+ * of the output file NAME fails with, or 0. */
+int sp_test_fault(const char *path);
 
 #endif

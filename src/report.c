@@ -108,7 +108,7 @@ int sp_report_write(sp_job *run, sp_error *err)
     int rc = b.oom ? sp_fail(err, SP_E_NOMEM, "out of memory") : SP_OK;
     char *path = sp_path_join(run->outdir, "report.tsv");
     if (rc == SP_OK && !path) rc = sp_fail(err, SP_E_NOMEM, "out of memory");
-    if (rc == SP_OK) rc = sp_write_file_atomic(path, b.data, b.len, err);
+    if (rc == SP_OK) rc = sp_write_file_if_changed(path, b.data, b.len, err);
     free(path);
     sp_buf_free(&b);
     return rc;

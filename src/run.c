@@ -92,6 +92,7 @@ int sp_run_add_skip(sp_job *run, uint32_t source, uint32_t sample, const char *p
 
 void sp_job_free(sp_job *run)
 {
+    sp_resume_free(run);
     for (size_t i = 0; i < run->ncatalogs; i++) sp_catalog_free(&run->catalogs[i]);
     free(run->catalogs);
     free(run->catalog_of_stage);
@@ -155,7 +156,7 @@ static int write_plan(sp_job *run)
     sp_error_clear(&err);
     char *path = sp_path_join(run->outdir, "plan.tsv");
     int rc = b.oom || !path ? sp_fail(&err, SP_E_NOMEM, "out of memory")
-                            : sp_write_file_atomic(path, b.data, b.len, &err);
+                            : sp_write_file_if_changed(path, b.data, b.len, &err);
     free(path);
     sp_buf_free(&b);
     return rc == SP_OK ? rc : sp_ctx_error(run->ctx, &err);
@@ -163,12 +164,32 @@ static int write_plan(sp_job *run)
 
 typedef enum { UNTIL_SCAN, UNTIL_PLAN, UNTIL_FINISH, UNTIL_DRY } until;
 
+/* What a run does besides its phases: the shards a build writes (NULL: all), and for
+ * plan the make dependency file and shard list. */
+typedef struct extras {
+    const sp_build_opts *select;
+    const char *depfile;
+    FILE *list;
+    bool finish_only; /* build nothing: every shard must be current (finish) */
+} extras;
+
+static int run_phases_x(sp_ctx *ctx, sp_pipeline *pipe, until last, const extras *x,
+                        sp_summary *summary);
+
 static int run_phases(sp_ctx *ctx, sp_pipeline *pipe, until last, sp_summary *summary)
+{
+    return run_phases_x(ctx, pipe, last, NULL, summary);
+}
+
+static int run_phases_x(sp_ctx *ctx, sp_pipeline *pipe, until last, const extras *x,
+                        sp_summary *summary)
 {
     sp_error_clear(&ctx->err);
     sp_job run = {.ctx = ctx, .pipe = pipe, .outdir = sp_pipeline_output(pipe)};
     run.dry_run = last == UNTIL_DRY;
     if (run.dry_run) last = UNTIL_PLAN;
+    bool part = x && x->select && (x->select->nparts || x->select->nshards);
+    run.select = x ? x->select : NULL;
     int rc = sp_scan(&run);
     if (rc == SP_OK) rc = count_inputs(&run);
     if (rc == SP_OK && last == UNTIL_SCAN) {
@@ -180,7 +201,10 @@ static int run_phases(sp_ctx *ctx, sp_pipeline *pipe, until last, sp_summary *su
                    (unsigned long long)run.counts_in[c]);
     }
     if (rc == SP_OK && last >= UNTIL_PLAN) rc = sp_plan_run(&run);
-    if (rc == SP_OK && last >= UNTIL_PLAN && !run.dry_run) rc = write_plan(&run);
+    /* The parts of a build share the output folder: plan.tsv is the plan's, not theirs. */
+    if (rc == SP_OK && last >= UNTIL_PLAN && !part && !run.dry_run) rc = write_plan(&run);
+    if (rc == SP_OK && x && x->depfile) rc = sp_depfile_write(&run, x->depfile);
+    if (rc == SP_OK && x && x->list) rc = sp_list_shards(&run, x->list);
     if (rc == SP_OK && last == UNTIL_PLAN) {
         size_t shards = 0;
         for (size_t s = 0; s < run.nsinks; s++) shards += run.sinks[s].nshards;
@@ -192,8 +216,10 @@ static int run_phases(sp_ctx *ctx, sp_pipeline *pipe, until last, sp_summary *su
                    (unsigned long long)run.summary.records_planned, shards, run.outdir);
         sp_splits_log(&run);
     }
+    if (rc == SP_OK && last == UNTIL_FINISH && x && x->finish_only) rc = sp_parts_check(&run);
     if (rc == SP_OK && last == UNTIL_FINISH) rc = sp_build(&run);
-    if (rc == SP_OK && last == UNTIL_FINISH) rc = sp_finish(&run);
+    if (rc == SP_OK && last == UNTIL_FINISH) rc = part ? sp_part_write(&run) : sp_finish(&run);
+    if (rc == SP_OK && last == UNTIL_FINISH && !part) rc = sp_parts_clear(&run);
     run.summary.samples_skipped = run.nskips;
     if (summary) *summary = run.summary;
     sp_job_free(&run);
@@ -231,4 +257,26 @@ int sp_run(sp_ctx *ctx, sp_pipeline *pipe, sp_summary *summary)
 int sp_run_plan_dry(sp_ctx *ctx, sp_pipeline *pipe, sp_summary *summary)
 {
     return run_phases(ctx, pipe, UNTIL_DRY, summary);
+}
+
+int sp_run_build(sp_ctx *ctx, sp_pipeline *pipe, const sp_build_opts *opts, sp_summary *summary)
+{
+    if (opts && opts->nparts && opts->part >= opts->nparts)
+        return sp_fail(&ctx->err, SP_E_USAGE, "part %u of %u: parts count from 0 to %u",
+                       opts->part, opts->nparts, opts->nparts - 1);
+    extras x = {.select = opts};
+    return run_phases_x(ctx, pipe, UNTIL_FINISH, &x, summary);
+}
+
+int sp_run_plan_files(sp_ctx *ctx, sp_pipeline *pipe, const char *depfile, void *list,
+                      sp_summary *summary)
+{
+    extras x = {.depfile = depfile, .list = list};
+    return run_phases_x(ctx, pipe, UNTIL_PLAN, &x, summary);
+}
+
+int sp_run_finish_job(sp_ctx *ctx, sp_pipeline *pipe, sp_summary *summary)
+{
+    extras x = {.finish_only = true};
+    return run_phases_x(ctx, pipe, UNTIL_FINISH, &x, summary);
 }

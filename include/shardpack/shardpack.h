@@ -156,6 +156,28 @@ int sp_run(sp_ctx *ctx, sp_pipeline *pipe, sp_summary *summary);
  * source, dropped samples. */
 int sp_run_plan_dry(sp_ctx *ctx, sp_pipeline *pipe, sp_summary *summary);
 
+/* Builds that survive and scale (docs/scale-out.md). Every build resumes: a shard whose
+ * stamp (OUTDIR/.shardpack/stamps/) matches the hash of its plan slice is kept, the rest
+ * are rebuilt. A build can also write only some shards: part `part` of `nparts` (shards
+ * dealt round robin in plan order), or the shards named in `shards` (as `shardpack plan
+ * --list-shards` prints them). Such a partial build writes no manifest but a partial one
+ * (OUTDIR/.shardpack/parts/); sp_run_finish merges them once every shard exists. */
+typedef struct sp_build_opts {
+    uint32_t part, nparts; /* nparts = 0: not split into parts */
+    const char *const *shards;
+    size_t nshards;
+} sp_build_opts;
+int sp_run_build(sp_ctx *ctx, sp_pipeline *pipe, const sp_build_opts *opts, sp_summary *summary);
+/* The manifest and sink indexes of an output built in parts: the config comes from the
+ * partial manifests (which must agree), the plan is made again (from the catalog cache),
+ * and every shard must have a current stamp. */
+int sp_run_finish(sp_ctx *ctx, const char *outdir, sp_summary *summary);
+/* Plans, then for make: writes a dependency file (each shard on the config and its
+ * records' input files, the manifest on the config, every input and every shard) if
+ * `depfile`, and prints every shard's name, one a line, to `list` (a FILE *) if given. */
+int sp_run_plan_files(sp_ctx *ctx, sp_pipeline *pipe, const char *depfile, void *list,
+                      sp_summary *summary);
+
 /* Makes one record of a finished output again from its source: the output's manifest
  * gives the config, the shard's file name the sink, the key the record. *out gets what
  * the shard stores for the record's image (the encoded image; the pixel rows for npy),

@@ -285,5 +285,21 @@ PYEOF
 expect 1 "missing source" "$SP" build --set source.path="$W/no-such-dir" -o "$W/o5"
 has "$W/err" "no-such-dir" "missing source is named"
 
+# --- parts, finish, make helpers: usage -----------------------------------------------------
+expect 2 "--part out of range" "$SP" build --part 3/3 -o "$W/o6"
+has "$W/err" "--part needs I/N with 0 <= I < N" "--part range is explained"
+expect 2 "--part malformed" "$SP" build --part 1of3 -o "$W/o6"
+expect 2 "--part and --shard" "$SP" build --part 0/2 --shard shard-000000.tar -o "$W/o6"
+expect 2 "--part is build's" "$SP" plan --part 0/2 -o "$W/o6"
+expect 2 "--depfile is plan's" "$SP" build --depfile "$W/d.mk" -o "$W/o6"
+expect 2 "an unknown --shard" "$SP" build -q --shard shard-999999.tar -o "$W/o6"
+has "$W/err" "--shard shard-999999.tar: the plan has no such shard" "an unknown shard is named"
+expect 2 "finish without a folder" "$SP" finish
+expect 1 "finish of nothing" "$SP" finish "$W/no-such-output"
+has "$W/err" "no partial manifests" "finish says what is missing"
+expect 0 "plan --list-shards" "$SP" plan -q --list-shards -o "$W/o6"
+[ "$(cat "$W/out")" = "$(printf 'shard-000000.tar\nshard-000001.tar\nshard-000002.tar')" ] && ok ||
+  bad "--list-shards prints the shard names: $(cat "$W/out")"
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

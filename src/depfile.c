@@ -1,0 +1,227 @@
+/*
+ * Make as a driver: `shardpack plan --depfile FILE` writes what each output depends on in
+ * make's syntax, and `--list-shards` names the shards, so a Makefile can make every shard
+ * a target (`shardpack build --shard NAME`), build them with make -jN, and rebuild only
+ * those whose inputs changed (examples/make/Makefile).
+ *
+ *   OUT/SHARD: CONFIG INPUT...        the config and the input files of its records
+ *   OUT/manifest.json: CONFIG SHARD... INPUT...   every shard and every input, rejected too
+ *   CONFIG:  INPUT:                   empty rules, so a deleted input is not an error
+ *
+ * An input is the sample's file. A source whose samples are records packed in container
+ * files (idx, cifar) has no file per sample: its inputs are the files its options name,
+ * and the files in the folders they name. Paths are escaped for make (space, tab, '#',
+ * '$', ':'); a path make cannot hold (a newline) is left out with a warning.
+ */
+#include "internal.h"
+
+#include <dirent.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+typedef struct strvec {
+    char **v;
+    size_t n;
+} strvec;
+
+static bool push(strvec *sv, char *s)
+{
+    char **v = s ? realloc(sv->v, (sv->n + 1) * sizeof(*v)) : NULL;
+    if (!v) {
+        free(s);
+        return false;
+    }
+    sv->v = v;
+    sv->v[sv->n++] = s;
+    return true;
+}
+
+static void strvec_free(strvec *sv)
+{
+    for (size_t i = 0; i < sv->n; i++) free(sv->v[i]);
+    free(sv->v);
+    memset(sv, 0, sizeof(*sv));
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Sorted, each once. */
+static void uniq(strvec *sv)
+{
+    if (sv->n > 1) qsort(sv->v, sv->n, sizeof(char *), cmp_str);
+    size_t u = 0;
+    for (size_t i = 0; i < sv->n; i++) {
+        if (u && strcmp(sv->v[u - 1], sv->v[i]) == 0) {
+            free(sv->v[i]);
+            continue;
+        }
+        sv->v[u++] = sv->v[i];
+    }
+    sv->n = u;
+}
+
+/* The container files of a packed source: regular files its string options name, and
+ * the regular files in folders they name. */
+static bool containers(const sp_job *run, size_t catalog, strvec *out)
+{
+    const sp_stage *st = NULL;
+    for (size_t i = 0; i < run->pipe->nstages; i++)
+        if (run->catalog_of_stage[i] == (int)catalog) st = &run->pipe->stages[i];
+    if (!st) return true;
+    for (const sp_option *o = st->desc->options; o->name; o++) {
+        if (o->type != SP_OPT_STRING) continue;
+        const char *v = *(char *const *)((const char *)st->opts + o->offset);
+        struct stat sb;
+        if (!v || !v[0] || stat(v, &sb) != 0) continue;
+        if (S_ISREG(sb.st_mode) && !push(out, sp_strdup(v))) return false;
+        if (!S_ISDIR(sb.st_mode)) continue;
+        DIR *d = opendir(v);
+        struct dirent *e;
+        while (d && (e = readdir(d))) {
+            if (e->d_name[0] == '.') continue;
+            char *p = sp_path_join(v, e->d_name);
+            if (p && stat(p, &sb) == 0 && S_ISREG(sb.st_mode)) {
+                if (!push(out, p)) {
+                    closedir(d);
+                    return false;
+                }
+            } else {
+                free(p);
+            }
+        }
+        if (d) closedir(d);
+    }
+    return true;
+}
+
+/* The input files of one sample. */
+static bool sample_inputs(const sp_job *run, const strvec *packed, uint32_t catalog,
+                          const sp_sample *s, strvec *out)
+{
+    const sp_catalog *cat = &run->catalogs[catalog];
+    if (!cat->desc || !cat->desc->read) return push(out, sp_path_join(cat->root, s->path));
+    for (size_t i = 0; i < packed[catalog].n; i++)
+        if (!push(out, sp_strdup(packed[catalog].v[i]))) return false;
+    return true;
+}
+
+/* A path as make reads it; false for one it cannot hold (a newline). */
+static bool put_escaped(sp_job *run, sp_buf *b, const char *p)
+{
+    if (strpbrk(p, "\n\r")) {
+        sp_log(run->ctx, SP_LOG_WARN, "depfile: left out a path make cannot hold: %s", p);
+        return false;
+    }
+    for (; *p; p++) {
+        if (*p == ' ' || *p == '\t' || *p == '#' || *p == ':')
+            sp_buf_printf(b, "\\%c", *p);
+        else if (*p == '$')
+            sp_buf_puts(b, "$$");
+        else
+            sp_buf_append(b, p, 1);
+    }
+    return true;
+}
+
+/* A prerequisite, on a continuation line of its own. */
+static void put_path(sp_job *run, sp_buf *b, const char *p)
+{
+    if (strpbrk(p, "\n\r")) {
+        put_escaped(run, b, p); /* only warns */
+        return;
+    }
+    sp_buf_puts(b, " \\\n  ");
+    put_escaped(run, b, p);
+}
+
+static void put_target(sp_job *run, sp_buf *b, const char *t)
+{
+    if (put_escaped(run, b, t)) sp_buf_puts(b, ":");
+}
+
+int sp_depfile_write(sp_job *run, const char *path)
+{
+    sp_buf b = {0};
+    strvec *packed = calloc(run->ncatalogs ? run->ncatalogs : 1, sizeof(strvec));
+    strvec all = {0}, shards = {0};
+    bool ok = packed != NULL;
+    for (size_t c = 0; ok && c < run->ncatalogs; c++)
+        if (run->catalogs[c].desc && run->catalogs[c].desc->read) ok = containers(run, c, &packed[c]);
+    const char *config = run->pipe->name ? run->pipe->name : "pipeline.ini";
+    sp_buf_printf(&b, "# make dependencies written by `shardpack plan --depfile` from %s:\n"
+                      "# each shard on the config and its records' input files, the manifest on\n"
+                      "# every shard and every input.\n",
+                  config);
+    for (size_t s = 0; ok && s < run->nsinks; s++) {
+        const sp_sink_plan *sp = &run->sinks[s];
+        for (size_t i = 0; ok && i < sp->nshards; i++) {
+            const sp_shard *sh = &sp->shards[i];
+            strvec in = {0};
+            for (size_t k = sh->first; ok && k < sh->first + sh->count; k++) {
+                const sp_record *r = &sp->recs.v[k];
+                ok = sample_inputs(run, packed, r->source, sp_run_sample(run, r), &in);
+            }
+            uniq(&in);
+            char *target = sp_path_join(run->outdir, sh->path);
+            ok = ok && target;
+            if (ok) {
+                sp_buf_puts(&b, "\n");
+                put_target(run, &b, target);
+                put_path(run, &b, config);
+                for (size_t k = 0; k < in.n; k++) put_path(run, &b, in.v[k]);
+                sp_buf_puts(&b, "\n");
+                ok = push(&shards, target);
+            } else {
+                free(target);
+            }
+            strvec_free(&in);
+        }
+    }
+    /* Every input, rejected samples too: fixing a broken file changes the output. */
+    for (size_t c = 0; ok && c < run->ncatalogs; c++)
+        for (size_t i = 0; ok && i < run->catalogs[c].nsamples; i++)
+            ok = sample_inputs(run, packed, (uint32_t)c, &run->catalogs[c].samples[i], &all);
+    uniq(&all);
+    char *manifest = ok ? sp_path_join(run->outdir, "manifest.json") : NULL;
+    if (manifest) {
+        sp_buf_puts(&b, "\n");
+        put_target(run, &b, manifest);
+        put_path(run, &b, config);
+        for (size_t k = 0; k < shards.n; k++) put_path(run, &b, shards.v[k]);
+        for (size_t k = 0; k < all.n; k++) put_path(run, &b, all.v[k]);
+        sp_buf_puts(&b, "\n\n");
+        put_target(run, &b, config);
+        sp_buf_puts(&b, "\n");
+        for (size_t k = 0; k < all.n; k++) {
+            put_target(run, &b, all.v[k]);
+            sp_buf_puts(&b, "\n");
+        }
+    }
+    free(manifest);
+    for (size_t c = 0; packed && c < run->ncatalogs; c++) strvec_free(&packed[c]);
+    free(packed);
+    strvec_free(&all);
+    strvec_free(&shards);
+    sp_error err;
+    sp_error_clear(&err);
+    char *dir = sp_path_dir(path);
+    int rc = !ok || b.oom || !dir ? sp_fail(&err, SP_E_NOMEM, "out of memory")
+                                  : sp_mkdirs(dir, &err);
+    if (rc == SP_OK) rc = sp_write_file_if_changed(path, b.data, b.len, &err);
+    free(dir);
+    sp_buf_free(&b);
+    return rc == SP_OK ? rc : sp_ctx_error(run->ctx, &err);
+}
+
+int sp_list_shards(sp_job *run, FILE *out)
+{
+    for (size_t s = 0; s < run->nsinks; s++)
+        for (size_t i = 0; i < run->sinks[s].nshards; i++)
+            fprintf(out, "%s\n", run->sinks[s].shards[i].path);
+    if (fflush(out) != 0) return sp_fail(&run->ctx->err, SP_E_IO, "cannot write the shard list");
+    return SP_OK;
+}
