@@ -765,6 +765,7 @@ static int archive_enumerate(const sp_stage_env *env, const sp_input_opts *o, sp
 {
     arc_walk w = {.lim = &env->run->pipe->limits, .cat = cat, .err = err};
     if (!(cat->root = sp_strdup(o->path))) return sp_fail(err, SP_E_NOMEM, "out of memory");
+    cat->members = true;
     arc_state *st = calloc(1, sizeof(*st));
     if (!st) return sp_fail(err, SP_E_NOMEM, "out of memory");
     pthread_mutex_init(&st->lock, NULL);

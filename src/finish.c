@@ -134,6 +134,10 @@ static void json_skips(sp_buf *b, const sp_job *run)
         sp_json_str(b, cat->source);
         sp_buf_puts(b, ", \"path\": ");
         sp_json_str(b, cat->samples[k->sample].path);
+        if (cat->members) { /* the path is a member of this archive */
+            sp_buf_puts(b, ", \"archive\": ");
+            sp_json_str(b, cat->root);
+        }
         sp_buf_printf(b, ", \"phase\": \"%s\", \"reason\": \"%s\", \"detail\": ", k->phase,
                       sp_strerror(k->code));
         sp_json_str(b, k->detail ? k->detail : "");

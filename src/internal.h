@@ -263,6 +263,9 @@ typedef struct sp_catalog {
     int32_t *to_global; /* local class index -> index into the run's classes */
     const struct sp_stage_desc *desc; /* the source stage's type */
     void *state;                      /* the source's own data (see desc->read), or NULL */
+    /* The samples are members of one container file, root (an archive): reports name the
+     * archive as the file and the sample's path as the member. */
+    bool members;
     void (*state_free)(void *state);
 } sp_catalog;
 

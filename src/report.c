@@ -46,21 +46,30 @@ int sp_report_cluster(sp_job *run, uint32_t cluster, uint32_t source, uint32_t s
     return SP_OK;
 }
 
-/* The member inside a packed input: sources that read their samples out of a container
- * (desc->read: IDX, CIFAR, archives) name them CONTAINER/MEMBER. Empty for a plain file. */
-static const char *member_of(const sp_catalog *cat, const char *path, size_t *dirlen)
+/* The member inside a packed input. An archive's samples are its members (the file is
+ * the archive, root); sources that pack records into files of a folder (IDX, CIFAR) name
+ * them FILE/RECORD. Empty for a plain file. */
+static const char *member_of(const sp_catalog *cat, const char *path, const char **file,
+                             size_t *filelen)
 {
+    if (cat->members) {
+        *file = cat->root;
+        *filelen = strlen(cat->root);
+        return path;
+    }
     const char *h = cat->desc && cat->desc->read ? strrchr(path, '/') : NULL;
-    *dirlen = h ? (size_t)(h - path) : strlen(path);
+    *file = path;
+    *filelen = h ? (size_t)(h - path) : strlen(path);
     return h ? h + 1 : "";
 }
 
 static void tsv_row(sp_buf *b, const char *phase, const sp_catalog *cat, const char *path,
                     const char *reason, const char *detail)
 {
-    size_t plen;
-    const char *member = member_of(cat, path, &plen);
-    char *file = sp_strndup(path, plen);
+    const char *whole;
+    size_t flen;
+    const char *member = member_of(cat, path, &whole, &flen);
+    char *file = sp_strndup(whole, flen);
     sp_tsv_field(b, phase);
     sp_buf_puts(b, "\t");
     sp_tsv_field(b, cat->source);
