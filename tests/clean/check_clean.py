@@ -151,6 +151,34 @@ check(again == m, "a damaged perceptual hash in the cache is scanned again, not 
 j1, _, _, _ = build("drop", "verify = decode", threads=1, out=os.path.join(WORK, "out-j1"))
 check(j1 == m, "-j1 and -j2 give the same manifest")
 
+# Leakage: with the clusters kept, a split never puts two members of one cluster on two
+# sides. Half the data goes to val so that, were the split blind to clusters, some seed
+# would part a pair; each seed's plan is checked from plan.tsv (sink = split).
+def split_sides(seed):
+    cfg = os.path.join(WORK, "leak.ini")
+    with open(cfg, "w") as f:
+        f.write(f"[run]\nseed = {seed}\n[source]\npath = {D}\n[clean]\n"
+                "duplicates = keep\nnear_duplicates = keep\n[split]\nval = 0.5\n"
+                "[train]\ntype = tar\ninput = split.train\n[val]\ntype = tar\ninput = split.val\n")
+    out = os.path.join(WORK, "out-leak")
+    p = subprocess.run([SP, "plan", cfg, "-q", "-o", out], capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    with open(os.path.join(out, "plan.tsv"), newline="") as f:
+        return {r["path"]: r["sink"] for r in csv.DictReader(f, delimiter="\t")}
+
+
+pairs = [m["members"] for m in m3["clusters"]]
+straddled, parted_if_blind = [], 0
+for seed in range(8):
+    side = split_sides(seed)
+    for members in pairs:
+        sides = {side.get(x["path"]) for x in members}
+        if len(sides) != 1 or None in sides:
+            straddled.append((seed, sorted(x["path"] for x in members), sides))
+check(not straddled, f"no near-duplicate cluster straddles train and val (8 seeds): {straddled}")
+check(len({split_sides(0)[x["path"]] for c in pairs for x in c}) == 2,
+      "the clusters themselves land on both sides (the check can fail)")
+
 # inspect: a bare dataset folder, nothing written under it or left in TMPDIR.
 def listing(root):
     return sorted((os.path.relpath(os.path.join(d, f), root), os.stat(os.path.join(d, f)).st_mtime_ns)

@@ -89,10 +89,9 @@ expect 2 "--dry-run is for plan" "$SP" build --dry-run -o "$W/dry"
 expect 0 "build" "$SP" build -o "$W/o1" -j 2
 [ -f "$W/o1/manifest.json" ] && ok || bad "build writes manifest.json"
 has "$W/err" "records in" "build prints a summary"
-has "$W/err" "split train -> [train]: 73 samples -> 152 records" "the summary reports the balanced train split"
+has "$W/err" "split train -> [train]: 72 samples -> 152 records" "the summary reports the balanced train split"
 has "$W/err" "split val -> [val]: 18 samples -> 18 records" "the summary reports the plain val split"
-has "$W/err" "substituted 7" "the summary counts the corrupt star's stand-ins"
-has "$W/o1/manifest.json" '"reason": "corrupt"' "truncated JPEG reported as corrupt"
+has "$W/o1/manifest.json" '"phase": "scan", "reason": "corrupt"' "the clean stage's full decode finds the truncated JPEG at scan"
 has "$W/o1/manifest.json" '"reason": "unknown_format"' "non-image reported as unknown_format"
 left=$(find "$W/o1" -name '*.tmp' | wc -l)
 [ "$left" -eq 0 ] && ok || bad "temporary files left behind: $left"
@@ -102,9 +101,15 @@ has "$W/err" "catalog cache hits $found" "a rebuild reads every sample from the 
 # the plan (records, keys, order) is identical on a rebuild
 records=$($PY -c "import json,sys; print(json.load(open(sys.argv[1]))['records'])" "$W/o1/manifest.json")
 lines=$(($(wc -l <"$W/o1/plan.tsv") - 1))
-# the corrupt sample's records are written from stand-ins of its class: none is lost
 [ "$lines" -eq "$records" ] && ok || bad "plan.tsv has $lines records, manifest $records"
-has "$W/o1/manifest.json" '"path": "stars/star_broken.jpg", "copy": 0, "by": "stars/' "the corrupt star is replaced by another star"
+# with a header-only clean (and no perceptual hashes, which decode), the corrupt star reaches
+# the build: its records are written from stand-ins of its class, so none is lost
+expect 0 "build, header-only clean" "$SP" build --set clean.verify=header \
+  --set clean.near_duplicates=off -o "$W/o1s" -j 2
+has "$W/err" "split train -> [train]: 73 samples -> 152 records" "the corrupt star's records are planned"
+has "$W/err" "substituted 7" "the summary counts the corrupt star's stand-ins"
+has "$W/o1s/manifest.json" '"phase": "build", "reason": "corrupt"' "truncated JPEG reported as corrupt at build"
+has "$W/o1s/manifest.json" '"path": "stars/star_broken.jpg", "copy": 0, "by": "stars/' "the corrupt star is replaced by another star"
 
 # --- commands on a finished output: verify, ls, cat -------------------------------------
 expect 0 "verify" "$SP" verify "$W/o1"
@@ -239,7 +244,9 @@ def png(path, w, h):
 png(sys.argv[1] + "/d/strip.png", 65500, 1)   # resize would make it 16,768,000 x 256
 png(sys.argv[1] + "/d/fine.png", 40, 30)
 PYEOF
-expect 0 "hostile build" timeout 120 "$SP" build --set source.path="$H" -o "$W/o7" -j 2
+# (two flat gray PNGs are near-duplicates of each other: near-duplicate dropping stays off)
+expect 0 "hostile build" timeout 120 "$SP" build --set source.path="$H" \
+  --set clean.near_duplicates=off -o "$W/o7" -j 2
 $PY - "$W/o7/manifest.json" <<'PYEOF' && ok || bad "hostile samples are reported with their reasons"
 import json, sys
 m = json.load(open(sys.argv[1]))
@@ -253,7 +260,7 @@ PYEOF
 
 # a damaged catalog cache costs a rescan, never a crash
 sed -i 's/\tpng\t/\t-\t/' "$W/o7/.shardpack/catalog-source.tsv"
-expect 0 "damaged cache" "$SP" build --set source.path="$H" -o "$W/o7"
+expect 0 "damaged cache" "$SP" build --set source.path="$H" --set clean.near_duplicates=off -o "$W/o7"
 expect 2 "empty -o" "$SP" build -o ""
 
 # --- on_error = fail stops at the first bad sample, exit 1 -------------------------------

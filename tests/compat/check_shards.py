@@ -355,9 +355,10 @@ def check_substitutes(manifest, ctx, fail):
 
 
 def check_example_balance(manifest, ctx, fail):
-    """The default pipeline on examples/data: a train split with equal class counts (the
-    corrupt star replaced, not lost), a val split in the original proportions, and the
-    report's numbers equal to what the shards hold."""
+    """The default pipeline on examples/data: the corrupt star found by the clean stage's
+    full decode at scan (so it never enters the split, and nothing needs a stand-in), a
+    train split with equal class counts, a val split in the original proportions, and
+    the report's numbers equal to what the shards hold."""
     splits = {x.get("split"): x for x in manifest.get("splits", [])}
     if set(splits) != {"train", "val"}:
         fail(f"manifest: 'splits' has {sorted(splits)}, want train and val")
@@ -374,7 +375,7 @@ def check_example_balance(manifest, ctx, fail):
     if len(set(train.values())) != 1 or len(train) != 4:
         fail(f"train split is not balanced: {train}")
     val = splits["val"]["classes"]
-    scanned = {"circles": 48, "squares": 24, "triangles": 12, "stars": 7}  # stars: 1 corrupt
+    scanned = {"circles": 48, "squares": 24, "triangles": 12, "stars": 6}  # + 1 corrupt star
     for c, n in scanned.items():
         v = val.get(c, {"before": 0, "after": 0})
         t = splits["train"]["classes"].get(c, {"before": 0})
@@ -384,8 +385,11 @@ def check_example_balance(manifest, ctx, fail):
             fail(f"{c}: val {v['before']} + train {t['before']} samples, the data has {n}")
         if v["before"] != max(1, round(n * 0.2)):
             fail(f"val {c}: {v['before']} samples, not 20% of {n}")
-    if not any(x.get("path", "").endswith("star_broken.jpg") for x in manifest.get("substituted", [])):
-        fail("manifest: the corrupt star is not listed under 'substituted'")
+    broken = [x for x in manifest.get("skipped", []) if x.get("path", "").endswith("star_broken.jpg")]
+    if not broken or broken[0].get("phase") != "scan" or broken[0].get("reason") != "corrupt":
+        fail(f"manifest: the corrupt star is not skipped at scan as corrupt: {broken}")
+    if manifest.get("substituted"):
+        fail(f"manifest: stand-ins for samples clean should have removed: {manifest['substituted']}")
 
 
 def main():
