@@ -197,6 +197,26 @@ else:
         failures.append(f"cached rebuild: not every sample came from the cache: {found}")
     else:
         print(f"ok  cached rebuild: same report; summary '{line}'")
+    # A damaged alteration field in the cache is not trusted: that row is scanned again.
+    cache = os.path.join(out, ".shardpack", "catalog-source.tsv")
+    rows = open(cache, encoding="utf-8").read().split("\n")
+    hit = [i for i, r in enumerate(rows) if r.startswith("exif_orientation_6/")]
+    assert len(hit) == 1 and len(rows[hit[0]].split("\t")) == 17, rows[hit[0]]
+    f = rows[hit[0]].split("\t")
+    f[14] = "1x"
+    rows[hit[0]] = "\t".join(f)
+    open(cache, "w", encoding="utf-8").write("\n".join(rows))
+    p = subprocess.run(["timeout", "20", SP, "build", cfg, "-o", out, "-j", "2"],
+                       capture_output=True, text=True)
+    found = [l for l in p.stderr.splitlines() if "samples found" in l]
+    hits = int(found[0].split("catalog cache hits ")[1]) if found else -1
+    total = int(found[0].split()[2].rstrip(",")) if found else -1
+    if p.returncode != 0 or open(os.path.join(out, "report.tsv"), "rb").read() != first:
+        failures.append(f"damaged cache row: exit {p.returncode}, report differs or {p.stderr}")
+    elif hits != total - 1:
+        failures.append(f"damaged cache row: {hits} cache hits of {total}, expected one rescan")
+    else:
+        print("ok  a damaged alteration field in the cache is rescanned; same report")
 
 # Copies of an altered sample (balance) and archive members: one row per sample, named by
 # the archive and the member path.
