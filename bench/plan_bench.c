@@ -99,7 +99,7 @@ int main(int argc, char **argv)
             s->path = sp_strdup(path);
             s->label = (int32_t)c;
             s->format = &sp_format_jpeg;
-            s->info = (sp_image_info){500, 375, 3};
+            s->info = (sp_image_info){.width = 500, .height = 375, .channels = 3};
             if (made % 97 == 1 || made % 97 == 2) s->cluster = (uint32_t)(1 + made / 97);
             if (made % 10 == 3) s->split_hint = SP_SPLIT_TRAIN;
         }

@@ -130,10 +130,17 @@ static int jpeg_header(const uint8_t *data, size_t len, const sp_limits *lim,
     jdec_init(&d, data, len, lim);
     jpeg_read_header(&d.cinfo, TRUE);
     /* The size as the decoder gives it: after the EXIF orientation (5..8 swap the sides). */
-    bool swap = orientation_of(&d.cinfo) >= 5;
+    int orientation = orientation_of(&d.cinfo);
+    bool swap = orientation >= 5;
     info->width = swap ? d.cinfo.image_height : d.cinfo.image_width;
     info->height = swap ? d.cinfo.image_width : d.cinfo.image_height;
     info->channels = (uint32_t)d.cinfo.num_components;
+    /* What the decode below changes, for the report's `altered` rows. */
+    info->orientation = (uint16_t)orientation;
+    info->maxval = 0;
+    info->alterations = (orientation > 1 ? SP_ALTER_ORIENTED : 0) |
+                        (d.cinfo.jpeg_color_space == JCS_CMYK ? SP_ALTER_CMYK : 0) |
+                        (d.cinfo.jpeg_color_space == JCS_YCCK ? SP_ALTER_YCCK : 0);
     jpeg_destroy_decompress(&d.cinfo);
     return check_dims(info->width, info->height, lim, err);
 }

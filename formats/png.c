@@ -103,6 +103,14 @@ static int png_header(const uint8_t *data, size_t len, const sp_limits *lim,
     info->channels = png_get_channels(png, pi);
     if (png_get_color_type(png, pi) == PNG_COLOR_TYPE_PALETTE)
         info->channels = png_get_valid(png, pi, PNG_INFO_tRNS) ? 4 : 3;
+    /* What png_decode changes, for the report's `altered` rows: alpha (a channel, or tRNS
+     * for any colour type) is composited or dropped; 16-bit samples are scaled to 8. */
+    bool alpha = (png_get_color_type(png, pi) & PNG_COLOR_MASK_ALPHA) ||
+                 png_get_valid(png, pi, PNG_INFO_tRNS);
+    bool deep = png_get_bit_depth(png, pi) == 16;
+    info->alterations = (alpha ? SP_ALTER_ALPHA : 0) | (deep ? SP_ALTER_DEPTH : 0);
+    info->orientation = 0;
+    info->maxval = deep ? 65535 : 0;
     png_destroy_read_struct(&png, &pi, NULL);
     return check_pixels(info->width, info->height, lim, err);
 }

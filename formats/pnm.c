@@ -159,6 +159,11 @@ static int pnm_info(const uint8_t *data, size_t len, const sp_limits *lim,
     info->width = h.width;
     info->height = h.height;
     info->channels = h.channels;
+    /* A maxval other than 255 is scaled to 0..255 (bitmaps' 0/1 are not a depth). */
+    bool scaled = h.kind != 1 && h.kind != 4 && h.maxval != 255;
+    info->alterations = scaled ? SP_ALTER_DEPTH : 0;
+    info->orientation = 0;
+    info->maxval = scaled ? (uint16_t)h.maxval : 0;
     return SP_OK;
 }
 

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CACHE_MAGIC "shardpack-catalog\t3\t"
+#define CACHE_MAGIC "shardpack-catalog\t4\t"
 
 void sp_catalog_free(sp_catalog *cat)
 {
@@ -80,7 +80,10 @@ int sp_catalog_cache_save(const char *cache_path, const char *key, const sp_cata
         /* Version 3: the clean stage's facts (a full decode passed; the perceptual hash). */
         if (s->has_phash) sp_buf_printf(&b, "\t%016llx", (unsigned long long)s->phash);
         else sp_buf_puts(&b, "\t-");
-        sp_buf_printf(&b, "\t%d\n", s->decoded ? 1 : 0);
+        sp_buf_printf(&b, "\t%d", s->decoded ? 1 : 0);
+        /* Version 4: what the decoder changes (the report's `altered` rows). */
+        sp_buf_printf(&b, "\t%u\t%u\t%u\n", s->info.alterations, s->info.orientation,
+                      s->info.maxval);
     }
     int rc = b.oom ? sp_fail(err, SP_E_NOMEM, "out of memory") : SP_OK;
     if (rc == SP_OK) rc = sp_write_file_if_changed(cache_path, b.data, b.len, err);
@@ -99,6 +102,13 @@ static size_t split_tabs(char *line, char **f, size_t n)
             f[k++] = p + 1;
         }
     return k;
+}
+
+/* A field of 1 to 5 decimal digits (the alteration columns). */
+static bool digits(const char *f)
+{
+    size_t n = strspn(f, "0123456789");
+    return n > 0 && n <= 5 && f[n] == '\0';
 }
 
 int sp_catalog_cache_load(const sp_ctx *ctx, const char *cache_path, const char *key,
@@ -126,8 +136,8 @@ int sp_catalog_cache_load(const sp_ctx *ctx, const char *cache_path, const char 
         char *nl = strchr(p, '\n');
         if (!nl) break; /* a torn last line: ignore it */
         *nl = '\0';
-        char *f[14];
-        if (split_tabs(p, f, 14) == 14) {
+        char *f[17];
+        if (split_tabs(p, f, 17) == 17) {
             if (cache->nsamples == cap) {
                 cap = cap ? cap * 2 : 1024;
                 sp_sample *v = realloc(cache->samples, cap * sizeof(*v));
@@ -150,6 +160,13 @@ int sp_catalog_cache_load(const sp_ctx *ctx, const char *cache_path, const char 
             s->has_phash = strcmp(f[12], "-") != 0;
             s->phash = s->has_phash ? strtoull(f[12], NULL, 16) : 0;
             s->decoded = f[13][0] == '1';
+            unsigned long alter = strtoul(f[14], NULL, 10), orient = strtoul(f[15], NULL, 10),
+                          maxval = strtoul(f[16], NULL, 10);
+            s->info.alterations = (uint32_t)alter;
+            s->info.orientation = (uint16_t)orient;
+            s->info.maxval = (uint16_t)maxval;
+            bool alter_ok = digits(f[14]) && digits(f[15]) && digits(f[16]) && alter <= 0x1f &&
+                            orient <= 8 && maxval <= 65535;
             bool hash_ok = !s->has_phash || (strlen(f[12]) == 16 &&
                                              strspn(f[12], "0123456789abcdef") == 16);
             /* It is only a cache: a row that could not have been written is dropped, so a
@@ -157,7 +174,7 @@ int sp_catalog_cache_load(const sp_ctx *ctx, const char *cache_path, const char 
             bool sane = s->status == SP_OK
                             ? s->format && s->format->decode && s->info.width && s->info.height
                             : sp_severity_of(s->status) == SP_SEV_SAMPLE;
-            if (s->path && sane && hash_ok && sp_hash_parse(f[9], &s->hash) == SP_OK)
+            if (s->path && sane && hash_ok && alter_ok && sp_hash_parse(f[9], &s->hash) == SP_OK)
                 cache->nsamples++;
             else {
                 free(s->path);

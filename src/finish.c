@@ -215,6 +215,7 @@ static void log_summary(sp_job *run)
                k->detail ? k->detail : "");
     }
     sp_report_log(run);
+    sp_altered_log(run);
 }
 
 int sp_finish(sp_job *run)
@@ -237,6 +238,7 @@ int sp_finish(sp_job *run)
     sp_splits_json(run, &b);
     json_shards(&b, run);
     sp_report_json(&b, run);
+    b.oom |= sp_altered_json(&b, run) != SP_OK; /* samples the decoder changed */
     json_skips(&b, run);
     sp_buf_puts(&b, "}\n");
     sp_error err;

@@ -797,6 +797,19 @@ int sp_report_write(sp_job *run, sp_error *err);
 void sp_report_json(sp_buf *b, const sp_job *run);
 void sp_report_log(sp_job *run);
 
+/* Samples the decoder altered (src/altered.c), from their catalog facts
+ * (sp_image_info.alterations): one row per sample and reason, for the samples a sink
+ * writes that were not skipped, in catalog order. *rows is malloc'd. */
+typedef struct sp_altered {
+    uint32_t source, sample;
+    const char *reason; /* exif_rotated, cmyk_converted, alpha_composited, ... */
+    char detail[96];
+} sp_altered;
+int sp_altered_rows(const sp_job *run, sp_altered **rows, size_t *n);
+/* The manifest's "altered" member (with its trailing comma); SP_E_NOMEM. */
+int sp_altered_json(sp_buf *b, const sp_job *run);
+void sp_altered_log(sp_job *run);
+
 /* ---- per-thread scratch (src/scratch.c) -------------------------------------------- */
 
 /* Memory a worker thread reuses across images: slot i is one buffer that grows to the

@@ -1,8 +1,8 @@
 /*
  * The report: every sample a run dropped or could not use, with the phase that decided
  * (scan, clean, build), the reason code (sp_strerror's names: corrupt, duplicate,
- * near_duplicate, too_small, ...) and a detail; and the near-duplicate clusters the clean
- * stages found. It goes to OUTDIR/report.tsv (one row per sample, for grep and
+ * near_duplicate, too_small, ...) and a detail; the near-duplicate clusters the clean
+ * stages found; and the written samples the decoder altered (src/altered.c). It goes to OUTDIR/report.tsv (one row per sample, for grep and
  * spreadsheets), to manifest.json ("skipped" and "clusters"), and as a summary to stderr.
  */
 #include "internal.h"
@@ -114,6 +114,16 @@ int sp_report_write(sp_job *run, sp_error *err)
         snprintf(detail, sizeof(detail), "kept, member of cluster %u", m->cluster);
         tsv_row(&b, "clean", cat, cat->samples[m->sample].path, "cluster", detail);
     }
+    /* Samples written with pixels the decoder changed (src/altered.c): phase `decode`. */
+    sp_altered *alt = NULL;
+    size_t nalt = 0;
+    b.oom |= sp_altered_rows(run, &alt, &nalt) != SP_OK;
+    for (size_t i = 0; i < nalt; i++) {
+        const sp_catalog *cat = &run->catalogs[alt[i].source];
+        tsv_row(&b, "decode", cat, cat->samples[alt[i].sample].path, alt[i].reason,
+                alt[i].detail);
+    }
+    free(alt);
     int rc = b.oom ? sp_fail(err, SP_E_NOMEM, "out of memory") : SP_OK;
     char *path = sp_path_join(run->outdir, "report.tsv");
     if (rc == SP_OK && !path) rc = sp_fail(err, SP_E_NOMEM, "out of memory");

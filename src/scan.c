@@ -37,8 +37,10 @@ static void inspect(const sp_ctx *ctx, const sp_catalog *cat, sp_sample *s,
             rc = sp_fail(&err, SP_E_FORMAT, "empty file");
         else if (!s->format)
             rc = sp_fail(&err, SP_E_FORMAT, "not a recognised image (content is not JPEG, PNG or PNM)");
-        else
+        else {
+            s->info = (sp_image_info){0}; /* a codec that fills no alterations reports none */
             rc = s->format->header(data, len, lim, &s->info, &err);
+        }
     }
     /* What a clean stage asked for: a full decode (corrupt check), a perceptual hash. */
     s->decoded = s->has_phash = false;

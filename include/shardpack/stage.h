@@ -131,9 +131,23 @@ typedef struct sp_limits {
     uint64_t max_unpacked_bytes; /* compressed members one archive source holds in memory */
 } sp_limits;
 
+/* What decoding to 8-bit RGB changes in a sample's pixels beyond the layout (gray
+ * replicated, palette expanded and interlacing undone change nothing): bits of
+ * sp_image_info.alterations, known from the header, so the build's report can list every
+ * sample the decoder altered without decoding it again. */
+#define SP_ALTER_ORIENTED 0x01u /* turned upright by EXIF orientation (in `orientation`) */
+#define SP_ALTER_CMYK 0x02u     /* CMYK colour converted to RGB */
+#define SP_ALTER_YCCK 0x04u     /* YCCK colour converted to RGB */
+#define SP_ALTER_ALPHA 0x08u    /* has alpha (a channel or tRNS): composited or dropped */
+#define SP_ALTER_DEPTH 0x10u    /* samples of 0..maxval, not 0..255, scaled (in `maxval`) */
+
 typedef struct sp_image_info {
     uint32_t width, height;
     uint32_t channels; /* as stored: 1 gray, 2 gray+alpha, 3 colour, 4 colour+alpha/CMYK */
+    /* Filled by the header function; a codec that leaves them 0 reports no alteration. */
+    uint32_t alterations; /* SP_ALTER_* */
+    uint16_t orientation; /* EXIF orientation 1..8 (0 or 1: none) */
+    uint16_t maxval;      /* largest stored sample value when it is not 255 (0: 255) */
 } sp_image_info;
 
 struct sp_encode_opts;

@@ -9,6 +9,12 @@ within the case's tolerance, or skipped with the expected reason — never a cra
 all cases are built together with a few good images, and the build must succeed with
 every good file in it. Last, shrink-on-load on a rotated JPEG must give the same size and
 nearly the same pixels as a full decode.
+
+The report lists every written sample whose pixels the decoder changed (EXIF orientation,
+CMYK/YCCK, alpha, depth) with the case's exact rows, in report.tsv (phase `decode`) and in
+manifest.json (`altered`); plain images, orientation 1 and skipped files have none. A
+rebuild from the catalog cache reports the same; copies are listed once; archive members
+are named by archive and member.
 """
 
 import io
@@ -67,6 +73,32 @@ def images(out):
 METAS = {}
 
 
+def altered_rows(out):
+    """The report's `decode` rows as (path, member, reason, detail), and the manifest's
+    `altered` entries as (path, archive, reason, detail)."""
+    with open(os.path.join(out, "report.tsv"), encoding="utf-8") as f:
+        rows = [l.rstrip("\n").split("\t") for l in f][1:]
+    tsv = [(r[2], r[3], r[4], r[5]) for r in rows if r[0] == "decode"]
+    m = json.load(open(os.path.join(out, "manifest.json"), encoding="utf-8"))
+    for a in m["altered"]:
+        want_keys = {"source", "path", "reason", "detail"} | ({"archive"} if "archive" in a else set())
+        assert set(a) == want_keys and a["source"] == "source", a
+    man = [(a["path"], a.get("archive", ""), a["reason"], a["detail"]) for a in m["altered"]]
+    return tsv, man
+
+
+def check_altered(what, out, want):
+    """want: [(path, reason, detail)] for a folder source."""
+    tsv, man = altered_rows(out)
+    if tsv != [(p, "", r, d) for p, r, d in want]:
+        failures.append(f"{what}: report.tsv altered rows {tsv}, expected {want}")
+        return False
+    if man != [(p, "", r, d) for p, r, d in want]:
+        failures.append(f"{what}: manifest altered {man}, expected {want}")
+        return False
+    return True
+
+
 for case, e in sorted(expect.items()):
     p, out = build(case, os.path.join(CORPUS, case), sets=e["set"])
     if p.returncode == 124:
@@ -76,6 +108,11 @@ for case, e in sorted(expect.items()):
         failures.append(f"{case}: exit {p.returncode}: {p.stderr.strip()}")
         continue
     m, got = images(out)
+    want_alt = [(f"{case}/{e['file']}", r, d) for r, d in e["altered"]]
+    if not check_altered(case, out, want_alt):
+        continue
+    if want_alt:
+        print(f"ok  {case}: reported altered: {'; '.join(r + ': ' + d for _, r, d in want_alt)}")
     if e["outcome"] == "skipped":
         reasons = [s["reason"] for s in m["skipped"]]
         if reasons != [e["reason"]] or m["records"] != 0:
@@ -124,6 +161,87 @@ else:
                         f"{skipped} (expected {want_skipped})")
     else:
         print(f"ok  whole corpus: {want} records, {len(skipped)} skipped with their reasons")
+    # Every altered case once, in path order; the background cases are built on white here.
+    want_alt = []
+    for case, e in sorted(expect.items()):
+        rows = e["altered"]
+        if any(x.startswith("run.background") for x in e["set"]):
+            rows = [["alpha_composited", "composited on white (255,255,255)"]]
+        want_alt += [(f"{case}/{e['file']}", r, d) for r, d in rows]
+    assert len(want_alt) >= 15, want_alt
+    if check_altered("whole corpus", out, want_alt):
+        print(f"ok  whole corpus: {len(want_alt)} altered rows, none for plain images")
+    # A rebuild answers every header from the catalog cache: the same report, the same
+    # manifest, and the summary counts the rows by reason.
+    first = open(os.path.join(out, "report.tsv"), "rb").read()
+    first_alt = json.load(open(os.path.join(out, "manifest.json")))["altered"]
+    cfg = os.path.join(WORK, "all.ini")
+    p = subprocess.run(["timeout", "20", SP, "build", cfg, "-o", out, "-j", "2"],
+                       capture_output=True, text=True)
+    counts = {}
+    for _, r, _ in want_alt:
+        counts[r] = counts.get(r, 0) + 1
+    order = ["exif_rotated", "cmyk_converted", "alpha_composited", "alpha_dropped",
+             "depth_reduced", "depth_scaled"]
+    line = "altered by reason: " + ", ".join(f"{r} {counts[r]}" for r in order if r in counts)
+    found = [l for l in p.stderr.splitlines() if "samples found" in l]
+    if p.returncode != 0:
+        failures.append(f"cached rebuild: exit {p.returncode}: {p.stderr.strip()}")
+    elif open(os.path.join(out, "report.tsv"), "rb").read() != first:
+        failures.append("cached rebuild: report.tsv differs from the first build's")
+    elif json.load(open(os.path.join(out, "manifest.json")))["altered"] != first_alt:
+        failures.append("cached rebuild: manifest altered differs from the first build's")
+    elif line not in p.stderr:
+        failures.append(f"cached rebuild: no '{line}' in the summary: {p.stderr}")
+    elif not found or found[0].split("catalog cache hits ")[1] != found[0].split()[2].rstrip(","):
+        failures.append(f"cached rebuild: not every sample came from the cache: {found}")
+    else:
+        print(f"ok  cached rebuild: same report; summary '{line}'")
+    # A damaged alteration field in the cache is not trusted: that row is scanned again.
+    cache = os.path.join(out, ".shardpack", "catalog-source.tsv")
+    rows = open(cache, encoding="utf-8").read().split("\n")
+    hit = [i for i, r in enumerate(rows) if r.startswith("exif_orientation_6/")]
+    assert len(hit) == 1 and len(rows[hit[0]].split("\t")) == 17, rows[hit[0]]
+    f = rows[hit[0]].split("\t")
+    f[14] = "1x"
+    rows[hit[0]] = "\t".join(f)
+    open(cache, "w", encoding="utf-8").write("\n".join(rows))
+    p = subprocess.run(["timeout", "20", SP, "build", cfg, "-o", out, "-j", "2"],
+                       capture_output=True, text=True)
+    found = [l for l in p.stderr.splitlines() if "samples found" in l]
+    hits = int(found[0].split("catalog cache hits ")[1]) if found else -1
+    total = int(found[0].split()[2].rstrip(",")) if found else -1
+    if p.returncode != 0 or open(os.path.join(out, "report.tsv"), "rb").read() != first:
+        failures.append(f"damaged cache row: exit {p.returncode}, report differs or {p.stderr}")
+    elif hits != total - 1:
+        failures.append(f"damaged cache row: {hits} cache hits of {total}, expected one rescan")
+    else:
+        print("ok  a damaged alteration field in the cache is rescanned; same report")
+
+# Copies of an altered sample (balance) and archive members: one row per sample, named by
+# the archive and the member path.
+ARC = os.path.join(WORK, "arc")
+os.makedirs(ARC)
+with tarfile.open(os.path.join(ARC, "set.tar"), "w") as t:
+    t.add(os.path.join(CORPUS, "exif_orientation_6", "exif_orientation_6", "a.jpg"), "rot/a.jpg")
+    t.add(os.path.join(CORPUS, "rgba_on_white", "rgba_on_white", "a.png"), "rot/b.png")
+    for i in range(6):
+        t.add(os.path.join(good, f"g{i % 5}.png"), f"plain/g{i}.png")
+p, out = build("arc", os.path.join(ARC, "set.tar"), extra="[balance]\nmode = over\n", timeout=10)
+if p.returncode != 0:
+    failures.append(f"archive with copies: exit {p.returncode}: {p.stderr.strip()}")
+else:
+    tsv, man = altered_rows(out)
+    tar_path = os.path.join(ARC, "set.tar")
+    recs = json.load(open(os.path.join(out, "manifest.json")))["records"]
+    want_tsv = [(tar_path, "rot/a.jpg", "exif_rotated", "EXIF orientation 6: turned 90° clockwise"),
+                (tar_path, "rot/b.png", "alpha_composited", "composited on white (255,255,255)")]
+    want_man = [(m_, a, r, d) for a, m_, r, d in want_tsv]
+    if recs != 12 or tsv != want_tsv or man != want_man:
+        failures.append(f"archive with copies: {recs} records (expected 12), report {tsv}, "
+                        f"manifest {man}; expected {want_tsv}")
+    else:
+        print("ok  archive with copies: 12 records, each altered member listed once")
 
 # Shrink-on-load on an EXIF-rotated JPEG: the decoder scales the stored (sideways) image,
 # and the result must match a full decode's in size and, closely, in pixels.

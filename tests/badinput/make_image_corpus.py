@@ -8,7 +8,8 @@ OUTDIR/<case>/<case>/<file> is a one-class dataset holding the case's file;
 OUTDIR/<case>.npy is the pixels it must decode to (uint8 H x W x 3) for `decoded` cases;
 OUTDIR/expect.json maps each case to {"file", "outcome": "decoded" | "skipped",
 "reason" (skipped: the manifest's reason code), "tol" (decoded: largest per-channel
-difference allowed), "set" (config overrides)}. Everything is drawn from fixed seeds, so
+difference allowed), "set" (config overrides), "altered" (the [reason, detail] rows the
+report must list for the file: what the decoder changed; empty for none)}. Everything is drawn from fixed seeds, so
 the corpus is the same on every run. MAKE_JPEG is tests/tools/make_jpeg (JPEGs Pillow
 cannot write: YCCK, ~1900 progressive scans). Cases are documented in docs/guide.md.
 """
@@ -29,12 +30,12 @@ RNG = np.random.default_rng(20261202)
 EXPECT = {}
 
 
-def put(case, name, data, outcome, reason=None, expected=None, tol=0, sets=()):
+def put(case, name, data, outcome, reason=None, expected=None, tol=0, sets=(), altered=()):
     folder = os.path.join(OUT, case, case)
     os.makedirs(folder, exist_ok=True)
     with open(os.path.join(folder, name), "wb") as f:
         f.write(data)
-    e = {"file": name, "outcome": outcome, "set": list(sets)}
+    e = {"file": name, "outcome": outcome, "set": list(sets), "altered": [list(a) for a in altered]}
     if reason:
         e["reason"] = reason
     if expected is not None:
@@ -135,13 +136,15 @@ os.remove(scans_path)
 put("png_named_jpg", "a.jpg", png, "decoded", expected=base, tol=0)
 cmyk = RNG.integers(0, 256, (8, 12, 4), dtype=np.uint8).repeat(4, 0).repeat(4, 1)
 cmyk_jpeg = encode(Image.fromarray(cmyk, "CMYK"), "JPEG", quality=95)
-put("cmyk_jpeg", "a.jpg", cmyk_jpeg, "decoded", expected=pil_rgb(cmyk_jpeg), tol=2)
+CMYK = [("cmyk_converted", "CMYK converted to RGB")]
+put("cmyk_jpeg", "a.jpg", cmyk_jpeg, "decoded", expected=pil_rgb(cmyk_jpeg), tol=2, altered=CMYK)
 ycck_path = os.path.join(OUT, "ycck.jpg")
 assert os.system(f"'{MAKE_JPEG}' ycck '{ycck_path}'") == 0
 ycck = open(ycck_path, "rb").read()
 os.remove(ycck_path)
 assert Image.open(io.BytesIO(ycck)).info.get("adobe_transform") == 2  # YCCK
-put("ycck_jpeg", "a.jpg", ycck, "decoded", expected=pil_rgb(ycck), tol=2)
+put("ycck_jpeg", "a.jpg", ycck, "decoded", expected=pil_rgb(ycck), tol=2,
+    altered=[("cmyk_converted", "YCCK converted to RGB")])
 cmyk_path = os.path.join(OUT, "cmyk.jpg")
 assert os.system(f"'{MAKE_JPEG}' cmyk '{cmyk_path}'") == 0
 plain_cmyk = open(cmyk_path, "rb").read()
@@ -152,34 +155,39 @@ assert b"Adobe" not in plain_cmyk and Image.open(io.BytesIO(plain_cmyk)).mode ==
 # expectation is computed from the ink values: Pillow's raw "CMYK;I" read gives 255 - ink.
 raw = np.asarray(Image.open(io.BytesIO(plain_cmyk))).astype(np.int64)  # 255 - ink
 want = (raw[..., :3] * raw[..., 3:4] + 127) // 255  # (255 - C)(255 - K) / 255
-put("cmyk_no_adobe_marker", "a.jpg", plain_cmyk, "decoded", expected=want, tol=2)
+put("cmyk_no_adobe_marker", "a.jpg", plain_cmyk, "decoded", expected=want, tol=2, altered=CMYK)
+DEEP = [("depth_reduced", "16-bit samples reduced to 8 bits")]
 rgb16 = RNG.integers(0, 65536, (20, 30, 3)).astype(np.uint16)
 put("png_16bit_rgb", "a.png", png_by_hand(rgb16, bitdepth=16), "decoded",
-    expected=(rgb16.astype(np.int64) * 255 + 32767) // 65535, tol=1)
+    expected=(rgb16.astype(np.int64) * 255 + 32767) // 65535, tol=1, altered=DEEP)
 gray16 = RNG.integers(0, 65536, (20, 30)).astype(np.uint16)
 put("png_16bit_gray", "a.png", png_by_hand(gray16, bitdepth=16, colortype=0), "decoded",
     expected=np.repeat(((gray16.astype(np.int64) * 255 + 32767) // 65535)[..., None], 3, -1),
-    tol=1)
+    tol=1, altered=DEEP)
 pal = Image.fromarray(base).quantize(16)
 alpha_of_index = bytes(255 if i % 3 else (0 if i % 2 else 128) for i in range(16))
 pal_png = encode(pal, "PNG", transparency=alpha_of_index)
 rgba = np.asarray(Image.open(io.BytesIO(pal_png)).convert("RGBA"))
 assert (rgba[..., 3] < 255).any()
+WHITE = [("alpha_composited", "composited on white (255,255,255)")]
 put("palette_trns", "a.png", pal_png, "decoded", expected=composite(rgba[..., :3], rgba[..., 3]),
-    tol=1)
+    tol=1, altered=WHITE)
 put("interlaced_png", "a.png", png_by_hand(picture(37, 29), interlace=True), "decoded",
     expected=picture(37, 29), tol=0)
 gray = base[..., 1]
 alpha = np.tile(np.linspace(0, 255, 48).astype(np.uint8), (32, 1))
 la_png = encode(Image.fromarray(np.stack([gray, alpha], -1), "LA"), "PNG")
 put("gray_alpha", "a.png", la_png, "decoded",
-    expected=composite(np.repeat(gray[..., None], 3, -1), alpha), tol=1)
+    expected=composite(np.repeat(gray[..., None], 3, -1), alpha), tol=1, altered=WHITE)
 rgba_png = encode(Image.fromarray(np.dstack([base, alpha]), "RGBA"), "PNG")
-put("rgba_on_white", "a.png", rgba_png, "decoded", expected=composite(base, alpha), tol=1)
+put("rgba_on_white", "a.png", rgba_png, "decoded", expected=composite(base, alpha), tol=1,
+    altered=WHITE)
 put("rgba_on_blue", "a.png", rgba_png, "decoded", expected=composite(base, alpha, (0, 0, 255)),
-    tol=1, sets=["run.background=0,0,255"])
+    tol=1, sets=["run.background=0,0,255"],
+    altered=[("alpha_composited", "composited on (0,0,255)")])
 put("rgba_drop_alpha", "a.png", rgba_png, "decoded", expected=base, tol=0,
-    sets=["run.background=none"])
+    sets=["run.background=none"],
+    altered=[("alpha_dropped", "alpha dropped (background = none)")])
 
 frames = [Image.fromarray(base), Image.fromarray(255 - base), Image.fromarray(base[::-1])]
 apng = encode(frames[0], "PNG", save_all=True, append_images=frames[1:], duration=100)
@@ -188,12 +196,23 @@ put("apng_default_image", "a.png", apng, "decoded", expected=base, tol=0)
 
 # EXIF orientations 1-8 (little-endian, as Pillow writes), two big-endian, one damaged.
 photo = picture(40, 24)
+TURNED = {2: "mirrored left to right", 3: "turned 180°", 4: "mirrored top to bottom",
+          5: "mirrored across the top-left to bottom-right diagonal", 6: "turned 90° clockwise",
+          7: "mirrored across the top-right to bottom-left diagonal",
+          8: "turned 90° counter-clockwise"}
+
+
+def turned(o):
+    return [("exif_rotated", f"EXIF orientation {o}: {TURNED[o]}")] if o > 1 else []
+
+
 for o in range(1, 9):
     ex = Image.Exif()
     ex[0x0112] = o
     data = encode(Image.fromarray(photo), "JPEG", quality=95, exif=ex.tobytes())
     want = np.asarray(ImageOps.exif_transpose(Image.open(io.BytesIO(data))).convert("RGB"))
-    put(f"exif_orientation_{o}", "a.jpg", data, "decoded", expected=want, tol=1)
+    put(f"exif_orientation_{o}", "a.jpg", data, "decoded", expected=want, tol=1,
+        altered=turned(o))
 
 
 def exif_be(orientation, ifd_offset=8, count=1):
@@ -206,7 +225,8 @@ for o in (6, 5):
     data = encode(Image.fromarray(photo), "JPEG", quality=95, exif=exif_be(o))
     want = np.asarray(ImageOps.exif_transpose(Image.open(io.BytesIO(data))).convert("RGB"))
     assert want.shape[:2] == (40, 24)
-    put(f"exif_big_endian_{o}", "a.jpg", data, "decoded", expected=want, tol=1)
+    put(f"exif_big_endian_{o}", "a.jpg", data, "decoded", expected=want, tol=1,
+        altered=turned(o))
 # An IFD offset past the end and an entry count far beyond the data: read as no orientation.
 plain = np.asarray(Image.open(io.BytesIO(encode(Image.fromarray(photo), "JPEG", quality=95))).convert("RGB"))
 put("exif_bad_offset", "a.jpg",
@@ -216,7 +236,23 @@ put("exif_bad_count", "a.jpg",
     encode(Image.fromarray(photo), "JPEG", quality=95, exif=exif_be(6, count=60000)),
     "decoded", expected=np.asarray(ImageOps.exif_transpose(Image.open(io.BytesIO(
         encode(Image.fromarray(photo), "JPEG", quality=95, exif=exif_be(6))))).convert("RGB")),
-    tol=1)
+    tol=1, altered=turned(6))
+
+# Plain 8-bit gray (PNG, JPEG): replicated to RGB, nothing altered. PNM maxvals other than
+# 255 are scaled to 0..255 (deeper ones reduced), and reported so.
+gray8 = picture(30, 20)[..., 0]
+put("gray_png", "a.png", encode(Image.fromarray(gray8), "PNG"), "decoded",
+    expected=np.repeat(gray8[..., None], 3, -1), tol=0)
+gray_jpeg = encode(Image.fromarray(gray8), "JPEG", quality=95)
+put("gray_jpeg", "a.jpg", gray_jpeg, "decoded", expected=pil_rgb(gray_jpeg), tol=1)
+g15 = RNG.integers(0, 16, (6, 9)).astype(np.uint8)
+put("pnm_maxval_15", "a.pgm", b"P5\n9 6\n15\n" + g15.tobytes(), "decoded",
+    expected=np.repeat(((g15.astype(np.int64) * 255 + 7) // 15)[..., None], 3, -1), tol=0,
+    altered=[("depth_scaled", "samples of 0..15 scaled to 0..255")])
+c1000 = RNG.integers(0, 1001, (5, 7, 3)).astype(np.uint16)
+put("pnm_maxval_1000", "a.ppm", b"P6\n7 5\n1000\n" + c1000.astype(">u2").tobytes(), "decoded",
+    expected=(c1000.astype(np.int64) * 255 + 500) // 1000, tol=0,
+    altered=[("depth_reduced", "samples of 0..1000 reduced to 0..255")])
 
 with open(os.path.join(OUT, "expect.json"), "w") as f:
     json.dump(EXPECT, f, indent=1, sort_keys=True)

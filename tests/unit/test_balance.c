@@ -62,7 +62,7 @@ static sp_job *plan_job(sp_ctx *ctx, const char *ini, const uint32_t *counts, si
             s->path = sp_strdup(path);
             s->label = (int32_t)c;
             s->format = &sp_format_png;
-            s->info = (sp_image_info){64, 64, 3};
+            s->info = (sp_image_info){.width = 64, .height = 64, .channels = 3};
             if (tweak) tweak(s, cat->nsamples, c);
             cat->nsamples++;
         }

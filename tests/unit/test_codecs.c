@@ -105,6 +105,7 @@ static void test_jpeg_round_trip(void **state)
     assert_int_equal(info.width, 96);
     assert_int_equal(info.height, 64);
     assert_int_equal(info.channels, 3);
+    assert_int_equal(info.alterations, 0); /* plain RGB: nothing for the report */
 
     decode(&sp_format_jpeg, data, len, &back);
     assert_int_equal(back.width, 96);
@@ -309,6 +310,7 @@ static void test_jpeg_cmyk(void **state)
         sp_error_clear(&err);
         assert_int_equal(sp_format_jpeg.header(data, len, &run_limits, &info, &err), SP_OK);
         assert_int_equal(info.channels, 4);
+        assert_int_equal(info.alterations, SP_ALTER_CMYK);
         sp_image back;
         decode(&sp_format_jpeg, data, len, &back);
         double p = psnr(&img, &back);
@@ -400,6 +402,7 @@ static void test_png_round_trip(void **state)
     assert_int_equal(info.width, 33);
     assert_int_equal(info.height, 21);
     assert_int_equal(info.channels, 3);
+    assert_int_equal(info.alterations, 0);
     decode(&sp_format_png, data, len, &back);
     assert_int_equal(back.width, 33);
     assert_int_equal(back.height, 21);
@@ -467,6 +470,7 @@ static void test_png_alpha_on_white(void **state)
     sp_error_clear(&err);
     assert_int_equal(sp_format_png.header(data, len, &run_limits, &info, &err), SP_OK);
     assert_int_equal(info.channels, 4);
+    assert_int_equal(info.alterations, SP_ALTER_ALPHA);
     decode(&sp_format_png, data, len, &back);
     assert_int_equal(back.width, w);
     assert_int_equal(back.height, h);

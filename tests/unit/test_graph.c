@@ -423,14 +423,14 @@ static int tiny_header(const uint8_t *d, size_t n, const sp_limits *lim, sp_imag
     (void)lim;
     if (n < 6 || (size_t)d[4] * d[5] + 6 != n || !d[4] || !d[5])
         return sp_fail(err, SP_E_CORRUPT, "bad TINY file");
-    *info = (sp_image_info){d[4], d[5], 1};
+    *info = (sp_image_info){.width = d[4], .height = d[5], .channels = 1};
     return SP_OK;
 }
 
 static int tiny_decode(const uint8_t *d, size_t n, const sp_limits *lim, sp_image *out,
                        sp_error *err)
 {
-    sp_image_info info = {0, 0, 0};
+    sp_image_info info = {0};
     int rc = tiny_header(d, n, lim, &info, err);
     if (rc == SP_OK && (rc = sp_image_alloc(out, info.width, info.height, 3)) != SP_OK)
         return sp_fail(err, rc, "out of memory");
