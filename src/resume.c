@@ -568,53 +568,25 @@ int sp_resume_restore(sp_job *run, size_t sink, size_t shard)
             return sp_fail(&run->ctx->err, SP_E_NOMEM, "out of memory");
         sh->nsidecars++;
     }
-    /* The skipped records, in the order the build met them: each is the next record of the
-     * slice from that sample. Copies of one sample share its label, so the counts agree
-     * whichever copy it was. */
+    /* The stand-ins first, in the order the build made them: each names its record by
+     * sample and copy. */
     bool *failed = calloc(sh->count ? sh->count : 1, sizeof(bool));
-    if (!failed) return sp_fail(&run->ctx->err, SP_E_NOMEM, "out of memory");
-    int rc = SP_OK;
-    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(j, "skips"))
-    {
-        if (rc != SP_OK) break;
-        const char *src = json_s(it, "source"), *path = json_s(it, "path");
-        size_t k = 0;
-        for (; k < sh->count; k++) {
-            const sp_record *r = &sp->recs.v[sh->first + k];
-            const sp_catalog *cat = &run->catalogs[r->source];
-            if (!failed[k] && strcmp(cat->source, src) == 0 &&
-                strcmp(cat->samples[r->sample].path, path) == 0)
-                break;
-        }
-        if (k == sh->count) {
-            rc = sp_fail(&run->ctx->err, SP_E_INTERNAL, "%s: its stamp names a record it lacks",
-                         sh->path);
-            break;
-        }
-        failed[k] = true;
-        const sp_record *r = &sp->recs.v[sh->first + k];
-        int code = (int)cJSON_GetObjectItemCaseSensitive(it, "code")->valuedouble;
-        rc = sp_run_add_skip(run, r->source, r->sample, "build", code, json_s(it, "detail"));
-    }
-    /* The stand-ins, in the order the build made them: each for a skipped record of that
-     * sample and copy. A stand-in is of its record's class, so it counts as the record. */
     bool *stood = calloc(sh->count ? sh->count : 1, sizeof(bool));
-    if (!stood && rc == SP_OK) rc = sp_fail(&run->ctx->err, SP_E_NOMEM, "out of memory");
-    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(j, "substs"))
+    int rc = failed && stood ? SP_OK : sp_fail(&run->ctx->err, SP_E_NOMEM, "out of memory");
+    const cJSON *it2;
+    cJSON_ArrayForEach(it2, cJSON_GetObjectItemCaseSensitive(j, "substs"))
     {
         if (rc != SP_OK) break;
         uint32_t bsrc = 0, bsmp = 0, src = 0, smp = 0;
         uint64_t copy = 0, by_copy = 0;
-        json_u64(cJSON_GetObjectItemCaseSensitive(it, "copy"), &copy);
-        json_u64(cJSON_GetObjectItemCaseSensitive(it, "by_copy"), &by_copy);
-        bool found = find_sample(run, json_s(it, "source"), json_s(it, "path"), &bsrc, &bsmp) &&
-                     find_sample(run, json_s(it, "by_source"), json_s(it, "by"), &src, &smp);
+        json_u64(cJSON_GetObjectItemCaseSensitive(it2, "copy"), &copy);
+        json_u64(cJSON_GetObjectItemCaseSensitive(it2, "by_copy"), &by_copy);
+        bool found = find_sample(run, json_s(it2, "source"), json_s(it2, "path"), &bsrc, &bsmp) &&
+                     find_sample(run, json_s(it2, "by_source"), json_s(it2, "by"), &src, &smp);
         size_t k = 0;
         for (; found && k < sh->count; k++) {
             const sp_record *r = &sp->recs.v[sh->first + k];
-            if (failed[k] && !stood[k] && r->source == bsrc && r->sample == bsmp &&
-                r->copy == copy)
-                break;
+            if (!stood[k] && r->source == bsrc && r->sample == bsmp && r->copy == copy) break;
         }
         if (!found || k == sh->count) {
             rc = sp_fail(&run->ctx->err, SP_E_INTERNAL,
@@ -627,9 +599,39 @@ int sp_resume_restore(sp_job *run, size_t sink, size_t shard)
         by.source = src;
         by.sample = smp;
         by.copy = (uint32_t)by_copy;
-        rc = sp_run_add_subst(run, sink, r, &by);
-        if (rc != SP_OK) rc = sp_fail(&run->ctx->err, SP_E_NOMEM, "out of memory");
+        if (sp_run_add_subst(run, sink, r, &by) != SP_OK)
+            rc = sp_fail(&run->ctx->err, SP_E_NOMEM, "out of memory");
     }
+    /* The skipped records, in the order the build met them: a record with a stand-in of
+     * that sample if there is one left, else the next record of the slice from that
+     * sample. Copies of one sample share its label, so the counts agree whichever copy a
+     * skip without a stand-in was. */
+    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(j, "skips"))
+    {
+        if (rc != SP_OK) break;
+        const char *src = json_s(it, "source"), *path = json_s(it, "path");
+        size_t pick = sh->count;
+        for (size_t k = 0; k < sh->count; k++) {
+            const sp_record *r = &sp->recs.v[sh->first + k];
+            const sp_catalog *cat = &run->catalogs[r->source];
+            if (failed[k] || strcmp(cat->source, src) != 0 ||
+                strcmp(cat->samples[r->sample].path, path) != 0)
+                continue;
+            if (pick == sh->count || stood[k]) pick = k;
+            if (stood[k]) break;
+        }
+        if (pick == sh->count) {
+            rc = sp_fail(&run->ctx->err, SP_E_INTERNAL, "%s: its stamp names a record it lacks",
+                         sh->path);
+            break;
+        }
+        failed[pick] = true;
+        const sp_record *r = &sp->recs.v[sh->first + pick];
+        int code = (int)cJSON_GetObjectItemCaseSensitive(it, "code")->valuedouble;
+        rc = sp_run_add_skip(run, r->source, r->sample, "build", code, json_s(it, "detail"));
+    }
+    /* Written: every record not skipped, and every skipped one a stand-in replaced (of its
+     * class, so it counts as the record). */
     for (size_t k = 0; rc == SP_OK && k < sh->count; k++) {
         if (failed[k] && !stood[k]) continue;
         const sp_record *r = &sp->recs.v[sh->first + k];
