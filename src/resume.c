@@ -6,11 +6,12 @@
  * hashed (XXH3-128). Right after a shard is committed under its final name, a stamp
  * (OUTDIR/.shardpack/stamps/SHARD.json, written atomically) records that hash with what
  * the manifest needs of the shard: records, bytes, checksum, sidecars, the samples it
- * skipped. The next build keeps a shard whose stamp matches its slice hash and whose files
- * still have the stamped size and mtime, and takes its results from the stamp instead of
- * building it. A stamp is removed before its shard is rebuilt, and names the slice it
- * describes, so an old stamp is never taken for a current one: a shard killed between its
- * rename and its stamp is simply rebuilt.
+ * skipped, the stand-ins it wrote for them and what chose each (choice_hash). The next
+ * build keeps a shard whose stamp matches its slice hash, whose stand-ins the inputs
+ * still choose, and whose files still have the stamped size and mtime, and takes its
+ * results from the stamp instead of building it. A stamp is removed before its shard is
+ * rebuilt, and names the slice it describes, so an old stamp is never taken for a current
+ * one: a shard killed between its rename and its stamp is simply rebuilt.
  *
  * The same stamps let a build be split (--part I/N, --shard NAME): each process writes its
  * own shards and stamps, and `finish` plans again and takes every shard from its stamp.
@@ -43,8 +44,8 @@ struct sp_resume {
     sp_hash128 *source; /* per catalog: its source stage's options */
     char *stamps_dir;
     size_t work;        /* shards this process will write */
-    sp_subst_pool *pool;   /* the candidates of stand-ins, one sink at a time */
-    sp_hash128 *pool_hash; /* per sink and class: what decides a stand-in (pool_hash) */
+    sp_subst_pool *pool; /* the candidates of stand-ins, one sink at a time */
+    sp_hash128 *pool_hash; /* per sink and class: its candidates by name (pool_hash) */
     bool *pool_done;
 };
 
@@ -236,7 +237,12 @@ static int pool_hash(sp_job *run, size_t s, int32_t label, sp_hash128 *out)
     return SP_OK;
 }
 
-static int32_t label_of(const sp_job *run, uint32_t source, uint32_t sample);
+static int32_t label_of(const sp_job *run, uint32_t source, uint32_t sample)
+{
+    const sp_catalog *cat = &run->catalogs[source];
+    int32_t l = cat->samples[sample].label;
+    return l >= 0 ? cat->to_global[l] : -1;
+}
 
 /* The choice of a stand-in (by_source, by_sample) for `bad` in sink s, as the inputs now
  * make it: SP_OK with *out and the stand-in's copy number; SP_E_CHANGED when the walk no
@@ -264,13 +270,6 @@ static int choice_hash(sp_job *run, size_t s, const sp_record *bad, uint32_t by_
         }
     }
     return SP_E_CHANGED;
-}
-
-static int32_t label_of(const sp_job *run, uint32_t source, uint32_t sample)
-{
-    const sp_catalog *cat = &run->catalogs[source];
-    int32_t l = cat->samples[sample].label;
-    return l >= 0 ? cat->to_global[l] : -1;
 }
 
 static int cmp_sample_path(const void *key, const void *elem)
