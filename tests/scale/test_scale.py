@@ -274,6 +274,39 @@ def test_touch():
     run("build", cfg, "-q", "-o", fresh3)
     same_standins(fresh3, ref, "rebuild after a stand-in changed vs a fresh build")
     same_output(fresh3, ref, "rebuild after a stand-in changed vs a fresh build")
+    # The stand-in breaks (cut short: its header still passes the scan): the choice tries
+    # it, it fails, and the next candidate stands in. Then it is mended: the choice takes
+    # it again, though the stamped stand-in (the next one) did not change — only what was
+    # tried before it did, which the stamp's `choice` hash holds.
+    path = os.path.join(data, x["by"])
+    with open(path, "rb") as f:
+        good = f.read()
+    with open(path, "wb") as f:
+        f.write(good[:len(good) * 2 // 3])
+    run("build", cfg, "-q", "-j", "2", "-o", ref)
+    m = json.load(open(os.path.join(ref, "manifest.json")))
+    if (x["by"], "build") not in [(k["path"], k["phase"]) for k in m["skipped"]]:
+        sys.exit("FAIL: the cut stand-in %s should fail in the build: %s" % (x["by"], m["skipped"]))
+    now = [y for y in m["substituted"] if (y["path"], y["copy"]) == (x["path"], x["copy"])]
+    if len(now) != 1 or now[0]["by"] in (x["by"], x["path"]):
+        sys.exit("FAIL: with %s cut, %s's stand-in is %s" % (x["by"], x["path"], now))
+    fresh4 = os.path.join(WORK, "fresh4")
+    run("build", cfg, "-q", "-o", fresh4)
+    same_standins(fresh4, ref, "a broken stand-in vs a fresh build")
+    same_output(fresh4, ref, "a broken stand-in vs a fresh build")
+    cut = stat_of(ref)
+    run("build", cfg, "-q", "-o", ref)
+    if stat_of(ref) != cut:
+        sys.exit("FAIL: a rerun after a stand-in broke rewrote files")
+    with open(path, "wb") as f:
+        f.write(good)
+    run("build", cfg, "-q", "-j", "2", "-o", ref)
+    rebuilt = sorted(n for n in cut if n.endswith(".tar") and cut[n] != stat_of(ref).get(n))
+    if not bad_shard <= set(rebuilt):
+        sys.exit("FAIL: %s mended, yet %s (its stand-in before) was kept; rebuilt %s"
+                 % (x["by"], sorted(bad_shard), rebuilt))
+    same_standins(fresh3, ref, "the stand-in mended vs a fresh build")
+    same_output(fresh3, ref, "the stand-in mended vs a fresh build")
     after = stat_of(ref)
     # Any option of a stage in the chain is in every slice hash (here one no test names
     # elsewhere): every shard is rebuilt, and the result equals a fresh build.
