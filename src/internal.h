@@ -582,8 +582,8 @@ int sp_subst_candidate(const sp_job *run, size_t s, sp_subst_pool *pool, const s
                        size_t t, sp_record *by);
 int sp_run_add_subst(sp_job *run, size_t s, const sp_record *bad, const sp_record *by);
 /* Calls fn for every candidate of class `label` in sink s, in the order the choice walks
- * them from: with the seed and the bad record, all a choice depends on (src/resume.c
- * hashes it into the stamp of a shard that used a stand-in). SP_OK or SP_E_NOMEM. */
+ * them from (src/resume.c hashes them, with the content of the ones a choice tried, into
+ * the stamp of a shard that used a stand-in). SP_OK or SP_E_NOMEM. */
 int sp_subst_class_each(const sp_job *run, size_t s, sp_subst_pool *pool, int32_t label,
                         void (*fn)(void *arg, uint32_t source, uint32_t sample), void *arg);
 
