@@ -596,18 +596,18 @@ int sp_build(sp_job *run)
             if (!sp_resume_mine(run, s, i)) {
                 done += sp->shards[i].count;
             } else if (sp_resume_current(run, s, i)) {
-                size_t skips_from = run->nskips;
+                size_t skips_from = run->nskips, substs_from = run->nsubsts;
                 rc = sp_resume_restore(run, s, i);
                 if (rc == SP_OK && run->select && run->select->nshards)
-                    rc = sp_resume_touch(run, s, i, skips_from);
+                    rc = sp_resume_touch(run, s, i, skips_from, substs_from);
                 done += sp->shards[i].count;
                 if (rc == SP_OK) rc = sp_progress(run->ctx, SP_PHASE_BUILD, done, total);
             } else {
-                size_t skips_from = run->nskips;
+                size_t skips_from = run->nskips, substs_from = run->nsubsts;
                 rc = sp_resume_forget(run, s, i);
                 if (rc == SP_OK) rc = build_shard(run, sp, &sp->shards[i], items, window, scratch,
                                      &done, total, pool);
-                if (rc == SP_OK) rc = sp_resume_stamp(run, s, i, skips_from);
+                if (rc == SP_OK) rc = sp_resume_stamp(run, s, i, skips_from, substs_from);
             }
         }
         if (rc == SP_OK && sp_resume_whole(run)) rc = finish_sink(run, sp);

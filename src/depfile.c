@@ -4,7 +4,8 @@
  * a target (`shardpack build --shard NAME`), build them with make -jN, and rebuild only
  * those whose inputs changed (examples/make/Makefile).
  *
- *   OUT/SHARD: CONFIG INPUT...        the config and the input files of its records
+ *   OUT/SHARD: CONFIG INPUT...        the config and the input files of its records, and
+ *                                     of the samples that decided its stand-ins (stamp)
  *   OUT/manifest.json: CONFIG SHARD... INPUT...   every shard and every input, rejected too
  *   CONFIG:  INPUT:                   empty rules, so a deleted input is not an error
  *
@@ -110,6 +111,20 @@ static bool sample_inputs(const sp_job *run, const strvec *packed, uint32_t cata
 }
 
 /* A path as make reads it; false for one it cannot hold (a newline). */
+/* A stand-in's sample: its inputs join the shard's (sp_resume_standin_inputs). */
+typedef struct standin_arg {
+    sp_job *run;
+    const strvec *packed;
+    strvec *in;
+} standin_arg;
+
+static bool standin_input(void *arg, uint32_t source, uint32_t sample)
+{
+    standin_arg *a = arg;
+    return sample_inputs(a->run, a->packed, source, &a->run->catalogs[source].samples[sample],
+                         a->in);
+}
+
 static bool put_escaped(sp_job *run, sp_buf *b, const char *p)
 {
     if (strpbrk(p, "\n\r")) {
@@ -148,7 +163,8 @@ int sp_depfile_write(sp_job *run, const char *path)
     sp_buf b = {0};
     strvec *packed = calloc(run->ncatalogs ? run->ncatalogs : 1, sizeof(strvec));
     strvec all = {0}, shards = {0};
-    bool ok = packed != NULL;
+    sp_subst_pool *pool = sp_subst_pool_new();
+    bool ok = packed != NULL && pool != NULL;
     for (size_t c = 0; ok && c < run->ncatalogs; c++)
         if (run->catalogs[c].desc && run->catalogs[c].desc->read) ok = containers(run, c, &packed[c]);
     const char *config = run->pipe->name ? run->pipe->name : "pipeline.ini";
@@ -165,6 +181,11 @@ int sp_depfile_write(sp_job *run, const char *path)
                 const sp_record *r = &sp->recs.v[k];
                 ok = sample_inputs(run, packed, r->source, sp_run_sample(run, r), &in);
             }
+            /* A shard built with stand-ins depends on what chose them too: its stamp
+             * says which records failed, and the candidates tried are inputs of it. */
+            standin_arg sa = {run, packed, &in};
+            if (ok)
+                ok = sp_resume_standin_inputs(run, pool, s, i, standin_input, &sa) == SP_OK;
             uniq(&in);
             char *target = sp_path_join(run->outdir, sh->path);
             ok = ok && target;
@@ -204,6 +225,7 @@ int sp_depfile_write(sp_job *run, const char *path)
     free(manifest);
     for (size_t c = 0; packed && c < run->ncatalogs; c++) strvec_free(&packed[c]);
     free(packed);
+    sp_subst_pool_free(&pool);
     strvec_free(&all);
     strvec_free(&shards);
     sp_error err;

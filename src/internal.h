@@ -584,6 +584,11 @@ void sp_subst_pool_free(sp_subst_pool **pool);
 int sp_subst_candidate(const sp_job *run, size_t s, sp_subst_pool *pool, const sp_record *bad,
                        size_t t, sp_record *by);
 int sp_run_add_subst(sp_job *run, size_t s, const sp_record *bad, const sp_record *by);
+/* Calls fn for every candidate of class `label` in sink s, in the order the choice walks
+ * them from (src/resume.c hashes them, with the content of the ones a choice tried, into
+ * the stamp of a shard that used a stand-in). SP_OK or SP_E_NOMEM. */
+int sp_subst_class_each(const sp_job *run, size_t s, sp_subst_pool *pool, int32_t label,
+                        void (*fn)(void *arg, uint32_t source, uint32_t sample), void *arg);
 
 /* The balance report (src/splits.c): per sink and split, class counts before and after,
  * copies per source, dropped and substituted samples; as manifest JSON (the `splits`
@@ -891,16 +896,25 @@ bool sp_resume_has_work(const sp_job *run);
 /* Whether this process writes the whole output (not a part): it then finishes sinks and
  * clears every leftover. */
 bool sp_resume_whole(const sp_job *run);
-/* Takes a current shard's results from its stamp into the job, as if just built. */
+/* Takes a current shard's results from its stamp into the job, as if just built: skips,
+ * stand-ins, the run's and the sink's class counts. */
 int sp_resume_restore(sp_job *run, size_t sink, size_t shard);
 /* A current shard asked for by name (make found it older than an input, e.g. after a
  * config edit that left its bytes alone): its mtime becomes now, and its stamp says so,
  * so make sees it up to date. Its bytes and inode stay. */
-int sp_resume_touch(sp_job *run, size_t sink, size_t shard, size_t skips_from);
+int sp_resume_touch(sp_job *run, size_t sink, size_t shard, size_t skips_from,
+                    size_t substs_from);
 /* Before (re)building a shard: its old stamp goes, so it cannot describe the new file. */
 int sp_resume_forget(sp_job *run, size_t sink, size_t shard);
-/* After building a shard: its stamp, with the skips the job noted from index skips_from. */
-int sp_resume_stamp(sp_job *run, size_t sink, size_t shard, size_t skips_from);
+/* After building a shard: its stamp, with the skips the job noted from index skips_from
+ * and the stand-ins from index substs_from (with what decided each choice). */
+int sp_resume_stamp(sp_job *run, size_t sink, size_t shard, size_t skips_from,
+                    size_t substs_from);
+/* For make (src/depfile.c): the samples the stand-ins of the shard's stamp, current or
+ * not, depend on beyond the shard's own records: the candidates the choice tries, up to
+ * and including the stand-in. Calls fn for each (false: out of memory). No stamp, none. */
+int sp_resume_standin_inputs(sp_job *run, sp_subst_pool *pool, size_t sink, size_t shard,
+                             bool (*fn)(void *arg, uint32_t source, uint32_t sample), void *arg);
 /* Whether a temporary file in the output folder belongs to this process: a whole build
  * owns every one named after a sink; a part only its own shards'. */
 bool sp_resume_owns_tmp(const sp_job *run, const char *name);

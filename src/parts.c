@@ -3,8 +3,9 @@
  * its own shards with their stamps and a partial manifest; `finish OUT` merges.
  *
  * A partial manifest (OUTDIR/.shardpack/parts/part-I-of-N.json, or shard-NAME.json) holds
- * the effective config the part ran and the shards it owns. The shards' results are in
- * their stamps (src/resume.c), so finish needs from the partials only the config: it loads
+ * the effective config the part ran, the shards it owns and the stand-ins they hold. The
+ * shards' results (stand-ins too) are in their stamps (src/resume.c), so finish needs from
+ * the partials only the config: it loads
  * the pipeline from them (they must agree), plans again (the catalog cache answers the
  * scan, so no image is read), checks that every shard has a current stamp, takes every
  * shard from it exactly as a resumed build does, and writes the manifest and the sink
@@ -112,7 +113,21 @@ int sp_part_write(sp_job *run)
                           (unsigned long long)sh->records_written, (unsigned long long)sh->bytes,
                           hex);
         }
-    sp_buf_puts(&b, first ? "]\n}\n" : "\n  ]\n}\n");
+    sp_buf_puts(&b, first ? "]" : "\n  ]");
+    /* The part's stand-ins, as the manifest lists them (finish takes them from the
+     * stamps, with the shards' other results). */
+    sp_buf_puts(&b, ",\n  \"substituted\": [");
+    for (size_t i = 0; i < run->nsubsts; i++) {
+        const sp_subst *x = &run->substs[i];
+        sp_buf_puts(&b, i ? ",\n    {\"sink\": " : "\n    {\"sink\": ");
+        sp_json_str(&b, run->pipe->stages[run->sinks[x->sink].stage].name);
+        sp_buf_puts(&b, ", \"path\": ");
+        sp_json_str(&b, run->catalogs[x->source].samples[x->sample].path);
+        sp_buf_printf(&b, ", \"copy\": %u, \"by\": ", x->copy);
+        sp_json_str(&b, run->catalogs[x->by_source].samples[x->by_sample].path);
+        sp_buf_printf(&b, ", \"by_copy\": %u}", x->by_copy);
+    }
+    sp_buf_puts(&b, run->nsubsts ? "\n  ]\n}\n" : "]\n}\n");
     sp_error err;
     sp_error_clear(&err);
     char *dir = parts_dir(run->outdir);

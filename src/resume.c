@@ -6,11 +6,12 @@
  * hashed (XXH3-128). Right after a shard is committed under its final name, a stamp
  * (OUTDIR/.shardpack/stamps/SHARD.json, written atomically) records that hash with what
  * the manifest needs of the shard: records, bytes, checksum, sidecars, the samples it
- * skipped. The next build keeps a shard whose stamp matches its slice hash and whose files
- * still have the stamped size and mtime, and takes its results from the stamp instead of
- * building it. A stamp is removed before its shard is rebuilt, and names the slice it
- * describes, so an old stamp is never taken for a current one: a shard killed between its
- * rename and its stamp is simply rebuilt.
+ * skipped, the stand-ins it wrote for them and what chose each (choice_hash). The next
+ * build keeps a shard whose stamp matches its slice hash, whose stand-ins the inputs
+ * still choose, and whose files still have the stamped size and mtime, and takes its
+ * results from the stamp instead of building it. A stamp is removed before its shard is
+ * rebuilt, and names the slice it describes, so an old stamp is never taken for a current
+ * one: a shard killed between its rename and its stamp is simply rebuilt.
  *
  * The same stamps let a build be split (--part I/N, --shard NAME): each process writes its
  * own shards and stamps, and `finish` plans again and takes every shard from its stamp.
@@ -30,7 +31,7 @@
 #define XXH_STATIC_LINKING_ONLY
 #include <xxhash.h>
 
-#define STAMP_VERSION 1
+#define STAMP_VERSION 2 /* 2: stand-ins ("substs") */
 
 struct sp_resume {
     size_t nshards;     /* over every sink */
@@ -43,6 +44,9 @@ struct sp_resume {
     sp_hash128 *source; /* per catalog: its source stage's options */
     char *stamps_dir;
     size_t work;        /* shards this process will write */
+    sp_subst_pool *pool; /* the candidates of stand-ins, one sink at a time */
+    sp_hash128 *pool_hash; /* per sink and class: its candidates by name (pool_hash) */
+    bool *pool_done;
 };
 
 /* ---- hashing ----------------------------------------------------------------------- */
@@ -175,6 +179,122 @@ static sp_hash128 slice_hash(sp_job *run, const sp_sink_plan *sp, const sp_shard
     return digest(&st);
 }
 
+/* What decides a stand-in beyond what the slice hash covers (the seed, the bad record's
+ * path, copy and chain, its sample's content). The choice walks the candidates of the
+ * class in the sink (src/substitute.c) from a start drawn from the seed and the bad
+ * record, and takes the first that builds: so it depends on which samples are candidates
+ * and in what order (a sample of the class added to the sink or dropped from it moves the
+ * start), and on what decides the bytes — or the failure — of each candidate tried, the
+ * failed ones before the stand-in and the stand-in itself. Candidates the walk never
+ * reached count by name only: editing one of them leaves the stand-in as it was. */
+typedef struct cand_hash {
+    XXH3_state_t *st;
+    const sp_job *run;
+} cand_hash;
+
+static void h_cand_name(void *arg, uint32_t source, uint32_t sample)
+{
+    cand_hash *c = arg;
+    const sp_catalog *cat = &c->run->catalogs[source];
+    h_str(c->st, cat->source);
+    h_str(c->st, cat->samples[sample].path);
+}
+
+static void h_cand(XXH3_state_t *st, const sp_job *run, uint32_t source, uint32_t sample)
+{
+    const sp_catalog *cat = &run->catalogs[source];
+    const sp_sample *s = &cat->samples[sample];
+    h_hash(st, run->resume->source[source]);
+    h_str(st, cat->source);
+    h_str(st, s->path);
+    h_hash(st, s->hash);
+    h_str(st, s->format ? s->format->name : "");
+    h_u64(st, s->info.width);
+    h_u64(st, s->info.height);
+    h_u64(st, s->info.channels);
+    h_u64(st, s->size);
+    h_u64(st, s->offset);
+}
+
+/* The candidates of class `label` in sink s, by name and in order (cached per class). */
+static int pool_hash(sp_job *run, size_t s, int32_t label, sp_hash128 *out)
+{
+    struct sp_resume *rs = run->resume;
+    if (label < 0 || (size_t)label >= run->nclasses) return SP_E_INTERNAL;
+    size_t k = s * run->nclasses + (size_t)label;
+    if (!rs->pool_done[k]) {
+        XXH3_state_t st;
+        XXH3_128bits_reset(&st);
+        h_str(&st, "shardpack candidates");
+        h_str(&st, run->classes[label]);
+        cand_hash c = {&st, run};
+        if (sp_subst_class_each(run, s, rs->pool, label, h_cand_name, &c) != SP_OK)
+            return SP_E_NOMEM;
+        rs->pool_hash[k] = digest(&st);
+        rs->pool_done[k] = true;
+    }
+    *out = rs->pool_hash[k];
+    return SP_OK;
+}
+
+static int32_t label_of(const sp_job *run, uint32_t source, uint32_t sample)
+{
+    const sp_catalog *cat = &run->catalogs[source];
+    int32_t l = cat->samples[sample].label;
+    return l >= 0 ? cat->to_global[l] : -1;
+}
+
+/* The choice of a stand-in (by_source, by_sample) for `bad` in sink s, as the inputs now
+ * make it: SP_OK with *out and the stand-in's copy number; SP_E_CHANGED when the walk no
+ * longer reaches that sample; SP_E_NOMEM. */
+static int choice_hash(sp_job *run, size_t s, const sp_record *bad, uint32_t by_source,
+                       uint32_t by_sample, sp_hash128 *out, uint32_t *by_copy)
+{
+    sp_hash128 pool;
+    int rc = pool_hash(run, s, label_of(run, bad->source, bad->sample), &pool);
+    if (rc != SP_OK) return rc;
+    XXH3_state_t st;
+    XXH3_128bits_reset(&st);
+    h_str(&st, "shardpack stand-in");
+    h_hash(&st, pool);
+    for (size_t t = 0; t < SP_SUBST_TRIES; t++) {
+        sp_record c;
+        int found = sp_subst_candidate(run, s, run->resume->pool, bad, t, &c);
+        if (found < 0) return SP_E_NOMEM;
+        if (found == 0) break;
+        h_cand(&st, run, c.source, c.sample);
+        if (c.source == by_source && c.sample == by_sample) {
+            *out = digest(&st);
+            *by_copy = c.copy;
+            return SP_OK;
+        }
+    }
+    return SP_E_CHANGED;
+}
+
+static int cmp_sample_path(const void *key, const void *elem)
+{
+    return strcmp(key, ((const sp_sample *)elem)->path);
+}
+
+/* The sample a stamp names by source stage and path, in this plan's catalogs. */
+static bool find_sample(const sp_job *run, const char *source, const char *path,
+                        uint32_t *src, uint32_t *smp)
+{
+    for (size_t c = 0; source && path && c < run->ncatalogs; c++) {
+        const sp_catalog *cat = &run->catalogs[c];
+        if (strcmp(cat->source, source) != 0) continue;
+        const sp_sample *hit = cat->nsamples ? bsearch(path, cat->samples, cat->nsamples,
+                                                       sizeof(*cat->samples), cmp_sample_path)
+                                             : NULL;
+        if (!hit) return false;
+        *src = (uint32_t)c;
+        *smp = (uint32_t)(hit - cat->samples);
+        return true;
+    }
+    return false;
+}
+
 /* ---- stamps ------------------------------------------------------------------------ */
 
 static char *stamp_path(const sp_job *run, const sp_shard *sh)
@@ -200,6 +320,34 @@ static const char *json_s(const cJSON *o, const char *key)
     return cJSON_IsString(j) ? j->valuestring : NULL;
 }
 
+/* A stamp's stand-in still stands: the bad sample and the stand-in are in the catalogs,
+ * and the choice, made again from the inputs as they are now, takes the same sample with
+ * the same copy number after the same candidates (choice_hash). The stand-in's content is
+ * in that hash; its stamped content hash says so in the stamp for a reader. */
+static bool subst_current(sp_job *run, size_t s, const cJSON *it)
+{
+    uint32_t src, smp, now_copy = 0;
+    uint64_t copy, by_copy;
+    sp_hash128 h, now;
+    sp_record bad;
+    memset(&bad, 0, sizeof(bad));
+    const char *x = json_s(it, "by_xxh3"), *choice = json_s(it, "choice");
+    if (!find_sample(run, json_s(it, "source"), json_s(it, "path"), &bad.source, &bad.sample) ||
+        !find_sample(run, json_s(it, "by_source"), json_s(it, "by"), &src, &smp) ||
+        !json_u64(cJSON_GetObjectItemCaseSensitive(it, "copy"), &copy) || copy > UINT32_MAX ||
+        !json_u64(cJSON_GetObjectItemCaseSensitive(it, "by_copy"), &by_copy) || !x ||
+        sp_hash_parse(x, &h) != SP_OK || !choice)
+        return false;
+    bad.copy = (uint32_t)copy;
+    const sp_sample *by = &run->catalogs[src].samples[smp];
+    if (label_of(run, bad.source, bad.sample) < 0 || by->hash.hi != h.hi || by->hash.lo != h.lo ||
+        choice_hash(run, s, &bad, src, smp, &now, &now_copy) != SP_OK || now_copy != by_copy)
+        return false;
+    char hex[33];
+    sp_hash_hex(now, hex);
+    return strcmp(hex, choice) == 0;
+}
+
 /* The file exists with this size and, if given, this mtime ("SECONDS.NANOSECONDS"). */
 static bool file_matches(const sp_job *run, const char *name, uint64_t bytes, const char *mtime)
 {
@@ -216,9 +364,10 @@ static bool file_matches(const sp_job *run, const char *name, uint64_t bytes, co
 }
 
 /* A stamp describes the shard on disk now: same slice, shard and sidecars of the stamped
- * sizes, the shard of the stamped mtime, and skips that name records of the slice. */
-static cJSON *load_stamp(const sp_job *run, const sp_sink_plan *sp, const sp_shard *sh,
-                         sp_hash128 slice)
+ * sizes, the shard of the stamped mtime, skips that name records of the slice, and
+ * stand-ins that the current inputs would choose again (subst_current). Every record of
+ * the slice was written, or skipped, or skipped and written from a stand-in. */
+static cJSON *load_stamp(sp_job *run, size_t s, const sp_shard *sh, sp_hash128 slice)
 {
     char *path = stamp_path(run, sh);
     uint8_t *data = NULL;
@@ -244,8 +393,12 @@ static cJSON *load_stamp(const sp_job *run, const sp_sink_plan *sp, const sp_sha
               file_matches(run, sh->path, bytes, mt);
     const cJSON *side = cJSON_GetObjectItemCaseSensitive(j, "sidecars"), *it;
     const cJSON *skips = cJSON_GetObjectItemCaseSensitive(j, "skips");
+    const cJSON *substs = cJSON_GetObjectItemCaseSensitive(j, "substs");
     ok = ok && cJSON_IsArray(side) && cJSON_GetArraySize(side) <= SP_MAX_SIDECARS + 1 &&
-         cJSON_IsArray(skips) && records + (uint64_t)cJSON_GetArraySize(skips) == sh->count;
+         cJSON_IsArray(skips) && cJSON_IsArray(substs) &&
+         cJSON_GetArraySize(substs) <= cJSON_GetArraySize(skips) &&
+         records + (uint64_t)cJSON_GetArraySize(skips) ==
+             sh->count + (uint64_t)cJSON_GetArraySize(substs);
     cJSON_ArrayForEach(it, (ok ? side : NULL))
     {
         const char *n = json_s(it, "path"), *sx = json_s(it, "xxh3");
@@ -259,7 +412,7 @@ static cJSON *load_stamp(const sp_job *run, const sp_sink_plan *sp, const sp_sha
         ok = ok && json_s(it, "source") && json_s(it, "path") && json_s(it, "detail") &&
              cJSON_IsNumber(code);
     }
-    (void)sp;
+    cJSON_ArrayForEach(it, (ok ? substs : NULL)) ok = ok && subst_current(run, s, it);
     if (!ok) {
         cJSON_Delete(j);
         return NULL;
@@ -292,11 +445,15 @@ int sp_resume_begin(sp_job *run)
     rs->chain = calloc(run->nchains ? run->nchains : 1, sizeof(sp_hash128));
     rs->chain_done = calloc(run->nchains ? run->nchains : 1, sizeof(bool));
     rs->source = calloc(run->ncatalogs ? run->ncatalogs : 1, sizeof(sp_hash128));
+    size_t npools = run->nsinks * run->nclasses;
+    rs->pool_hash = calloc(npools ? npools : 1, sizeof(sp_hash128));
+    rs->pool_done = calloc(npools ? npools : 1, sizeof(bool));
+    rs->pool = sp_subst_pool_new();
     char *meta = sp_path_join(run->outdir, ".shardpack");
     rs->stamps_dir = meta ? sp_path_join(meta, "stamps") : NULL;
     free(meta);
     if (!rs->first || !rs->slice || !rs->stamp || !rs->mine || !rs->chain || !rs->chain_done ||
-        !rs->source || !rs->stamps_dir)
+        !rs->source || !rs->stamps_dir || !rs->pool_hash || !rs->pool_done || !rs->pool)
         return sp_fail(&ctx->err, SP_E_NOMEM, "out of memory");
     bool oom = false;
     /* A source's options count too: they say how a file becomes a sample (labels, …). */
@@ -322,7 +479,7 @@ int sp_resume_begin(sp_job *run)
             }
             rs->mine[g] = mine;
             rs->slice[g] = slice_hash(run, sp, &sp->shards[i], &oom);
-            rs->stamp[g] = load_stamp(run, sp, &sp->shards[i], rs->slice[g]);
+            rs->stamp[g] = load_stamp(run, s, &sp->shards[i], rs->slice[g]);
             if (mine && !rs->stamp[g]) rs->work++;
         }
     }
@@ -363,6 +520,9 @@ void sp_resume_free(sp_job *run)
     free(rs->chain_done);
     free(rs->source);
     free(rs->stamps_dir);
+    free(rs->pool_hash);
+    free(rs->pool_done);
+    sp_subst_pool_free(&rs->pool);
     free(rs);
     run->resume = NULL;
 }
@@ -407,40 +567,78 @@ int sp_resume_restore(sp_job *run, size_t sink, size_t shard)
             return sp_fail(&run->ctx->err, SP_E_NOMEM, "out of memory");
         sh->nsidecars++;
     }
-    /* The skipped records, in the order the build met them: each is the next record of the
-     * slice from that sample. Copies of one sample share its label, so the counts agree
-     * whichever copy it was. */
+    /* The stand-ins first, in the order the build made them: each names its record by
+     * sample and copy. */
     bool *failed = calloc(sh->count ? sh->count : 1, sizeof(bool));
-    if (!failed) return sp_fail(&run->ctx->err, SP_E_NOMEM, "out of memory");
-    int rc = SP_OK;
+    bool *stood = calloc(sh->count ? sh->count : 1, sizeof(bool));
+    int rc = failed && stood ? SP_OK : sp_fail(&run->ctx->err, SP_E_NOMEM, "out of memory");
+    const cJSON *it2;
+    cJSON_ArrayForEach(it2, cJSON_GetObjectItemCaseSensitive(j, "substs"))
+    {
+        if (rc != SP_OK) break;
+        uint32_t bsrc = 0, bsmp = 0, src = 0, smp = 0;
+        uint64_t copy = 0, by_copy = 0;
+        json_u64(cJSON_GetObjectItemCaseSensitive(it2, "copy"), &copy);
+        json_u64(cJSON_GetObjectItemCaseSensitive(it2, "by_copy"), &by_copy);
+        bool found = find_sample(run, json_s(it2, "source"), json_s(it2, "path"), &bsrc, &bsmp) &&
+                     find_sample(run, json_s(it2, "by_source"), json_s(it2, "by"), &src, &smp);
+        size_t k = 0;
+        for (; found && k < sh->count; k++) {
+            const sp_record *r = &sp->recs.v[sh->first + k];
+            if (!stood[k] && r->source == bsrc && r->sample == bsmp && r->copy == copy) break;
+        }
+        if (!found || k == sh->count) {
+            rc = sp_fail(&run->ctx->err, SP_E_INTERNAL,
+                         "%s: its stamp names a stand-in for a record it lacks", sh->path);
+            break;
+        }
+        stood[k] = true;
+        const sp_record *r = &sp->recs.v[sh->first + k];
+        sp_record by = *r;
+        by.source = src;
+        by.sample = smp;
+        by.copy = (uint32_t)by_copy;
+        if (sp_run_add_subst(run, sink, r, &by) != SP_OK)
+            rc = sp_fail(&run->ctx->err, SP_E_NOMEM, "out of memory");
+    }
+    /* The skipped records, in the order the build met them: a record with a stand-in of
+     * that sample if there is one left, else the next record of the slice from that
+     * sample. Copies of one sample share its label, so the counts agree whichever copy a
+     * skip without a stand-in was. */
     cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(j, "skips"))
     {
         if (rc != SP_OK) break;
         const char *src = json_s(it, "source"), *path = json_s(it, "path");
-        size_t k = 0;
-        for (; k < sh->count; k++) {
+        size_t pick = sh->count;
+        for (size_t k = 0; k < sh->count; k++) {
             const sp_record *r = &sp->recs.v[sh->first + k];
             const sp_catalog *cat = &run->catalogs[r->source];
-            if (!failed[k] && strcmp(cat->source, src) == 0 &&
-                strcmp(cat->samples[r->sample].path, path) == 0)
-                break;
+            if (failed[k] || strcmp(cat->source, src) != 0 ||
+                strcmp(cat->samples[r->sample].path, path) != 0)
+                continue;
+            if (pick == sh->count || stood[k]) pick = k;
+            if (stood[k]) break;
         }
-        if (k == sh->count) {
+        if (pick == sh->count) {
             rc = sp_fail(&run->ctx->err, SP_E_INTERNAL, "%s: its stamp names a record it lacks",
                          sh->path);
             break;
         }
-        failed[k] = true;
-        const sp_record *r = &sp->recs.v[sh->first + k];
+        failed[pick] = true;
+        const sp_record *r = &sp->recs.v[sh->first + pick];
         int code = (int)cJSON_GetObjectItemCaseSensitive(it, "code")->valuedouble;
         rc = sp_run_add_skip(run, r->source, r->sample, "build", code, json_s(it, "detail"));
     }
+    /* Written: every record not skipped, and every skipped one a stand-in replaced (of its
+     * class, so it counts as the record). */
     for (size_t k = 0; rc == SP_OK && k < sh->count; k++) {
-        if (failed[k]) continue;
+        if (failed[k] && !stood[k]) continue;
         const sp_record *r = &sp->recs.v[sh->first + k];
-        const sp_catalog *cat = &run->catalogs[r->source];
-        run->counts_out[cat->to_global[cat->samples[r->sample].label]]++;
+        int32_t label = label_of(run, r->source, r->sample);
+        run->counts_out[label]++;
+        sp->counts_out[label]++;
     }
+    free(stood);
     free(failed);
     if (rc != SP_OK) return rc;
     run->summary.shards_written++;
@@ -465,7 +663,8 @@ int sp_resume_forget(sp_job *run, size_t sink, size_t shard)
     return rc;
 }
 
-int sp_resume_stamp(sp_job *run, size_t sink, size_t shard, size_t skips_from)
+int sp_resume_stamp(sp_job *run, size_t sink, size_t shard, size_t skips_from,
+                    size_t substs_from)
 {
     const sp_shard *sh = &run->sinks[sink].shards[shard];
     sp_error err;
@@ -507,6 +706,36 @@ int sp_resume_stamp(sp_job *run, size_t sink, size_t shard, size_t skips_from)
         sp_json_str(&b, s->detail ? s->detail : "");
         sp_buf_puts(&b, "}");
     }
+    /* The stand-ins: what was written for which skipped record, and what decided it. */
+    sp_buf_puts(&b, "],\n \"substs\": [");
+    for (size_t k = substs_from; k < run->nsubsts; k++) {
+        const sp_subst *x = &run->substs[k];
+        const sp_catalog *cat = &run->catalogs[x->source], *bycat = &run->catalogs[x->by_source];
+        const sp_sample *by = &bycat->samples[x->by_sample];
+        sp_record bad;
+        memset(&bad, 0, sizeof(bad));
+        bad.source = x->source;
+        bad.sample = x->sample;
+        bad.copy = x->copy;
+        sp_hash128 choice = {0, 0};
+        uint32_t by_copy;
+        int crc = choice_hash(run, sink, &bad, x->by_source, x->by_sample, &choice, &by_copy);
+        if (crc == SP_E_NOMEM) b.oom = true;
+        sp_buf_puts(&b, k > substs_from ? ",\n  {\"source\": " : "\n  {\"source\": ");
+        sp_json_str(&b, cat->source);
+        sp_buf_puts(&b, ", \"path\": ");
+        sp_json_str(&b, cat->samples[x->sample].path);
+        sp_buf_printf(&b, ", \"copy\": %u, \"by_source\": ", x->copy);
+        sp_json_str(&b, bycat->source);
+        sp_buf_puts(&b, ", \"by\": ");
+        sp_json_str(&b, by->path);
+        sp_hash_hex(by->hash, hex);
+        sp_buf_printf(&b, ", \"by_copy\": %u, \"by_xxh3\": \"%s\", ", x->by_copy, hex);
+        /* A choice the walk cannot make again (never: the build just made it) stamps an
+         * empty hash, which no later build takes for current. */
+        if (crc == SP_OK) sp_hash_hex(choice, hex);
+        sp_buf_printf(&b, "\"choice\": \"%s\"}", crc == SP_OK ? hex : "");
+    }
     sp_buf_puts(&b, "]}\n");
     char *path = stamp_path(run, sh);
     int rc = b.oom || !path ? sp_fail(&err, SP_E_NOMEM, "out of memory")
@@ -516,7 +745,8 @@ int sp_resume_stamp(sp_job *run, size_t sink, size_t shard, size_t skips_from)
     return rc == SP_OK ? rc : sp_ctx_error(run->ctx, &err);
 }
 
-int sp_resume_touch(sp_job *run, size_t sink, size_t shard, size_t skips_from)
+int sp_resume_touch(sp_job *run, size_t sink, size_t shard, size_t skips_from,
+                    size_t substs_from)
 {
     const sp_shard *sh = &run->sinks[sink].shards[shard];
     char *full = sp_path_join(run->outdir, sh->path);
@@ -526,7 +756,7 @@ int sp_resume_touch(sp_job *run, size_t sink, size_t shard, size_t skips_from)
         rc = sp_fail(&run->ctx->err, SP_E_IO, "cannot touch: %s", strerror(errno));
     }
     free(full);
-    return rc == SP_OK ? sp_resume_stamp(run, sink, shard, skips_from) : rc;
+    return rc == SP_OK ? sp_resume_stamp(run, sink, shard, skips_from, substs_from) : rc;
 }
 
 /* A temporary of shard X is named X's stem + '.' + anything + ".tmp", maybe with a leading
@@ -559,4 +789,56 @@ bool sp_resume_owns_tmp(const sp_job *run, const char *name)
                 tmp_of_shard(run, &run->sinks[s], &run->sinks[s].shards[i], name))
                 return true;
     return false;
+}
+
+int sp_resume_standin_inputs(sp_job *run, sp_subst_pool *pool, size_t sink, size_t shard,
+                             bool (*fn)(void *arg, uint32_t source, uint32_t sample), void *arg)
+{
+    const sp_shard *sh = &run->sinks[sink].shards[shard];
+    char *meta = sp_path_join(run->outdir, ".shardpack");
+    char *dir = meta ? sp_path_join(meta, "stamps") : NULL;
+    size_t n = dir ? strlen(dir) + strlen(sh->path) + 8 : 0;
+    char *path = dir ? malloc(n) : NULL;
+    free(meta);
+    if (!path) {
+        free(dir);
+        return SP_E_NOMEM;
+    }
+    snprintf(path, n, "%s/%s.json", dir, sh->path);
+    free(dir);
+    uint8_t *data = NULL;
+    size_t len = 0;
+    sp_error err;
+    int rc = sp_read_file(path, 1u << 26, &data, &len, &err);
+    free(path);
+    if (rc != SP_OK) return SP_OK; /* no stamp: the shard is not built yet */
+    cJSON *j = cJSON_ParseWithLength((const char *)data, len);
+    free(data);
+    const cJSON *it;
+    rc = SP_OK;
+    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(j, "substs"))
+    {
+        sp_record bad;
+        memset(&bad, 0, sizeof(bad));
+        uint32_t src = UINT32_MAX, smp = UINT32_MAX;
+        uint64_t copy = 0;
+        if (!find_sample(run, json_s(it, "source"), json_s(it, "path"), &bad.source,
+                         &bad.sample) ||
+            !json_u64(cJSON_GetObjectItemCaseSensitive(it, "copy"), &copy) || copy > UINT32_MAX)
+            continue;
+        bad.copy = (uint32_t)copy;
+        if (!find_sample(run, json_s(it, "by_source"), json_s(it, "by"), &src, &smp))
+            src = smp = UINT32_MAX; /* gone: every candidate the walk tries counts */
+        for (size_t t = 0; rc == SP_OK && t < SP_SUBST_TRIES; t++) {
+            sp_record c;
+            int found = sp_subst_candidate(run, sink, pool, &bad, t, &c);
+            if (found < 0) rc = SP_E_NOMEM;
+            if (found <= 0) break;
+            if (!fn(arg, c.source, c.sample)) rc = SP_E_NOMEM;
+            if (c.source == src && c.sample == smp) break;
+        }
+        if (rc != SP_OK) break;
+    }
+    cJSON_Delete(j);
+    return rc;
 }

@@ -118,3 +118,12 @@ int sp_run_add_subst(sp_job *run, size_t s, const sp_record *bad, const sp_recor
                    by->copy};
     return SP_OK;
 }
+
+int sp_subst_class_each(const sp_job *run, size_t s, sp_subst_pool *pool, int32_t label,
+                        void (*fn)(void *arg, uint32_t source, uint32_t sample), void *arg)
+{
+    if (pool->sink != s && pool_make(run, s, pool) != SP_OK) return SP_E_NOMEM;
+    for (size_t i = 0; i < pool->n; i++)
+        if (pool->v[i].label == label) fn(arg, pool->v[i].source, pool->v[i].sample);
+    return SP_OK;
+}

@@ -6,6 +6,7 @@ changed only, and failed writes that leave nothing under a final name.
 Every test makes its own dataset of generated images (noise with a class-coloured square,
 so encoded sizes vary) and compares outputs file by file, byte for byte.
 """
+import json
 import os
 import random
 import shutil
@@ -30,7 +31,8 @@ def make_data(root, n, size=72, seed=1):
         px[8:40, 8:40] = [60 * (i % 4), 255 - 50 * (i % 4), 90]
         Image.fromarray(px).save(os.path.join(root, cls, "img%04d.png" % i))
     # Two JPEGs cut short: their headers pass the scan, their decode fails in the build, so
-    # the manifest's build-phase skips must survive resume and parts too.
+    # the manifest's build-phase skips must survive resume and parts too, and so must the
+    # stand-ins written for them (another sample of the class; manifest `substituted`).
     for i in (3, 10):
         path = os.path.join(root, CLASSES[i % len(CLASSES)], "cut%04d.jpg" % i)
         Image.fromarray(rng.integers(0, 256, (size, size, 3), dtype=np.uint8)).save(path, quality=90)
@@ -92,12 +94,33 @@ def setup(n, max_records):
     t0 = time.monotonic()
     run("build", cfg, "-q", "-j", "2", "-o", ref)
     took = time.monotonic() - t0
-    import json
     skipped = json.load(open(os.path.join(ref, "manifest.json")))["skipped"]
     if sorted((k["path"], k["phase"]) for k in skipped) != [("cat/cut0010.jpg", "build"),
                                                           ("dog/cut0003.jpg", "build")]:
         sys.exit("FAIL: the cut JPEGs should be skipped at build: %s" % skipped)
+    subst = standins(ref)
+    if sorted(x["path"] for x in subst) != ["cat/cut0010.jpg", "dog/cut0003.jpg"] or \
+            any(x["by"].split("/")[0] != x["path"].split("/")[0] or x["by"] == x["path"]
+                for x in subst):
+        sys.exit("FAIL: each cut JPEG should have a stand-in of its class: %s" % subst)
     return data, cfg, ref, took
+
+
+def standins(out):
+    """The manifest's stand-ins, and the balance report's counts that include them."""
+    m = json.load(open(os.path.join(out, "manifest.json")))
+    return m["substituted"]
+
+
+def same_standins(ref, out, what):
+    """The stand-ins and the split counts of `out` are those of the uninterrupted build:
+    a resumed or finished build takes them from the stamps (same_output compares the bytes
+    too; this names what went wrong)."""
+    a, b = [json.load(open(os.path.join(d, "manifest.json"))) for d in (ref, out)]
+    if a["substituted"] != b["substituted"]:
+        sys.exit("FAIL: %s: stand-ins %s, wanted %s" % (what, b["substituted"], a["substituted"]))
+    if a["splits"] != b["splits"] or any(x["after"] == 0 for x in b["splits"]):
+        sys.exit("FAIL: %s: splits %s, wanted %s" % (what, b["splits"], a["splits"]))
 
 
 def test_kill():
@@ -130,6 +153,7 @@ def test_kill():
         r = run("build", cfg, "-j", "2", "-o", out)
         if "shards are current" in r.stderr:
             resumed += 1
+        same_standins(ref, out, "round %d" % rounds)
         n = same_output(ref, out, "round %d" % rounds)
         left = temporaries(out)
         if left:
@@ -166,7 +190,15 @@ def test_parts():
     r = run("finish", odd, check=False)
     if r.returncode != 1 or "ran another config" not in r.stderr:
         sys.exit("FAIL: finish of parts with different configs: exit %d\n%s" % (r.returncode, r.stderr))
+    # The partials list the stand-ins of their shards: together, the build's.
+    listed = []
+    for name in parts:
+        listed += json.load(open(os.path.join(out, ".shardpack", "parts", name)))["substituted"]
+    key = lambda x: (x["path"], x["copy"])
+    if sorted(listed, key=key) != sorted(standins(ref), key=key):
+        sys.exit("FAIL: the partials' stand-ins %s, the build's %s" % (listed, standins(ref)))
     run("finish", out, "-q")
+    same_standins(ref, out, "3 parts + finish")
     n = same_output(ref, out, "3 parts + finish")
     run("verify", out, "-q")
     print("parts: 3 parts + finish: %d files byte-identical to one build" % n)
@@ -202,10 +234,80 @@ def test_touch():
     fresh = os.path.join(WORK, "fresh")
     run("build", cfg, "-q", "-o", fresh)
     same_output(fresh, ref, "rebuild after a change vs a fresh build")
-    # A rerun over a complete output rewrites nothing.
+    # A rerun over a complete output rewrites nothing, and its manifest (stand-ins, split
+    # counts) is the one the build wrote.
+    with open(os.path.join(ref, "manifest.json"), "rb") as f:
+        manifest = f.read()
     r = run("build", cfg, "-o", ref)
     if stat_of(ref) != after:
         sys.exit("FAIL: a rerun rewrote files")
+    with open(os.path.join(ref, "manifest.json"), "rb") as f:
+        if f.read() != manifest:
+            sys.exit("FAIL: a rerun over a complete output changed the manifest")
+    same_standins(fresh, ref, "a rerun over a complete output")
+    # A stand-in's own file changes: the shard that used it does not hold that sample, yet
+    # it is stale (its stamp records what chose the stand-in) and rebuilt, with the shards
+    # that hold the sample itself; the result equals a fresh build.
+    def shards_of(x):
+        return ({r[1] for r in rows if r[4] == x["path"] and r[6] == str(x["copy"])},
+                {r[1] for r in rows if r[4] == x["by"]})
+    apart = [x for x in standins(ref) if not shards_of(x)[0] & shards_of(x)[1]]
+    if not apart:
+        sys.exit("FAIL: every stand-in sits in its record's shard: %s" % standins(ref))
+    x = apart[0]
+    bad_shard, by_shards = shards_of(x)
+    if len(bad_shard) != 1 or len(by_shards) != 1:
+        sys.exit("FAIL: %s's stand-in %s: shards %s and %s" % (x["path"], x["by"], bad_shard,
+                                                             by_shards))
+    px = np.asarray(Image.open(os.path.join(data, x["by"]))).copy()
+    px[0:30, 0:30] = 255 - px[0:30, 0:30]
+    Image.fromarray(px).save(os.path.join(data, x["by"]))
+    before = stat_of(ref)
+    r = run("build", cfg, "-j", "2", "-o", ref)
+    after = stat_of(ref)
+    rebuilt = sorted(n for n in before if n.endswith(".tar") and before[n] != after.get(n))
+    if rebuilt != sorted(bad_shard | by_shards):
+        sys.exit("FAIL: changing the stand-in %s rebuilt %s, expected %s\n%s"
+                 % (x["by"], rebuilt, sorted(bad_shard | by_shards), r.stderr))
+    run("verify", ref, "-q")
+    fresh3 = os.path.join(WORK, "fresh3")
+    run("build", cfg, "-q", "-o", fresh3)
+    same_standins(fresh3, ref, "rebuild after a stand-in changed vs a fresh build")
+    same_output(fresh3, ref, "rebuild after a stand-in changed vs a fresh build")
+    # The stand-in breaks (cut short: its header still passes the scan): the choice tries
+    # it, it fails, and the next candidate stands in. Then it is mended: the choice takes
+    # it again, though the stamped stand-in (the next one) did not change — only what was
+    # tried before it did, which the stamp's `choice` hash holds.
+    path = os.path.join(data, x["by"])
+    with open(path, "rb") as f:
+        good = f.read()
+    with open(path, "wb") as f:
+        f.write(good[:len(good) * 2 // 3])
+    run("build", cfg, "-q", "-j", "2", "-o", ref)
+    m = json.load(open(os.path.join(ref, "manifest.json")))
+    if (x["by"], "build") not in [(k["path"], k["phase"]) for k in m["skipped"]]:
+        sys.exit("FAIL: the cut stand-in %s should fail in the build: %s" % (x["by"], m["skipped"]))
+    now = [y for y in m["substituted"] if (y["path"], y["copy"]) == (x["path"], x["copy"])]
+    if len(now) != 1 or now[0]["by"] in (x["by"], x["path"]):
+        sys.exit("FAIL: with %s cut, %s's stand-in is %s" % (x["by"], x["path"], now))
+    fresh4 = os.path.join(WORK, "fresh4")
+    run("build", cfg, "-q", "-o", fresh4)
+    same_standins(fresh4, ref, "a broken stand-in vs a fresh build")
+    same_output(fresh4, ref, "a broken stand-in vs a fresh build")
+    cut = stat_of(ref)
+    run("build", cfg, "-q", "-o", ref)
+    if stat_of(ref) != cut:
+        sys.exit("FAIL: a rerun after a stand-in broke rewrote files")
+    with open(path, "wb") as f:
+        f.write(good)
+    run("build", cfg, "-q", "-j", "2", "-o", ref)
+    rebuilt = sorted(n for n in cut if n.endswith(".tar") and cut[n] != stat_of(ref).get(n))
+    if not bad_shard <= set(rebuilt):
+        sys.exit("FAIL: %s mended, yet %s (its stand-in before) was kept; rebuilt %s"
+                 % (x["by"], sorted(bad_shard), rebuilt))
+    same_standins(fresh3, ref, "the stand-in mended vs a fresh build")
+    same_output(fresh3, ref, "the stand-in mended vs a fresh build")
+    after = stat_of(ref)
     # Any option of a stage in the chain is in every slice hash (here one no test names
     # elsewhere): every shard is rebuilt, and the result equals a fresh build.
     run("build", cfg, "-q", "-o", ref, "--set", "encode.optimize=true")
@@ -291,6 +393,7 @@ def test_mpi():
     for part in ("part-0-of-2", "part-1-of-2"):
         if part not in p.stderr:
             sys.exit("FAIL: no rank built %s:\n%s" % (part, p.stderr))
+    same_standins(ref, out, "mpirun -n 2")
     n = same_output(ref, out, "mpirun -n 2")
     run("verify", out, "-q")
     print("mpi: mpirun -n 2: both ranks built their part; %d files byte-identical to one build" % n)
