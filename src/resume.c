@@ -363,6 +363,36 @@ static bool file_matches(const sp_job *run, const char *name, uint64_t bytes, co
     return ok;
 }
 
+/* Every skip names a sample of the slice, no sample more often than the slice has records
+ * of it, with a status code: what sp_resume_restore relies on. A stamp damaged on disk is
+ * then stale (the shard is built again), never a build that fails on every rerun. */
+static bool skips_fit(const sp_job *run, size_t s, const sp_shard *sh, const cJSON *skips)
+{
+    const sp_sink_plan *sp = &run->sinks[s];
+    const cJSON *it, *other;
+    cJSON_ArrayForEach(it, skips)
+    {
+        const cJSON *code = cJSON_GetObjectItemCaseSensitive(it, "code");
+        uint32_t src, smp, o_src, o_smp;
+        if (!cJSON_IsNumber(code) || !(code->valuedouble >= -1000 && code->valuedouble < 0) ||
+            (double)(int)code->valuedouble != code->valuedouble || !json_s(it, "detail") ||
+            !find_sample(run, json_s(it, "source"), json_s(it, "path"), &src, &smp))
+            return false;
+        size_t named = 0, held = 0;
+        cJSON_ArrayForEach(other, skips)
+        {
+            named += find_sample(run, json_s(other, "source"), json_s(other, "path"), &o_src,
+                                 &o_smp) &&
+                     o_src == src && o_smp == smp;
+        }
+        for (size_t k = 0; k < sh->count; k++)
+            held += sp->recs.v[sh->first + k].source == src &&
+                    sp->recs.v[sh->first + k].sample == smp;
+        if (named > held) return false;
+    }
+    return true;
+}
+
 /* A stamp describes the shard on disk now: same slice, shard and sidecars of the stamped
  * sizes, the shard of the stamped mtime, skips that name records of the slice, and
  * stand-ins that the current inputs would choose again (subst_current). Every record of
@@ -406,12 +436,7 @@ static cJSON *load_stamp(sp_job *run, size_t s, const sp_shard *sh, sp_hash128 s
              json_u64(cJSON_GetObjectItemCaseSensitive(it, "bytes"), &b2) &&
              file_matches(run, n, b2, NULL);
     }
-    cJSON_ArrayForEach(it, (ok ? skips : NULL))
-    {
-        const cJSON *code = cJSON_GetObjectItemCaseSensitive(it, "code");
-        ok = ok && json_s(it, "source") && json_s(it, "path") && json_s(it, "detail") &&
-             cJSON_IsNumber(code);
-    }
+    ok = ok && skips_fit(run, s, sh, skips);
     cJSON_ArrayForEach(it, (ok ? substs : NULL)) ok = ok && subst_current(run, s, it);
     if (!ok) {
         cJSON_Delete(j);
