@@ -260,6 +260,100 @@ static void test_csv_indexes(void **state)
     sp_catalog_free(&cat);
 }
 
+/* A long number among class names is a name; only an all-integer manifest has indexes. */
+static void test_csv_number_names(void **state)
+{
+    (void)state;
+    put("y/a.png", "x");
+    put("y/b.png", "x");
+    put("y/list.csv", "path,label\na.png,cat\nb.png,2024001\n");
+    char path[300];
+    snprintf(path, sizeof(path), "%s/y/list.csv", root);
+    sp_catalog cat;
+    sp_error err;
+    sp_error_clear(&err);
+    assert_int_equal(enumerate(path, NULL, &cat, &err), SP_OK);
+    assert_int_equal(cat.nclasses, 2);
+    const sp_sample *s = find(&cat, "b.png");
+    assert_int_equal(s->status, SP_OK);
+    assert_string_equal(class_of(&cat, s), "2024001");
+    assert_string_equal(class_of(&cat, find(&cat, "a.png")), "cat");
+    sp_catalog_free(&cat);
+    /* Every label an integer: 2024001 is an index, over the limit. */
+    put("y/nums.csv", "path,label\na.png,3\nb.png,2024001\n");
+    snprintf(path, sizeof(path), "%s/y/nums.csv", root);
+    assert_int_equal(enumerate(path, NULL, &cat, &err), SP_OK);
+    assert_int_equal(cat.nclasses, 4);
+    s = find(&cat, "nums.csv:3");
+    assert_int_equal(s->status, SP_E_BADROW);
+    assert_non_null(strstr(s->detail, "label index 2024001 is over 99999"));
+    assert_string_equal(class_of(&cat, find(&cat, "a.png")), "3");
+    sp_catalog_free(&cat);
+}
+
+#define BIG 30000
+
+/* 30k rows, 30k classes, one path listed 30k times: each lookup is logarithmic and each
+ * repeat names the run's first line (both were quadratic: minutes here). alarm() is the
+ * no-hang bound, far above the few hundred milliseconds this takes. */
+static void test_csv_many(void **state)
+{
+    (void)state;
+    char path[300], classes[300];
+    snprintf(path, sizeof(path), "%s/big", root);
+    sp_error err;
+    sp_error_clear(&err);
+    assert_int_equal(sp_mkdirs(path, &err), SP_OK);
+    snprintf(path, sizeof(path), "%s/big/list.csv", root);
+    snprintf(classes, sizeof(classes), "%s/big/classes.txt", root);
+    FILE *m = fopen(path, "wb"), *c = fopen(classes, "wb");
+    assert_non_null(m);
+    assert_non_null(c);
+    fputs("path,label\n", m);
+    for (int i = 0; i < BIG; i++) {
+        char f[400];
+        snprintf(f, sizeof(f), "%s/big/%d.png", root, i);
+        FILE *g = fopen(f, "wb");
+        assert_non_null(g);
+        fclose(g);
+        /* Labels in no sorted order; the classes file lists them in another order still. */
+        fprintf(m, "%d.png,k%d\n", i, (int)((i * 7919L) % BIG));
+        fprintf(c, "k%d\n", (int)((i * 104729L + 17) % BIG));
+    }
+    for (int i = 0; i < BIG; i++) fputs("same.png,k1\n", m);
+    fclose(m);
+    fclose(c);
+    snprintf(path, sizeof(path), "%s/big/same.png", root);
+    fclose(fopen(path, "wb"));
+    snprintf(path, sizeof(path), "%s/big/list.csv", root);
+    for (int pass = 0; pass < 2; pass++) {
+        sp_catalog cat;
+        alarm(20);
+        assert_int_equal(enumerate(path,
+                                   pass ? (const char *const[]){"classes", classes, NULL} : NULL,
+                                   &cat, &err),
+                         SP_OK);
+        alarm(0);
+        assert_int_equal(cat.nclasses, BIG);
+        if (pass) assert_string_equal(cat.classes[0], "k17");
+        for (int i = 0; i < BIG; i += 997) {
+            char f[32], want[32];
+            snprintf(f, sizeof(f), "%d.png", i);
+            snprintf(want, sizeof(want), "k%d", (int)((i * 7919L) % BIG));
+            assert_string_equal(class_of(&cat, find(&cat, f)), want);
+        }
+        assert_string_equal(class_of(&cat, find(&cat, "same.png")), "k1");
+        char at[32], want[64];
+        snprintf(at, sizeof(at), "list.csv:%d", 2 * BIG + 1);
+        snprintf(want, sizeof(want), "line %d: same.png is listed before, at line %d", 2 * BIG + 1,
+                 BIG + 2);
+        const sp_sample *s = find(&cat, at);
+        assert_int_equal(s->status, SP_E_BADROW);
+        assert_non_null(strstr(s->detail, want));
+        sp_catalog_free(&cat);
+    }
+}
+
 static void test_path_safe(void **state)
 {
     (void)state;
@@ -278,7 +372,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_split_folders), cmocka_unit_test(test_split_archive),
         cmocka_unit_test(test_csv),           cmocka_unit_test(test_csv_indexes),
-        cmocka_unit_test(test_path_safe),
+        cmocka_unit_test(test_path_safe),     cmocka_unit_test(test_csv_number_names),
+        cmocka_unit_test(test_csv_many),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
