@@ -354,6 +354,86 @@ static void test_csv_many(void **state)
     }
 }
 
+static void link_at(const char *target, const char *rel)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "%s/%s", root, rel);
+    assert_int_equal(symlink(target, path), 0);
+}
+
+static size_t count_ok(const sp_catalog *cat, const char *class_name)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < cat->nsamples; i++)
+        n += cat->samples[i].status == SP_OK &&
+             strcmp(class_of(cat, &cat->samples[i]), class_name) == 0;
+    return n;
+}
+
+/* Links are followed only inside the source folder, each folder walked once: no file from
+ * elsewhere, no fan-out (a chain of 12 folders each with 4 links to the next was 4^12
+ * samples), a loop reported as before, a file reached twice kept at its first path. */
+static void test_folder_links(void **state)
+{
+    (void)state;
+    char dir[400];
+    put("away/x.png", "x");
+    put("lk/cat/a.png", "x");
+    put("lk/cat/sub/b.png", "x");
+    put("lk/dog/d.png", "x");
+    snprintf(dir, sizeof(dir), "%s/away", root);
+    link_at(dir, "lk/cat/out");            /* a folder outside */
+    link_at("../../away/x.png", "lk/dog/outfile.png"); /* a file outside, relative */
+    link_at("a.png", "lk/cat/zz.png");     /* the same file again */
+    link_at("../cat/sub", "lk/dog/alias"); /* a folder walked already */
+    link_at("..", "lk/cat/sub/loop");      /* a folder that contains itself */
+    link_at("../dog/d.png", "lk/cat/0d.png"); /* first in walk order: d.png is then a repeat */
+    for (int i = 0; i < 12; i++) {
+        char rel[64], target[64];
+        snprintf(rel, sizeof(rel), "lk/fan/x%02d/.keep", i);
+        put(rel, "");
+        for (int k = 0; k < 4; k++) {
+            snprintf(rel, sizeof(rel), "lk/fan/x%02d/l%d", i, k);
+            snprintf(target, sizeof(target), "../x%02d", i + 1);
+            link_at(target, rel);
+        }
+    }
+    put("lk/fan/x12/f.png", "x");
+    snprintf(dir, sizeof(dir), "%s/lk", root);
+    sp_catalog cat;
+    sp_error err;
+    sp_error_clear(&err);
+    alarm(20);
+    assert_int_equal(enumerate(dir, NULL, &cat, &err), SP_OK);
+    alarm(0);
+    assert_int_equal(cat.nclasses, 3);
+    const sp_sample *s = find(&cat, "cat/out");
+    assert_int_equal(s->status, SP_E_UNSAFE);
+    assert_non_null(strstr(s->detail, "outside the source folder"));
+    s = find(&cat, "dog/outfile.png");
+    assert_int_equal(s->status, SP_E_UNSAFE);
+    assert_non_null(strstr(s->detail, "away/x.png"));
+    s = find(&cat, "dog/alias");
+    assert_int_equal(s->status, SP_E_UNSAFE);
+    assert_non_null(strstr(s->detail, "walked already"));
+    s = find(&cat, "cat/sub/loop");
+    assert_int_equal(s->status, SP_E_IO);
+    assert_non_null(strstr(s->detail, "symlink loop"));
+    /* cat: 0d.png (the link, first), a.png, sub/b.png; zz.png and dog/d.png are repeats. */
+    assert_int_equal(find(&cat, "cat/0d.png")->status, SP_OK);
+    assert_int_equal(find(&cat, "cat/a.png")->status, SP_OK);
+    assert_int_equal(count_ok(&cat, "cat"), 3);
+    assert_int_equal(count_ok(&cat, "dog"), 0);
+    for (size_t i = 0; i < cat.nsamples; i++) {
+        assert_null(strstr(cat.samples[i].path, "zz.png"));
+        assert_string_not_equal(cat.samples[i].path, "dog/d.png");
+    }
+    /* The chain: f.png once, every other link refused. */
+    assert_int_equal(count_ok(&cat, "fan"), 1);
+    assert_true(cat.nsamples < 100);
+    sp_catalog_free(&cat);
+}
+
 static void test_path_safe(void **state)
 {
     (void)state;
@@ -373,7 +453,7 @@ int main(void)
         cmocka_unit_test(test_split_folders), cmocka_unit_test(test_split_archive),
         cmocka_unit_test(test_csv),           cmocka_unit_test(test_csv_indexes),
         cmocka_unit_test(test_path_safe),     cmocka_unit_test(test_csv_number_names),
-        cmocka_unit_test(test_csv_many),
+        cmocka_unit_test(test_csv_many),        cmocka_unit_test(test_folder_links),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
