@@ -537,6 +537,11 @@ static int cmp_sample(const void *x, const void *y)
     return c ? c : a->offset < b->offset ? -1 : a->offset > b->offset;
 }
 
+static int cmp_path_key(const void *key, const void *elem)
+{
+    return strcmp((const char *)key, ((const sp_sample *)elem)->path);
+}
+
 static int cmp_name(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
@@ -876,25 +881,48 @@ static int archive_enumerate(const sp_stage_env *env, const sp_input_opts *o, sp
     /* The same path twice (tar allows appending a newer copy): the first is kept. */
     if (cat->nsamples > 1) qsort(cat->samples, cat->nsamples, sizeof(*cat->samples), cmp_sample);
     /* The later copies are renamed "PATH (copy N)": a sample path is the catalog cache's
-     * key, so two samples may not share one. */
-    size_t run = 0;
+     * key, so two samples may not share one. N counts up from 2, past any name a member
+     * already has (a member may be called "a.png (copy 2)"): the names are chosen against
+     * the sorted list first, then applied. Two runs cannot pick one name: " (copy N)" ends
+     * it, so the name gives back its run's path. */
+    char **renamed = cat->nsamples > 1 ? calloc(cat->nsamples, sizeof(char *)) : NULL;
+    if (cat->nsamples > 1 && !renamed) {
+        free(key);
+        return sp_fail(err, SP_E_NOMEM, "out of memory");
+    }
+    size_t run = 0, next = 2;
     for (size_t i = 1; rc == SP_OK && i < cat->nsamples; i++) {
         sp_sample *s = &cat->samples[i];
         run = strcmp(s->path, cat->samples[i - 1 - run].path) == 0 ? run + 1 : 0;
-        if (!run) continue;
-        size_t n = strlen(s->path) + 32;
-        char *renamed = malloc(n);
-        if (!renamed) {
-            free(key);
-            return sp_fail(err, SP_E_NOMEM, "out of memory");
+        if (!run) {
+            next = 2;
+            continue;
         }
-        snprintf(renamed, n, "%s (copy %zu)", s->path, run + 1);
+        size_t n = strlen(s->path) + 32;
+        char *name = malloc(n);
+        if (!name) {
+            rc = sp_fail(err, SP_E_NOMEM, "out of memory");
+            break;
+        }
+        do
+            snprintf(name, n, "%s (copy %zu)", s->path, next++);
+        while (bsearch(name, cat->samples, cat->nsamples, sizeof(*cat->samples), cmp_path_key));
+        renamed[i] = name;
+    }
+    for (size_t i = 0; renamed && i < cat->nsamples; i++) {
+        if (!renamed[i]) continue;
+        sp_sample *s = &cat->samples[i];
         free(s->path);
-        s->path = renamed;
+        s->path = renamed[i];
         if (s->status == SP_OK) {
             s->status = SP_E_CORRUPT;
             s->detail = sp_strdup("member name appears twice in the archive; the first is read");
         }
+    }
+    free(renamed);
+    if (rc != SP_OK) {
+        free(key);
+        return rc;
     }
     /* Stored members cost nothing to list again: the list cache is for compressed ones. */
     if (key && st->unpacked) {

@@ -95,6 +95,10 @@ def main():
          skip(3, ("unsafe_member", "dog/null", "a device")))
     case("duplicate.tar", tar_bytes(GOOD + [("cat/a.png", png_bytes(8))]),
          skip(3, ("corrupt", "cat/a.png (copy 2)", "appears twice")))
+    # A later copy's new name is one no member has: "cat/a.png (copy 2)" is taken.
+    case("duplicate-name-taken.tar",
+         tar_bytes(GOOD + [("cat/a.png (copy 2)", png_bytes(5)), ("cat/a.png", png_bytes(8))]),
+         skip(4, ("corrupt", "cat/a.png (copy 3)", "appears twice")))
     case("toplevel.tar", tar_bytes(GOOD + [("loose.png", png_bytes(7))]),
          skip(3, ("no_label", "loose.png", "not inside a class folder")))
 
