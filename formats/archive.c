@@ -478,9 +478,10 @@ static int walk_level(arc_walk *w, const uint8_t *buf, size_t len, const char *p
             la_int64_t pos = archive_filter_bytes(a, 0);
             if (pos > 0 && (uint64_t)pos > seen) w->expanded += (uint64_t)pos - seen, seen = (uint64_t)pos;
             if (over_ratio(w)) {
-                const char *raw = archive_entry_pathname(e);
-                char *p = prefix ? sp_path_join(prefix, raw ? raw : "(unnamed)")
-                                 : sp_strdup(raw ? raw : "(unnamed)");
+                const char *raw = r == ARCHIVE_EOF ? "(after the last member)"
+                                                   : archive_entry_pathname(e);
+                if (!raw) raw = "(unnamed)";
+                char *p = prefix ? sp_path_join(prefix, raw) : sp_strdup(raw);
                 rc = p ? reject_ratio(w, p) : sp_fail(w->err, SP_E_NOMEM, "out of memory");
                 free(p);
                 break;
