@@ -154,7 +154,7 @@ static int cmp_hashed(const void *a, const void *b)
  * can be missed only when every band it shares holds over BUCKET_CAP distinct hashes,
  * which takes thousands of images made to collide. Deterministic: the order is the
  * hashes' and the samples' (path) order. */
-#define BUCKET_CAP 1024
+#define BUCKET_CAP 4096
 
 int sp_dup_groups(const sp_sample *const *s, size_t n, int max_distance, uint32_t *root)
 {
@@ -208,13 +208,12 @@ int sp_dup_groups_exact(const sp_sample *const *s, size_t n, int max_distance, u
         for (size_t a = 0; a < m;) {
             size_t b = a + 1;
             while (b < m && k[b].key == k[a].key) b++;
-            if (b - a > BUCKET_CAP) {
-                for (size_t i = a; i < b; i++) k[i].key = s[k[i].i]->phash;
-                qsort(k + a, b - a, sizeof(keyed), cmp_keyed);
-            }
+            /* The bucket's hashes in the keys: compared without a pointer chase each. */
+            for (size_t i = a; i < b; i++) k[i].key = s[k[i].i]->phash;
+            if (b - a > BUCKET_CAP) qsort(k + a, b - a, sizeof(keyed), cmp_keyed);
             for (size_t i = a + 1; i < b; i++)
                 for (size_t j = i - a > BUCKET_CAP ? i - BUCKET_CAP : a; j < i; j++)
-                    if (sp_popcount64(s[k[i].i]->phash ^ s[k[j].i]->phash) <= max_distance)
+                    if (sp_popcount64(k[i].key ^ k[j].key) <= max_distance)
                         unite(root, k[i].i, k[j].i);
             a = b;
         }

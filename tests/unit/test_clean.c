@@ -257,6 +257,13 @@ static void test_dup_groups_many_equal(void **state)
     free(s), free(ps), free(root);
 }
 
+/* The seconds a no-hang bound allows (SP_TEST_NO_HANG_SECONDS, for slow sanitizer builds). */
+static unsigned no_hang(void)
+{
+    const char *v = getenv("SP_TEST_NO_HANG_SECONDS");
+    return v && atoi(v) > 0 ? (unsigned)atoi(v) : 20;
+}
+
 /* 30,000 images with one perceptual hash and distinct bytes, every third an exact copy of
  * the one before: one cluster, and exact[] names each copy's first with the same bytes
  * (clean tells duplicates from near ones by it, in one pass: it used to rescan the
@@ -276,7 +283,7 @@ static void test_dup_groups_exact_roots(void **state)
         s[i].hash.hi = (i / 3) * 0x9E3779B97F4A7C15ull;
         s[i].hash.lo = i / 3 % 7;
     }
-    alarm(20);
+    alarm(no_hang());
     assert_int_equal(sp_dup_groups_exact(ps, N, 4, root, exact), SP_OK);
     for (uint32_t i = 0; i < N; i++) {
         assert_int_equal(root[i], 0);
@@ -294,12 +301,12 @@ static void test_dup_groups_exact_roots(void **state)
 
 /* Distinct perceptual hashes sharing one band's bits (all zero in the lowest band): the
  * bucket is past BUCKET_CAP, so it is compared in hash order within a window. Every tenth
- * hash is one bit from the one before; the result must match all pairs at 3,000 hashes,
- * and 200,000 must finish (all pairs of the bucket: 2e10 comparisons, minutes). */
+ * hash is one bit from the one before; the result must match all pairs at 6,000 hashes,
+ * and 300,000 must finish (all pairs of the bucket: 4.5e10 comparisons, minutes). */
 static void test_dup_groups_skewed_band(void **state)
 {
     (void)state;
-    enum { N = 200000, SMALL = 3000 };
+    enum { N = 300000, SMALL = 6000 };
     sp_sample *s = calloc(N, sizeof(*s));
     const sp_sample **ps = calloc(N, sizeof(*ps));
     uint32_t *root = calloc(N, sizeof(uint32_t)), *brute = calloc(SMALL, sizeof(uint32_t));
@@ -321,7 +328,7 @@ static void test_dup_groups_skewed_band(void **state)
                 if (a != b) brute[a > b ? a : b] = a < b ? a : b;
             }
     for (uint32_t i = 0; i < SMALL; i++) assert_int_equal(root[i], find(brute, i));
-    alarm(20);
+    alarm(no_hang());
     assert_int_equal(sp_dup_groups(ps, N, 4, root), SP_OK);
     alarm(0);
     /* Each planted pair is one group; any other member of a group is near one of it. */
