@@ -156,6 +156,7 @@ static void test_split_archive(void **state)
     assert_int_equal(sp_tar_add(w, "test/dog/c.png", "c", 1, &err), SP_OK);
     uint64_t bytes;
     assert_int_equal(sp_tar_finish(w, &bytes, &err), SP_OK);
+    sp_tar_free(&w);
     sp_catalog cat;
     assert_int_equal(enumerate(path, NULL, &cat, &err), SP_OK);
     assert_int_equal(cat.nclasses, 2);
