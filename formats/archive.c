@@ -476,7 +476,10 @@ static int walk_level(arc_walk *w, const uint8_t *buf, size_t len, const char *p
         int r = archive_read_next_header(a, &e);
         if (r >= ARCHIVE_WARN && archive_filter_code(a, 0) != ARCHIVE_FILTER_NONE) {
             la_int64_t pos = archive_filter_bytes(a, 0);
-            if (pos > 0 && (uint64_t)pos > seen) w->expanded += (uint64_t)pos - seen, seen = (uint64_t)pos;
+            if (pos > 0 && (uint64_t)pos > seen) {
+                w->expanded += (uint64_t)pos - seen;
+                seen = (uint64_t)pos;
+            }
             if (over_ratio(w)) {
                 const char *raw = r == ARCHIVE_EOF ? "(after the last member)"
                                                    : archive_entry_pathname(e);
