@@ -32,7 +32,9 @@
  * symlink, hardlink, device, FIFO or socket is rejected (unsafe_member) and never
  * followed. A member over max_file_bytes is rejected from its declared size, or while it
  * streams if its size is not declared; an archive whose unpacked bytes pass max_ratio
- * times its file size (beyond the first 16 MiB) is stopped there (a zip bomb), as is one
+ * times its file size (beyond the first 16 MiB) is stopped there (a zip bomb) -- counting
+ * the data of members never taken (hidden, rejected) that a compressed tar or a 7z unpacks
+ * to skip them, and what a header read skips -- as is one
  * with more than max_members entries (the source is refused) or archives nested deeper
  * than max_nesting. A damaged stream (truncated .tar.gz, bad zip directory) keeps the
  * members read before the damage and reports the member where it stopped.
@@ -201,6 +203,57 @@ typedef struct body {
 
 enum { READ_OK, READ_REJECTED, READ_STOP_LEVEL };
 
+/* Whether the unpacked bytes counted so far pass max_ratio times the archive's size
+ * (beyond the first RATIO_FLOOR bytes). */
+static bool over_ratio(const arc_walk *w)
+{
+    uint64_t fsize = (uint64_t)w->cst.st_size ? (uint64_t)w->cst.st_size : 1;
+    return w->lim->max_ratio && w->expanded > RATIO_FLOOR &&
+           w->expanded / w->lim->max_ratio > fsize;
+}
+
+static int reject_ratio(arc_walk *w, const char *path)
+{
+    w->stopped = true;
+    return reject(w, path, SP_E_LIMIT, "the archive unpacks to over %u times its %llu bytes "
+                  "(max_ratio): stopped while streaming, a zip bomb?", w->lim->max_ratio,
+                  (unsigned long long)((uint64_t)w->cst.st_size ? (uint64_t)w->cst.st_size : 1));
+}
+
+/* Whether moving past data in this level decompresses it: a compressed tar (the filter
+ * unpacks every byte it skips) or a 7z (a solid block is unpacked up to the member). A zip
+ * skips a member's compressed bytes unread; a plain tar's are in the mapping. */
+static bool skip_unpacks(struct archive *a)
+{
+    return archive_filter_code(a, 0) != ARCHIVE_FILTER_NONE ||
+           (archive_format(a) & ARCHIVE_FORMAT_BASE_MASK) == ARCHIVE_FORMAT_7ZIP;
+}
+
+/* Reads what is left of the current member's data, unkept, where libarchive's skip to the
+ * next header would unpack it anyway (skip_unpacks), counting it against max_ratio: data
+ * never taken (hidden, links, unsafe paths, members rejected on size) must not unpack
+ * without bound. A read error ends the draining quietly: the next header reports it. */
+static int drain(arc_walk *w, struct archive *a, const char *path, bool reported, bool *stop)
+{
+    if (!skip_unpacks(a)) return SP_OK;
+    for (;;) {
+        const void *blk;
+        size_t bn;
+        la_int64_t off;
+        int r = archive_read_data_block(a, &blk, &bn, &off);
+        if (r == ARCHIVE_EOF || r < ARCHIVE_WARN) return SP_OK;
+        w->expanded += bn;
+        if (over_ratio(w)) {
+            *stop = true;
+            if (!reported) return reject_ratio(w, path);
+            /* The member has its own reason already: the stop is a sample of its own. */
+            char at[1100];
+            snprintf(at, sizeof(at), "%.1000s (skipped data)", path);
+            return reject_ratio(w, at);
+        }
+    }
+}
+
 /* Reads the current member's data: in place while libarchive hands out pointers into the
  * level's buffer, else into a copy. Limits are checked on every block. */
 static int read_body(arc_walk *w, struct archive *a, struct archive_entry *e,
@@ -256,12 +309,8 @@ static int read_body(arc_walk *w, struct archive *a, struct archive_entry *e,
         if (!here) {
             /* Unpacked bytes: counted against the ratio and the memory bound. */
             w->expanded += bn;
-            uint64_t fsize = (uint64_t)w->cst.st_size ? (uint64_t)w->cst.st_size : 1;
-            if (lim->max_ratio && w->expanded > RATIO_FLOOR && w->expanded / lim->max_ratio > fsize) {
-                *rc = reject(w, path, SP_E_LIMIT, "the archive unpacks to over %u times its "
-                             "%llu bytes (max_ratio): stopped while streaming, a zip bomb?",
-                             lim->max_ratio, (unsigned long long)fsize);
-                w->stopped = true;
+            if (over_ratio(w)) {
+                *rc = reject_ratio(w, path);
                 free(b->owned);
                 b->owned = NULL;
                 return READ_STOP_LEVEL;
@@ -332,6 +381,8 @@ static int take_entry(arc_walk *w, struct archive *a, struct archive_entry *e,
     int rc = SP_OK;
     mode_t type = archive_entry_filetype(e);
     size_t n = strlen(name);
+    bool read = false;
+    size_t before = w->cat->nsamples;
     if (type == AE_IFDIR) {
         /* folders only name paths, and are never followed */
     } else if (!raw) {
@@ -357,9 +408,11 @@ static int take_entry(arc_walk *w, struct archive *a, struct archive_entry *e,
                     : type == AE_IFSOCK                 ? "a socket"
                                                         : "an unknown entry type");
     } else {
+        read = true;
         body b;
         int how = read_body(w, a, e, buf, len, path, &b, &rc);
         if (how == READ_STOP_LEVEL) *stop = true;
+        if (how == READ_REJECTED && rc == SP_OK) rc = drain(w, a, path, true, stop);
         if (how == READ_OK && b.owned && keep_owned(w->st, b.owned) != SP_OK) {
             free(b.owned);
             how = READ_REJECTED;
@@ -379,6 +432,9 @@ static int take_entry(arc_walk *w, struct archive *a, struct archive_entry *e,
             }
         }
     }
+    /* A member not read: its data, skipped, must still count (see drain). */
+    if (!read && rc == SP_OK && !w->stopped)
+        rc = drain(w, a, path[0] ? path : "(unnamed)", w->cat->nsamples != before, stop);
     free(path);
     if (rc == SP_OK && w->stopped) *stop = true;
     return rc;
@@ -412,9 +468,28 @@ static int walk_level(arc_walk *w, const uint8_t *buf, size_t len, const char *p
         return rc;
     }
     bool stop = false;
+    /* The unpacked stream's position already counted: what a header read moves past beyond
+     * it (padding, long-name and pax records, anything the reader skips) counts too. */
+    uint64_t seen = 0;
     while (rc == SP_OK && !stop) {
         struct archive_entry *e;
         int r = archive_read_next_header(a, &e);
+        if (r >= ARCHIVE_WARN && archive_filter_code(a, 0) != ARCHIVE_FILTER_NONE) {
+            la_int64_t pos = archive_filter_bytes(a, 0);
+            if (pos > 0 && (uint64_t)pos > seen) {
+                w->expanded += (uint64_t)pos - seen;
+                seen = (uint64_t)pos;
+            }
+            if (over_ratio(w)) {
+                const char *raw = r == ARCHIVE_EOF ? "(after the last member)"
+                                                   : archive_entry_pathname(e);
+                if (!raw) raw = "(unnamed)";
+                char *p = prefix ? sp_path_join(prefix, raw) : sp_strdup(raw);
+                rc = p ? reject_ratio(w, p) : sp_fail(w->err, SP_E_NOMEM, "out of memory");
+                free(p);
+                break;
+            }
+        }
         if (r == ARCHIVE_EOF) break;
         if (r < ARCHIVE_WARN) {
             if (depth == 0 && count == 0)
@@ -440,6 +515,10 @@ static int walk_level(arc_walk *w, const uint8_t *buf, size_t len, const char *p
             break;
         }
         rc = take_entry(w, a, e, buf, len, prefix, depth, &stop);
+        if (archive_filter_code(a, 0) != ARCHIVE_FILTER_NONE) {
+            la_int64_t pos = archive_filter_bytes(a, 0);
+            if (pos > 0 && (uint64_t)pos > seen) seen = (uint64_t)pos; /* counted as read */
+        }
     }
     /* libarchive reads a zip from its central directory, and takes one it cannot parse
      * for an empty archive: with local entries present that is damage, not emptiness. */
@@ -460,6 +539,11 @@ static int cmp_sample(const void *x, const void *y)
     const sp_sample *a = x, *b = y;
     int c = strcmp(a->path, b->path);
     return c ? c : a->offset < b->offset ? -1 : a->offset > b->offset;
+}
+
+static int cmp_path_key(const void *key, const void *elem)
+{
+    return strcmp((const char *)key, ((const sp_sample *)elem)->path);
 }
 
 static int cmp_name(const void *a, const void *b)
@@ -801,25 +885,48 @@ static int archive_enumerate(const sp_stage_env *env, const sp_input_opts *o, sp
     /* The same path twice (tar allows appending a newer copy): the first is kept. */
     if (cat->nsamples > 1) qsort(cat->samples, cat->nsamples, sizeof(*cat->samples), cmp_sample);
     /* The later copies are renamed "PATH (copy N)": a sample path is the catalog cache's
-     * key, so two samples may not share one. */
-    size_t run = 0;
+     * key, so two samples may not share one. N counts up from 2, past any name a member
+     * already has (a member may be called "a.png (copy 2)"): the names are chosen against
+     * the sorted list first, then applied. Two runs cannot pick one name: " (copy N)" ends
+     * it, so the name gives back its run's path. */
+    char **renamed = cat->nsamples > 1 ? calloc(cat->nsamples, sizeof(char *)) : NULL;
+    if (cat->nsamples > 1 && !renamed) {
+        free(key);
+        return sp_fail(err, SP_E_NOMEM, "out of memory");
+    }
+    size_t run = 0, next = 2;
     for (size_t i = 1; rc == SP_OK && i < cat->nsamples; i++) {
         sp_sample *s = &cat->samples[i];
         run = strcmp(s->path, cat->samples[i - 1 - run].path) == 0 ? run + 1 : 0;
-        if (!run) continue;
-        size_t n = strlen(s->path) + 32;
-        char *renamed = malloc(n);
-        if (!renamed) {
-            free(key);
-            return sp_fail(err, SP_E_NOMEM, "out of memory");
+        if (!run) {
+            next = 2;
+            continue;
         }
-        snprintf(renamed, n, "%s (copy %zu)", s->path, run + 1);
+        size_t n = strlen(s->path) + 32;
+        char *name = malloc(n);
+        if (!name) {
+            rc = sp_fail(err, SP_E_NOMEM, "out of memory");
+            break;
+        }
+        do
+            snprintf(name, n, "%s (copy %zu)", s->path, next++);
+        while (bsearch(name, cat->samples, cat->nsamples, sizeof(*cat->samples), cmp_path_key));
+        renamed[i] = name;
+    }
+    for (size_t i = 0; renamed && i < cat->nsamples; i++) {
+        if (!renamed[i]) continue;
+        sp_sample *s = &cat->samples[i];
         free(s->path);
-        s->path = renamed;
+        s->path = renamed[i];
         if (s->status == SP_OK) {
             s->status = SP_E_CORRUPT;
             s->detail = sp_strdup("member name appears twice in the archive; the first is read");
         }
+    }
+    free(renamed);
+    if (rc != SP_OK) {
+        free(key);
+        return rc;
     }
     /* Stored members cost nothing to list again: the list cache is for compressed ones. */
     if (key && st->unpacked) {

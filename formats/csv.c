@@ -207,6 +207,16 @@ static int cmp_name(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+typedef struct {
+    char *name;
+    size_t idx;
+} named;
+
+static int cmp_named(const void *a, const void *b)
+{
+    return strcmp(((const named *)a)->name, ((const named *)b)->name);
+}
+
 static int cmp_rowpath(const void *a, const void *b)
 {
     const row *x = *(row *const *)a, *y = *(row *const *)b;
@@ -321,10 +331,14 @@ static int make_classes(sp_catalog *cat, const sp_input_opts *o, rows *rs, const
     int rc = SP_OK;
     bool numbered = !(o->classes && o->classes[0]);
     long max = -1;
+    /* Numbered only if every good label is an integer: a long number among class names
+     * (a year, a product code) is a name like the others, whatever its size. */
+    for (size_t i = 0; numbered && i < rs->n; i++)
+        if (rs->v[i].status == SP_OK && !is_index(rs->v[i].label)) numbered = false;
     /* Numbered classes are made 0..max: a huge index must not make a billion of them. */
     for (size_t i = 0; numbered && i < rs->n; i++) {
         row *r = &rs->v[i];
-        if (r->status == SP_OK && is_index(r->label) && strtol(r->label, NULL, 10) > MAX_INDEX) {
+        if (r->status == SP_OK && strtol(r->label, NULL, 10) > MAX_INDEX) {
             char why[400];
             snprintf(why, sizeof(why), "%s line %d: label index %s is over %d; name the classes "
                      "in a classes file", name, r->line, r->label, MAX_INDEX);
@@ -333,10 +347,8 @@ static int make_classes(sp_catalog *cat, const sp_input_opts *o, rows *rs, const
         }
     }
     for (size_t i = 0; numbered && i < rs->n; i++)
-        if (rs->v[i].status == SP_OK) {
-            if (!is_index(rs->v[i].label)) numbered = false;
-            else if (strtol(rs->v[i].label, NULL, 10) > max) max = strtol(rs->v[i].label, NULL, 10);
-        }
+        if (rs->v[i].status == SP_OK && strtol(rs->v[i].label, NULL, 10) > max)
+            max = strtol(rs->v[i].label, NULL, 10);
     if (o->classes && o->classes[0]) {
         rc = sp_packed_class_file(cat, o->classes, err);
     } else if (numbered) {
@@ -370,8 +382,16 @@ static int make_classes(sp_catalog *cat, const sp_input_opts *o, rows *rs, const
         free(order), free(sorted);
         return sp_fail(err, SP_E_NOMEM, "out of memory");
     }
-    for (size_t i = 0; i < cat->nclasses; i++) sorted[i] = cat->classes[i];
-    if (cat->nclasses > 1) qsort(sorted, cat->nclasses, sizeof(char *), cmp_name);
+    /* sorted[j] is the name of class order[j]: a row's label is found in O(log classes). */
+    named *byname = malloc((cat->nclasses ? cat->nclasses : 1) * sizeof(named));
+    if (!byname) {
+        free(order), free(sorted);
+        return sp_fail(err, SP_E_NOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < cat->nclasses; i++) byname[i] = (named){cat->classes[i], i};
+    if (cat->nclasses > 1) qsort(byname, cat->nclasses, sizeof(named), cmp_named);
+    for (size_t j = 0; j < cat->nclasses; j++) sorted[j] = byname[j].name, order[j] = byname[j].idx;
+    free(byname);
     for (size_t i = 0; i < rs->n; i++) {
         row *r = &rs->v[i];
         labels[i] = -1;
@@ -386,8 +406,7 @@ static int make_classes(sp_catalog *cat, const sp_input_opts *o, rows *rs, const
         } else {
             char **hit = bsearch(&r->label, sorted, cat->nclasses, sizeof(char *), cmp_name);
             if (hit) {
-                for (size_t c = 0; c < cat->nclasses; c++)
-                    if (cat->classes[c] == *hit) labels[i] = (int32_t)c;
+                labels[i] = (int32_t)order[hit - sorted];
                 continue;
             }
         }
@@ -428,12 +447,14 @@ static int load_rows(const sp_stage_env *env, const sp_input_opts *o, const char
     for (size_t i = 0; rc == SP_OK && i < rs->n; i++)
         if (rs->v[i].status == SP_OK) byp[nb++] = &rs->v[i];
     if (nb > 1) qsort(byp, nb, sizeof(row *), cmp_rowpath);
+    /* Sorted by path then line: a run of one path starts with its first row, remembered
+     * while scanning forward (walking back for every repeat would be quadratic). */
+    int first = nb ? byp[0]->line : 0;
     for (size_t i = 1; i < nb; i++)
-        if (strcmp(byp[i]->path, byp[i - 1]->path) == 0) {
+        if (strcmp(byp[i]->path, byp[i - 1]->path) != 0) {
+            first = byp[i]->line;
+        } else {
             char why[400];
-            int first = byp[i - 1]->line;
-            for (size_t j = i; j > 0 && strcmp(byp[j - 1]->path, byp[i]->path) == 0; j--)
-                first = byp[j - 1]->line;
             snprintf(why, sizeof(why), "%s line %d: %s is listed before, at line %d", name,
                      byp[i]->line, byp[i]->path, first);
             byp[i]->status = SP_E_BADROW;

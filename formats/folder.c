@@ -11,14 +11,70 @@
  * probes the files in parallel. Hidden entries (".name") are ignored, as every dataset
  * tool does; files directly under ROOT (or ROOT/<split>) have no class and are reported,
  * not dropped silently.
+ *
+ * Symbolic links are untrusted: one is followed only when its target's real path stays
+ * under the root's real path (else unsafe_member, not followed), and each folder (device,
+ * inode) is walked at most once in the whole walk, so links cannot import files from
+ * elsewhere nor fan out (a chain of folders each linking several times to the next would
+ * otherwise give links^depth samples). A link back to a folder on the current path is a
+ * loop (io_error, "symlink loop"); one to a folder already walked elsewhere is
+ * unsafe_member. A regular file reached twice where a link is involved is one sample, at
+ * the first path in walk order.
  */
 #include "input.h"
 
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+
+/* A set of (device, inode), open addressing: folders walked, files taken. */
+typedef struct node {
+    dev_t dev;
+    ino_t ino;
+    bool used, via_link;
+} node;
+
+typedef struct nodeset {
+    node *v;
+    size_t n, cap; /* cap a power of two, or 0 */
+} nodeset;
+
+static size_t node_slot(const nodeset *s, dev_t dev, ino_t ino)
+{
+    uint64_t h = ((uint64_t)ino ^ ((uint64_t)dev << 32 | (uint64_t)dev >> 32)) *
+                 0x9E3779B97F4A7C15ull;
+    size_t i = (size_t)(h >> 20) & (s->cap - 1);
+    while (s->v[i].used && (s->v[i].dev != dev || s->v[i].ino != ino)) i = (i + 1) & (s->cap - 1);
+    return i;
+}
+
+static node *node_find(const nodeset *s, const struct stat *st)
+{
+    if (!s->cap) return NULL;
+    node *x = &s->v[node_slot(s, st->st_dev, st->st_ino)];
+    return x->used ? x : NULL;
+}
+
+/* Adds st's (device, inode) unless there; SP_E_NOMEM on failure. */
+static int node_add(nodeset *s, const struct stat *st, bool via_link)
+{
+    if (2 * (s->n + 1) > s->cap) {
+        nodeset t = {calloc(s->cap ? 2 * s->cap : 1024, sizeof(node)), 0,
+                     s->cap ? 2 * s->cap : 1024};
+        if (!t.v) return SP_E_NOMEM;
+        for (size_t i = 0; i < s->cap; i++)
+            if (s->v[i].used) t.v[node_slot(&t, s->v[i].dev, s->v[i].ino)] = s->v[i], t.n++;
+        free(s->v);
+        *s = t;
+    }
+    node *x = &s->v[node_slot(s, st->st_dev, st->st_ino)];
+    if (!x->used) *x = (node){st->st_dev, st->st_ino, true, via_link}, s->n++;
+    return SP_OK;
+}
 
 typedef struct walker {
     sp_catalog *cat;
@@ -26,7 +82,46 @@ typedef struct walker {
     size_t cap;
     int64_t max_depth;
     uint8_t split; /* the split folder being walked, SP_SPLIT_NONE outside one */
+    char *real_root; /* the root's real path: links must stay under it */
+    nodeset dirs, files;
 } walker;
+
+enum { ENTRY_OK, ENTRY_GONE, ENTRY_OUTSIDE };
+
+/* An entry's status as a walk sees it: lstat, and for a symlink the target's stat once its
+ * real path is known to be under real_root (NULL: no containment known, links refused).
+ * why gets the reason when it is not ENTRY_OK. */
+static int entry_stat(const char *real_root, const char *full, struct stat *st, bool *link,
+                      char *why, size_t whylen)
+{
+    *link = false;
+    if (lstat(full, st) != 0) {
+        snprintf(why, whylen, "%s", strerror(errno));
+        return ENTRY_GONE;
+    }
+    if (!S_ISLNK(st->st_mode)) return ENTRY_OK;
+    *link = true;
+    char *real = realpath(full, NULL);
+    if (!real) {
+        /* A dangling link, or one that loops on itself. */
+        snprintf(why, whylen, "%s", strerror(errno));
+        return ENTRY_GONE;
+    }
+    size_t n = real_root ? strlen(real_root) : 0;
+    bool inside = real_root && strncmp(real, real_root, n) == 0 &&
+                  (real[n] == '\0' || real[n] == '/' || (n == 1 && real_root[0] == '/'));
+    if (!inside) {
+        snprintf(why, whylen, "symlink to %.400s, outside the source folder: not followed", real);
+        free(real);
+        return ENTRY_OUTSIDE;
+    }
+    free(real);
+    if (stat(full, st) != 0) {
+        snprintf(why, whylen, "%s", strerror(errno));
+        return ENTRY_GONE;
+    }
+    return ENTRY_OK;
+}
 
 static int cmp_str(const void *a, const void *b)
 {
@@ -139,8 +234,21 @@ static const char *kind_of(mode_t m)
     return S_ISFIFO(m) ? "a FIFO" : S_ISSOCK(m) ? "a socket" : S_ISCHR(m) || S_ISBLK(m) ? "a device" : "not a regular file";
 }
 
-/* Walks ROOT/rel (a folder) collecting every regular file as a sample of `label`. */
-static int walk(walker *w, const char *rel, int32_t label, int64_t depth, const visit *up)
+/* A regular file reached: a sample, unless a link makes it one already taken. */
+static int take_file(walker *w, const char *rel, const struct stat *st, int32_t label,
+                     bool via_link)
+{
+    node *seen = node_find(&w->files, st);
+    if (seen && (via_link || seen->via_link)) return SP_OK; /* the first path is the sample */
+    if (node_add(&w->files, st, via_link) != SP_OK)
+        return sp_fail(w->err, SP_E_NOMEM, "out of memory");
+    return add_sample(w, rel, st, label);
+}
+
+/* Walks ROOT/rel (a folder) collecting every regular file as a sample of `label`; via_link
+ * when a symlink led here. */
+static int walk(walker *w, const char *rel, int32_t label, int64_t depth, const visit *up,
+                bool via_link)
 {
     char *dir = sp_path_join(w->cat->root, rel);
     if (!dir) return sp_fail(w->err, SP_E_NOMEM, "out of memory");
@@ -157,19 +265,29 @@ static int walk(walker *w, const char *rel, int32_t label, int64_t depth, const 
         char *crel = sp_path_join(rel, names[i]);
         char *full = crel ? sp_path_join(w->cat->root, crel) : NULL;
         struct stat st;
+        bool link = false;
+        char why[600];
+        int how = full ? entry_stat(w->real_root, full, &st, &link, why, sizeof(why)) : ENTRY_OK;
         if (!full) {
             rc = sp_fail(w->err, SP_E_NOMEM, "out of memory");
-        } else if (stat(full, &st) != 0) {
+        } else if (how == ENTRY_GONE) {
             /* A dangling symlink or a file removed while we walk: a sample we cannot read. */
-            rc = add_rejected(w, crel, label, SP_E_IO, strerror(errno));
+            rc = add_rejected(w, crel, label, SP_E_IO, why);
+        } else if (how == ENTRY_OUTSIDE) {
+            rc = add_rejected(w, crel, label, SP_E_UNSAFE, why);
         } else if (S_ISDIR(st.st_mode)) {
             visit here = {st.st_dev, st.st_ino, up};
             if (on_path(up, &st))
                 rc = add_rejected(w, crel, label, SP_E_IO, "symlink loop: a folder that contains itself");
+            else if (node_find(&w->dirs, &st))
+                rc = add_rejected(w, crel, label, SP_E_UNSAFE,
+                                  "symlink to a folder walked already: not followed again");
             else if (depth < w->max_depth)
-                rc = walk(w, crel, label, depth + 1, &here);
+                rc = node_add(&w->dirs, &st, false) != SP_OK
+                         ? sp_fail(w->err, SP_E_NOMEM, "out of memory")
+                         : walk(w, crel, label, depth + 1, &here, via_link || link);
         } else if (S_ISREG(st.st_mode)) {
-            rc = add_sample(w, crel, &st, label);
+            rc = take_file(w, crel, &st, label, via_link || link);
         } else {
             rc = add_rejected(w, crel, label, SP_E_IO, kind_of(st.st_mode));
         }
@@ -181,7 +299,8 @@ static int walk(walker *w, const char *rel, int32_t label, int64_t depth, const 
     return rc;
 }
 
-/* The sorted class folders of dir (appended to cat's classes unless already there). */
+/* The sorted class folders of dir, appended to cat's classes (the caller sorts them and
+ * drops repeats: a class can be in several split folders). */
 static int add_class_folders(walker *w, const char *dir, const char *prefix, int32_t no_label)
 {
     sp_catalog *cat = w->cat;
@@ -193,24 +312,27 @@ static int add_class_folders(walker *w, const char *dir, const char *prefix, int
         char *full = sp_path_join(dir, names[i]);
         char *rel = prefix ? sp_path_join(prefix, names[i]) : sp_strdup(names[i]);
         struct stat st;
+        bool link = false;
+        char why[600];
+        int how = full && rel ? entry_stat(w->real_root, full, &st, &link, why, sizeof(why))
+                              : ENTRY_OK;
         if (!full || !rel) {
             rc = sp_fail(w->err, SP_E_NOMEM, "out of memory");
-        } else if (stat(full, &st) != 0) {
-            rc = add_rejected(w, rel, no_label, SP_E_IO, strerror(errno));
+        } else if (how == ENTRY_GONE) {
+            rc = add_rejected(w, rel, no_label, SP_E_IO, why);
+        } else if (how == ENTRY_OUTSIDE) {
+            rc = add_rejected(w, rel, no_label, SP_E_UNSAFE, why);
         } else if (S_ISDIR(st.st_mode)) {
-            bool have = false;
-            for (size_t c = 0; c < cat->nclasses && !have; c++)
-                have = strcmp(cat->classes[c], names[i]) == 0;
-            char **p = have ? cat->classes : realloc(cat->classes, (cat->nclasses + 1) * sizeof(*p));
+            char **p = realloc(cat->classes, (cat->nclasses + 1) * sizeof(*p));
             if (!p) {
                 rc = sp_fail(w->err, SP_E_NOMEM, "out of memory");
-            } else if (!have) {
+            } else {
                 cat->classes = p;
                 cat->classes[cat->nclasses++] = names[i];
                 names[i] = NULL;
             }
         } else if (S_ISREG(st.st_mode)) {
-            rc = add_sample(w, rel, &st, no_label);
+            rc = take_file(w, rel, &st, no_label, link);
         }
         free(full);
         free(rel);
@@ -227,16 +349,32 @@ static int walk_classes(walker *w, const char *prefix)
     int rc = SP_OK;
     struct stat rootst;
     visit root = {0, 0, NULL};
-    if (stat(cat->root, &rootst) == 0) root = (visit){rootst.st_dev, rootst.st_ino, NULL};
+    if (stat(cat->root, &rootst) == 0) {
+        root = (visit){rootst.st_dev, rootst.st_ino, NULL};
+        if (node_add(&w->dirs, &rootst, false) != SP_OK)
+            return sp_fail(w->err, SP_E_NOMEM, "out of memory");
+    }
     for (size_t c = 0; rc == SP_OK && c < cat->nclasses; c++) {
         char *rel = prefix ? sp_path_join(prefix, cat->classes[c]) : sp_strdup(cat->classes[c]);
         char *full = rel ? sp_path_join(cat->root, rel) : NULL;
         struct stat st;
+        bool link = false;
+        char why[600];
         if (!full) {
             rc = sp_fail(w->err, SP_E_NOMEM, "out of memory");
-        } else if (stat(full, &st) == 0 && S_ISDIR(st.st_mode)) {
+        } else if (entry_stat(w->real_root, full, &st, &link, why, sizeof(why)) == ENTRY_OK &&
+                   S_ISDIR(st.st_mode)) {
             visit here = {st.st_dev, st.st_ino, &root};
-            rc = walk(w, rel, (int32_t)c, 0, &here);
+            if (on_path(&root, &st))
+                rc = add_rejected(w, rel, (int32_t)c, SP_E_IO,
+                                  "symlink loop: a folder that contains itself");
+            else if (node_find(&w->dirs, &st))
+                rc = add_rejected(w, rel, (int32_t)c, SP_E_UNSAFE,
+                                  "symlink to a folder walked already: not followed again");
+            else if (node_add(&w->dirs, &st, false) != SP_OK)
+                rc = sp_fail(w->err, SP_E_NOMEM, "out of memory");
+            else
+                rc = walk(w, rel, (int32_t)c, 0, &here, link);
         }
         free(full);
         free(rel);
@@ -250,7 +388,7 @@ static int cmp_cls(const void *a, const void *b)
 }
 
 /* Whether ROOT's folders are all split names (and there is at least one). */
-static int split_layout(const char *root, bool *yes, sp_error *err)
+static int split_layout(const char *root, const char *real_root, bool *yes, sp_error *err)
 {
     char **names;
     size_t n;
@@ -260,7 +398,10 @@ static int split_layout(const char *root, bool *yes, sp_error *err)
     for (size_t i = 0; i < n; i++) {
         char *full = sp_path_join(root, names[i]);
         struct stat st;
-        if (full && stat(full, &st) == 0 && S_ISDIR(st.st_mode)) {
+        bool link;
+        char why[600];
+        if (full && entry_stat(real_root, full, &st, &link, why, sizeof(why)) == ENTRY_OK &&
+            S_ISDIR(st.st_mode)) {
             dirs++;
             if (sp_input_split_of(names[i], strlen(names[i])) != SP_SPLIT_NONE) splits++;
         }
@@ -272,20 +413,29 @@ static int split_layout(const char *root, bool *yes, sp_error *err)
     return SP_OK;
 }
 
-static int folder_enumerate(const sp_stage_env *env, const sp_input_opts *o, sp_catalog *cat,
-                            sp_error *err)
+/* Sorts cat's classes and drops repeats (the union over split folders). */
+static void classes_sorted(sp_catalog *cat)
 {
-    (void)env;
-    walker w = {.cat = cat, .err = err, .max_depth = o->max_depth};
-    if (!(cat->root = sp_strdup(o->path))) return sp_fail(err, SP_E_NOMEM, "out of memory");
+    if (cat->nclasses > 1) qsort(cat->classes, cat->nclasses, sizeof(*cat->classes), cmp_cls);
+    size_t k = 0;
+    for (size_t i = 0; i < cat->nclasses; i++) {
+        if (k && strcmp(cat->classes[k - 1], cat->classes[i]) == 0) free(cat->classes[i]);
+        else cat->classes[k++] = cat->classes[i];
+    }
+    cat->nclasses = k;
+}
+
+static int enumerate(walker *w, sp_catalog *cat, sp_error *err)
+{
     bool splits;
-    int rc = split_layout(cat->root, &splits, err);
+    int rc = split_layout(cat->root, w->real_root, &splits, err);
     if (rc != SP_OK) return rc;
     if (!splits) {
         /* Folders are classes, in name order, so a label is an index into that order;
          * files at the top level are recorded as having no class. */
-        rc = add_class_folders(&w, cat->root, NULL, -1);
-        return rc == SP_OK ? walk_classes(&w, NULL) : rc;
+        rc = add_class_folders(w, cat->root, NULL, -1);
+        if (rc == SP_OK) classes_sorted(cat);
+        return rc == SP_OK ? walk_classes(w, NULL) : rc;
     }
     char **names;
     size_t n;
@@ -296,29 +446,48 @@ static int folder_enumerate(const sp_stage_env *env, const sp_input_opts *o, sp_
         for (size_t i = 0; rc == SP_OK && i < n; i++) {
             char *full = sp_path_join(cat->root, names[i]);
             struct stat st;
+            bool link = false;
+            char why[600];
+            int how = full ? entry_stat(w->real_root, full, &st, &link, why, sizeof(why))
+                           : ENTRY_OK;
             if (!full) {
                 rc = sp_fail(err, SP_E_NOMEM, "out of memory");
-            } else if (stat(full, &st) != 0) {
-                if (pass == 0) rc = add_rejected(&w, names[i], -1, SP_E_IO, strerror(errno));
+            } else if (how != ENTRY_OK) {
+                if (pass == 0)
+                    rc = add_rejected(w, names[i], -1, how == ENTRY_GONE ? SP_E_IO : SP_E_UNSAFE,
+                                      why);
             } else if (S_ISDIR(st.st_mode)) {
-                w.split = sp_input_split_of(names[i], strlen(names[i]));
+                w->split = sp_input_split_of(names[i], strlen(names[i]));
                 if (pass == 0) {
                     /* Files directly in ROOT/<split>/ have no class. */
-                    rc = add_class_folders(&w, full, names[i], -1);
+                    rc = add_class_folders(w, full, names[i], -1);
                 } else {
-                    rc = walk_classes(&w, names[i]);
+                    rc = walk_classes(w, names[i]);
                 }
-                w.split = SP_SPLIT_NONE;
+                w->split = SP_SPLIT_NONE;
             } else if (S_ISREG(st.st_mode) && pass == 0) {
-                rc = add_sample(&w, names[i], &st, -1);
+                rc = take_file(w, names[i], &st, -1, link);
             }
             free(full);
         }
-        if (pass == 0 && rc == SP_OK && cat->nclasses > 1)
-            qsort(cat->classes, cat->nclasses, sizeof(*cat->classes), cmp_cls);
+        if (pass == 0 && rc == SP_OK) classes_sorted(cat);
     }
     for (size_t i = 0; i < n; i++) free(names[i]);
     free(names);
+    return rc;
+}
+
+static int folder_enumerate(const sp_stage_env *env, const sp_input_opts *o, sp_catalog *cat,
+                            sp_error *err)
+{
+    (void)env;
+    walker w = {.cat = cat, .err = err, .max_depth = o->max_depth};
+    if (!(cat->root = sp_strdup(o->path))) return sp_fail(err, SP_E_NOMEM, "out of memory");
+    w.real_root = realpath(cat->root, NULL); /* NULL: the listing fails, or no link is followed */
+    int rc = enumerate(&w, cat, err);
+    free(w.real_root);
+    free(w.dirs.v);
+    free(w.files.v);
     return rc;
 }
 

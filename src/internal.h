@@ -778,6 +778,9 @@ extern const sp_stage_desc sp_stage_clean;
 /* Groups samples: equal content hashes, and (max_distance >= 0) perceptual hashes within
  * max_distance bits, transitively. root[i] is the first (smallest index) of i's group. */
 int sp_dup_groups(const sp_sample *const *s, size_t n, int max_distance, uint32_t *root);
+/* sp_dup_groups, and (exact not NULL) exact[i]: the first of i's equal content hashes. */
+int sp_dup_groups_exact(const sp_sample *const *s, size_t n, int max_distance, uint32_t *root,
+                        uint32_t *exact);
 /* The max_distance of the pipeline's first clean stage with near-duplicate detection on,
  * or -1. */
 int sp_clean_max_distance(const sp_pipeline *p);

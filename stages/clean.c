@@ -132,28 +132,53 @@ static int cmp_keyed(const void *a, const void *b)
     return x->i < y->i ? -1 : x->i > y->i;
 }
 
+/* Sort key for exact grouping: the whole content hash, then the index. */
+typedef struct hashed {
+    uint64_t hi, lo;
+    uint32_t i;
+} hashed;
+
+static int cmp_hashed(const void *a, const void *b)
+{
+    const hashed *x = a, *y = b;
+    if (x->hi != y->hi) return x->hi < y->hi ? -1 : 1;
+    if (x->lo != y->lo) return x->lo < y->lo ? -1 : 1;
+    return x->i < y->i ? -1 : x->i > y->i;
+}
+
+/* A band bucket larger than this (distinct perceptual hashes sharing one band's bits) is
+ * not compared pair by pair, which is quadratic: sorted by the whole hash, each hash is
+ * compared with the BUCKET_CAP before it. Hashes that differ only in lower bits sort
+ * close, and a pair is still compared in any other band it shares whose bucket is small
+ * (at most BUCKET_CAP, all pairs compared): a near pair
+ * can be missed only when every band it shares holds over BUCKET_CAP distinct hashes,
+ * which takes thousands of images made to collide. Deterministic: the order is the
+ * hashes' and the samples' (path) order. */
+#define BUCKET_CAP 4096
+
 int sp_dup_groups(const sp_sample *const *s, size_t n, int max_distance, uint32_t *root)
 {
+    return sp_dup_groups_exact(s, n, max_distance, root, NULL);
+}
+
+int sp_dup_groups_exact(const sp_sample *const *s, size_t n, int max_distance, uint32_t *root,
+                        uint32_t *exact)
+{
     keyed *k = malloc(sizeof(keyed) * (n ? n : 1));
-    if (!k) return SP_E_NOMEM;
-    for (size_t i = 0; i < n; i++) root[i] = (uint32_t)i;
-    /* Exact: equal content hashes, found by sorting on a mix of both halves. */
-    for (size_t i = 0; i < n; i++)
-        k[i] = (keyed){s[i]->hash.hi ^ s[i]->hash.lo * 0x9E3779B97F4A7C15ull, (uint32_t)i};
-    qsort(k, n, sizeof(keyed), cmp_keyed);
-    for (size_t a = 0; a < n;) {
-        size_t b = a + 1;
-        while (b < n && k[b].key == k[a].key) b++;
-        for (size_t i = a + 1; i < b; i++)
-            for (size_t j = a; j < i; j++) {
-                const sp_hash128 *x = &s[k[i].i]->hash, *y = &s[k[j].i]->hash;
-                if (x->hi == y->hi && x->lo == y->lo) {
-                    unite(root, k[i].i, k[j].i);
-                    break;
-                }
-            }
-        a = b;
+    hashed *h = malloc(sizeof(hashed) * (n ? n : 1));
+    if (!k || !h) {
+        free(k), free(h);
+        return SP_E_NOMEM;
     }
+    for (size_t i = 0; i < n; i++) root[i] = (uint32_t)i;
+    /* Exact: equal content hashes, adjacent once sorted on the whole hash. */
+    for (size_t i = 0; i < n; i++) h[i] = (hashed){s[i]->hash.hi, s[i]->hash.lo, (uint32_t)i};
+    qsort(h, n, sizeof(hashed), cmp_hashed);
+    for (size_t i = 1; i < n; i++)
+        if (h[i].hi == h[i - 1].hi && h[i].lo == h[i - 1].lo) unite(root, h[i].i, h[i - 1].i);
+    free(h);
+    if (exact)
+        for (size_t i = 0; i < n; i++) exact[i] = find(root, (uint32_t)i);
     /* Near. Equal perceptual hashes first (many blank or near-blank images share one):
      * they are linked in one pass, and only one of each value takes part below. */
     unsigned bands = max_distance >= 0 ? (unsigned)max_distance + 1 : 0;
@@ -183,9 +208,12 @@ int sp_dup_groups(const sp_sample *const *s, size_t n, int max_distance, uint32_
         for (size_t a = 0; a < m;) {
             size_t b = a + 1;
             while (b < m && k[b].key == k[a].key) b++;
+            /* The bucket's hashes in the keys: compared without a pointer chase each. */
+            for (size_t i = a; i < b; i++) k[i].key = s[k[i].i]->phash;
+            if (b - a > BUCKET_CAP) qsort(k + a, b - a, sizeof(keyed), cmp_keyed);
             for (size_t i = a + 1; i < b; i++)
-                for (size_t j = a; j < i; j++)
-                    if (sp_popcount64(s[k[i].i]->phash ^ s[k[j].i]->phash) <= max_distance)
+                for (size_t j = i - a > BUCKET_CAP ? i - BUCKET_CAP : a; j < i; j++)
+                    if (sp_popcount64(k[i].key ^ k[j].key) <= max_distance)
                         unite(root, k[i].i, k[j].i);
             a = b;
         }
@@ -213,6 +241,7 @@ typedef struct unit {
     int code;         /* SP_OK, or why it is dropped */
     uint32_t cluster; /* assigned id, 0 if alone */
     uint32_t first;   /* the cluster's first unit */
+    uint32_t same;    /* the first unit with the same bytes (itself if none before) */
 } unit;
 
 static int cmp_identity(const void *a, const void *b)
@@ -253,7 +282,8 @@ static int link_units(const clean_opts *o, unit *u, size_t n)
     const sp_sample **s = malloc(sizeof(*s) * (n ? n : 1));
     uint32_t *idx = malloc(sizeof(uint32_t) * (n ? n : 1));
     uint32_t *root = malloc(sizeof(uint32_t) * (n ? n : 1));
-    int rc = s && idx && root ? SP_OK : SP_E_NOMEM;
+    uint32_t *exact = malloc(sizeof(uint32_t) * (n ? n : 1));
+    int rc = s && idx && root && exact ? SP_OK : SP_E_NOMEM;
     size_t m = 0;
     for (size_t i = 0; rc == SP_OK && i < n; i++)
         if (u[i].code == SP_OK) {
@@ -261,8 +291,13 @@ static int link_units(const clean_opts *o, unit *u, size_t n)
             s[m++] = u[i].s;
         }
     if (rc == SP_OK)
-        rc = sp_dup_groups(s, m, o->near_duplicates == DUP_OFF ? -1 : (int)o->max_distance, root);
-    for (size_t j = 0; rc == SP_OK && j < m; j++) u[idx[j]].first = idx[root[j]];
+        rc = sp_dup_groups_exact(s, m, o->near_duplicates == DUP_OFF ? -1 : (int)o->max_distance,
+                                 root, exact);
+    for (size_t j = 0; rc == SP_OK && j < m; j++) {
+        u[idx[j]].first = idx[root[j]];
+        u[idx[j]].same = idx[exact[j]];
+    }
+    free(exact);
     free(s);
     free(idx);
     free(root);
@@ -284,7 +319,7 @@ static int clean_plan(const sp_stage_env *env, const void *opts, sp_recvec *recs
     char detail[512];
     for (size_t i = 0; i < n; i++) {
         u[i].s = &run->catalogs[u[i].source].samples[u[i].sample];
-        u[i].first = (uint32_t)i;
+        u[i].first = u[i].same = (uint32_t)i;
         u[i].cluster = 0;
         u[i].code = SP_OK;
         size_problem(o, u[i].s, &u[i].code, detail, sizeof(detail));
@@ -305,11 +340,9 @@ static int clean_plan(const sp_stage_env *env, const void *opts, sp_recvec *recs
         if (u[r].cluster == 0) continue; /* alone */
         u[i].cluster = u[r].cluster;
         if (r == i) continue; /* the first: kept */
-        /* An exact copy of an earlier member is a duplicate; otherwise a near one. */
-        bool exact = false;
-        for (size_t j = r; j < i && !exact; j++)
-            exact = u[j].first == r && u[j].s->hash.hi == u[i].s->hash.hi &&
-                    u[j].s->hash.lo == u[i].s->hash.lo;
+        /* An exact copy of an earlier member is a duplicate; otherwise a near one. Equal
+         * bytes are always one cluster, so the first with the same bytes says which. */
+        bool exact = u[i].same != i;
         int mode = exact ? o->duplicates : o->near_duplicates;
         if (mode == DUP_DROP) u[i].code = exact ? SP_E_DUPLICATE : SP_E_NEAR_DUPLICATE;
     }
@@ -322,11 +355,11 @@ static int clean_plan(const sp_stage_env *env, const void *opts, sp_recvec *recs
                                    u[i].code == SP_OK);
         }
         if (rc != SP_OK || u[i].code == SP_OK) continue;
-        const unit *f = &u[u[i].first];
+        const unit *f = &u[u[i].first], *same = &u[u[i].same];
         const sp_catalog *fc = &run->catalogs[f->source];
         if (u[i].code == SP_E_DUPLICATE)
-            snprintf(detail, sizeof(detail), "same bytes as %s/%s (cluster %u)", fc->source,
-                     f->s->path, u[i].cluster);
+            snprintf(detail, sizeof(detail), "same bytes as %s/%s (cluster %u)",
+                     run->catalogs[same->source].source, same->s->path, u[i].cluster);
         else if (u[i].code == SP_E_NEAR_DUPLICATE)
             snprintf(detail, sizeof(detail),
                      "perceptual hash %d bits from %s/%s (cluster %u, max_distance %lld)",

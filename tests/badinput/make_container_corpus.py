@@ -12,6 +12,7 @@ source gives N good records and reports each listed sample, the detail a substri
 {"outcome": "refused", "message": substring} (the run stops, exit 1, naming the input).
 """
 
+import bz2
 import io
 import json
 import os
@@ -94,6 +95,10 @@ def main():
          skip(3, ("unsafe_member", "dog/null", "a device")))
     case("duplicate.tar", tar_bytes(GOOD + [("cat/a.png", png_bytes(8))]),
          skip(3, ("corrupt", "cat/a.png (copy 2)", "appears twice")))
+    # A later copy's new name is one no member has: "cat/a.png (copy 2)" is taken.
+    case("duplicate-name-taken.tar",
+         tar_bytes(GOOD + [("cat/a.png (copy 2)", png_bytes(5)), ("cat/a.png", png_bytes(8))]),
+         skip(4, ("corrupt", "cat/a.png (copy 3)", "appears twice")))
     case("toplevel.tar", tar_bytes(GOOD + [("loose.png", png_bytes(7))]),
          skip(3, ("no_label", "loose.png", "not inside a class folder")))
 
@@ -107,6 +112,29 @@ def main():
     bomb = buf.getvalue()
     case("bomb.zip", bomb, skip(3, ("limit_exceeded", "dog/bomb.png", "max_ratio")))
     case("bomb-size.zip", bomb, skip(3, ("limit_exceeded", "dog/bomb.png", "max_file_bytes")),
+         run={"max_file_bytes": "1M"})
+
+    # A member never read still unpacks when the reader skips it in a compressed tar: a
+    # hidden 1 GiB of zeros in a ~1 KB tar.bz2 (bzip2 streams concatenated, 64 x 16 MiB)
+    # is counted while skipped and stops the archive at max_ratio. A member rejected on its
+    # declared size is skipped the same way: its own reason, then the stop.
+    def tar_bz2_bomb(name):
+        def entry(n, size):
+            info = tarfile.TarInfo(n)
+            info.size = size
+            info.mtime = 946684800
+            return info.tobuf(format=tarfile.GNU_FORMAT)
+        head = b"".join(entry(n, len(d)) + d + bytes(-len(d) % 512) for n, d in GOOD)
+        zeros = bz2.compress(bytes(16 << 20), 9)
+        tail = entry("dog/after.png", len(png_bytes(6))) + png_bytes(6)
+        tail += bytes(-len(tail) % 512) + bytes(1024)
+        return (bz2.compress(head + entry(name, 1 << 30), 9) + zeros * 64 +
+                bz2.compress(tail, 9))
+    case("hidden-bomb.tar.bz2", tar_bz2_bomb("cat/.big"),
+         skip(3, ("limit_exceeded", "cat/.big", "max_ratio")))
+    case("bomb-size.tar.bz2", tar_bz2_bomb("dog/big.png"),
+         skip(3, ("limit_exceeded", "dog/big.png", "max_file_bytes"),
+              ("limit_exceeded", "dog/big.png (skipped data)", "max_ratio")),
          run={"max_file_bytes": "1M"})
 
     # A truncated .tar.gz: the members before the cut are kept.

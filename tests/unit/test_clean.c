@@ -16,6 +16,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "internal.h"
 
@@ -256,6 +257,89 @@ static void test_dup_groups_many_equal(void **state)
     free(s), free(ps), free(root);
 }
 
+/* The seconds a no-hang bound allows (SP_TEST_NO_HANG_SECONDS, for slow sanitizer builds). */
+static unsigned no_hang(void)
+{
+    const char *v = getenv("SP_TEST_NO_HANG_SECONDS");
+    return v && atoi(v) > 0 ? (unsigned)atoi(v) : 20;
+}
+
+/* 30,000 images with one perceptual hash and distinct bytes, every third an exact copy of
+ * the one before: one cluster, and exact[] names each copy's first with the same bytes
+ * (clean tells duplicates from near ones by it, in one pass: it used to rescan the
+ * cluster for every member, minutes at this size). */
+static void test_dup_groups_exact_roots(void **state)
+{
+    (void)state;
+    enum { N = 30000 };
+    sp_sample *s = calloc(N, sizeof(*s));
+    const sp_sample **ps = calloc(N, sizeof(*ps));
+    uint32_t *root = calloc(N, sizeof(uint32_t)), *exact = calloc(N, sizeof(uint32_t));
+    for (uint32_t i = 0; i < N; i++) {
+        ps[i] = &s[i];
+        s[i].has_phash = true;
+        s[i].phash = 0x0123456789abcdefull;
+        /* Copies share a hash; the groups' hashes are in no sorted order. */
+        s[i].hash.hi = (i / 3) * 0x9E3779B97F4A7C15ull;
+        s[i].hash.lo = i / 3 % 7;
+    }
+    alarm(no_hang());
+    assert_int_equal(sp_dup_groups_exact(ps, N, 4, root, exact), SP_OK);
+    for (uint32_t i = 0; i < N; i++) {
+        assert_int_equal(root[i], 0);
+        assert_int_equal(exact[i], i - i % 3);
+    }
+    /* Exact only: the same groups. */
+    assert_int_equal(sp_dup_groups_exact(ps, N, -1, root, exact), SP_OK);
+    alarm(0);
+    for (uint32_t i = 0; i < N; i++) {
+        assert_int_equal(root[i], i - i % 3);
+        assert_int_equal(exact[i], i - i % 3);
+    }
+    free(s), free(ps), free(root), free(exact);
+}
+
+/* Distinct perceptual hashes sharing one band's bits (all zero in the lowest band): the
+ * bucket is past BUCKET_CAP, so it is compared in hash order within a window. Every tenth
+ * hash is one bit from the one before; the result must match all pairs at 6,000 hashes,
+ * and 300,000 must finish (all pairs of the bucket: 4.5e10 comparisons, minutes). */
+static void test_dup_groups_skewed_band(void **state)
+{
+    (void)state;
+    enum { N = 300000, SMALL = 6000 };
+    sp_sample *s = calloc(N, sizeof(*s));
+    const sp_sample **ps = calloc(N, sizeof(*ps));
+    uint32_t *root = calloc(N, sizeof(uint32_t)), *brute = calloc(SMALL, sizeof(uint32_t));
+    uint64_t seed = 7;
+#define NEXT() (seed = seed * 6364136223846793005ull + 1442695040888963407ull, seed ^ (seed >> 29))
+    for (uint32_t i = 0; i < N; i++) {
+        ps[i] = &s[i];
+        s[i].has_phash = true;
+        s[i].hash.hi = i + 1;
+        s[i].phash = NEXT() & ~0x1fffull; /* bits 0..12: band 0 of 5 */
+        if (i % 10 == 1) s[i].phash = s[i - 1].phash ^ (1ull << (13 + NEXT() % 51));
+    }
+    assert_int_equal(sp_dup_groups(ps, SMALL, 4, root), SP_OK);
+    for (uint32_t i = 0; i < SMALL; i++) brute[i] = i;
+    for (uint32_t i = 0; i < SMALL; i++)
+        for (uint32_t j = 0; j < i; j++)
+            if (sp_popcount64(s[i].phash ^ s[j].phash) <= 4) {
+                uint32_t a = find(brute, i), b = find(brute, j);
+                if (a != b) brute[a > b ? a : b] = a < b ? a : b;
+            }
+    for (uint32_t i = 0; i < SMALL; i++) assert_int_equal(root[i], find(brute, i));
+    alarm(no_hang());
+    assert_int_equal(sp_dup_groups(ps, N, 4, root), SP_OK);
+    alarm(0);
+    /* Each planted pair is one group; any other member of a group is near one of it. */
+    for (uint32_t i = 1; i < N; i += 10) assert_int_equal(root[i], root[i - 1]);
+    for (uint32_t i = 0; i < N; i++)
+        if (root[i] != i && i % 10 != 1)
+            assert_true(sp_popcount64(s[i].phash ^ s[root[i]].phash) <= 8);
+    free(s), free(ps), free(root), free(brute);
+#undef NEXT
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -266,6 +350,8 @@ int main(void)
         cmocka_unit_test(test_phash_near_and_far),
         cmocka_unit_test(test_dup_groups_match_all_pairs),
         cmocka_unit_test(test_dup_groups_many_equal),
+        cmocka_unit_test(test_dup_groups_exact_roots),
+        cmocka_unit_test(test_dup_groups_skewed_band),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

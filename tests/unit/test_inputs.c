@@ -20,6 +20,7 @@
 extern const sp_stage_desc sp_stage_source;
 
 static char root[256];
+static uint64_t max_file_bytes = 1u << 20;
 
 static void put(const char *rel, const char *text)
 {
@@ -59,7 +60,7 @@ static int enumerate(const char *path, const char *const *kv, sp_catalog *cat, s
     sp_ctx_set_verbosity(ctx, SP_LOG_ERROR);
     sp_pipeline pipe;
     memset(&pipe, 0, sizeof(pipe));
-    pipe.limits = (sp_limits){.max_pixels = 1u << 24, .max_file_bytes = 1u << 20,
+    pipe.limits = (sp_limits){.max_pixels = 1u << 24, .max_file_bytes = max_file_bytes,
                               .max_dimension = 4096, .max_scans = 64, .max_members = 1000,
                               .max_nesting = 2, .max_line_bytes = 200, .max_ratio = 200,
                               .max_unpacked_bytes = 1u << 24};
@@ -155,6 +156,7 @@ static void test_split_archive(void **state)
     assert_int_equal(sp_tar_add(w, "test/dog/c.png", "c", 1, &err), SP_OK);
     uint64_t bytes;
     assert_int_equal(sp_tar_finish(w, &bytes, &err), SP_OK);
+    sp_tar_free(&w);
     sp_catalog cat;
     assert_int_equal(enumerate(path, NULL, &cat, &err), SP_OK);
     assert_int_equal(cat.nclasses, 2);
@@ -260,6 +262,220 @@ static void test_csv_indexes(void **state)
     sp_catalog_free(&cat);
 }
 
+/* A long number among class names is a name; only an all-integer manifest has indexes. */
+static void test_csv_number_names(void **state)
+{
+    (void)state;
+    put("y/a.png", "x");
+    put("y/b.png", "x");
+    put("y/list.csv", "path,label\na.png,cat\nb.png,2024001\n");
+    char path[300];
+    snprintf(path, sizeof(path), "%s/y/list.csv", root);
+    sp_catalog cat;
+    sp_error err;
+    sp_error_clear(&err);
+    assert_int_equal(enumerate(path, NULL, &cat, &err), SP_OK);
+    assert_int_equal(cat.nclasses, 2);
+    const sp_sample *s = find(&cat, "b.png");
+    assert_int_equal(s->status, SP_OK);
+    assert_string_equal(class_of(&cat, s), "2024001");
+    assert_string_equal(class_of(&cat, find(&cat, "a.png")), "cat");
+    sp_catalog_free(&cat);
+    /* Every label an integer: 2024001 is an index, over the limit. */
+    put("y/nums.csv", "path,label\na.png,3\nb.png,2024001\n");
+    snprintf(path, sizeof(path), "%s/y/nums.csv", root);
+    assert_int_equal(enumerate(path, NULL, &cat, &err), SP_OK);
+    assert_int_equal(cat.nclasses, 4);
+    s = find(&cat, "nums.csv:3");
+    assert_int_equal(s->status, SP_E_BADROW);
+    assert_non_null(strstr(s->detail, "label index 2024001 is over 99999"));
+    assert_string_equal(class_of(&cat, find(&cat, "a.png")), "3");
+    sp_catalog_free(&cat);
+}
+
+#define BIG 3000
+#define HUGE 150000
+
+/* The seconds a no-hang bound allows (SP_TEST_NO_HANG_SECONDS, for slow sanitizer builds). */
+static unsigned no_hang(void)
+{
+    const char *v = getenv("SP_TEST_NO_HANG_SECONDS");
+    return v && atoi(v) > 0 ? (unsigned)atoi(v) : 20;
+}
+
+/* Labels looked up through the sorted index give each row its class, in a classes file's
+ * order too, and a path's repeats name its first line. */
+static void test_csv_many(void **state)
+{
+    (void)state;
+    char path[300], classes[300];
+    snprintf(path, sizeof(path), "%s/big", root);
+    sp_error err;
+    sp_error_clear(&err);
+    assert_int_equal(sp_mkdirs(path, &err), SP_OK);
+    snprintf(path, sizeof(path), "%s/big/list.csv", root);
+    snprintf(classes, sizeof(classes), "%s/big/classes.txt", root);
+    FILE *m = fopen(path, "wb"), *c = fopen(classes, "wb");
+    assert_non_null(m);
+    assert_non_null(c);
+    fputs("path,label\n", m);
+    for (int i = 0; i < BIG; i++) {
+        char f[400];
+        snprintf(f, sizeof(f), "%s/big/%d.png", root, i);
+        FILE *g = fopen(f, "wb");
+        assert_non_null(g);
+        fclose(g);
+        /* Labels in no sorted order; the classes file lists them in another order still. */
+        fprintf(m, "%d.png,k%d\n", i, (int)((i * 7919L) % BIG));
+        fprintf(c, "k%d\n", (int)((i * 104729L + 17) % BIG));
+    }
+    for (int i = 0; i < BIG; i++) fputs("same.png,k1\n", m);
+    fclose(m);
+    fclose(c);
+    snprintf(path, sizeof(path), "%s/big/same.png", root);
+    fclose(fopen(path, "wb"));
+    snprintf(path, sizeof(path), "%s/big/list.csv", root);
+    for (int pass = 0; pass < 2; pass++) {
+        sp_catalog cat;
+        assert_int_equal(enumerate(path,
+                                   pass ? (const char *const[]){"classes", classes, NULL} : NULL,
+                                   &cat, &err),
+                         SP_OK);
+        assert_int_equal(cat.nclasses, BIG);
+        if (pass) assert_string_equal(cat.classes[0], "k17");
+        for (int i = 0; i < BIG; i++) {
+            char f[32], want[32];
+            snprintf(f, sizeof(f), "%d.png", i);
+            snprintf(want, sizeof(want), "k%d", (int)((i * 7919L) % BIG));
+            assert_string_equal(class_of(&cat, &cat.samples[i]), want);
+            assert_string_equal(cat.samples[i].path, f);
+        }
+        assert_string_equal(class_of(&cat, find(&cat, "same.png")), "k1");
+        char at[32], want[64];
+        snprintf(at, sizeof(at), "list.csv:%d", 2 * BIG + 1);
+        snprintf(want, sizeof(want), "line %d: same.png is listed before, at line %d", 2 * BIG + 1,
+                 BIG + 2);
+        const sp_sample *s = find(&cat, at);
+        assert_int_equal(s->status, SP_E_BADROW);
+        assert_non_null(strstr(s->detail, want));
+        sp_catalog_free(&cat);
+    }
+}
+
+/* 150k classes and one path listed 150k times (files not needed: labels and repeats are
+ * settled before files are looked at). Both were quadratic (a scan of every class per
+ * row, a walk back to the run's start per repeat: minutes); alarm() is the no-hang bound,
+ * far above the second this takes. */
+static void test_csv_huge(void **state)
+{
+    (void)state;
+    char path[300];
+    snprintf(path, sizeof(path), "%s/huge.csv", root);
+    FILE *m = fopen(path, "wb");
+    assert_non_null(m);
+    fputs("path,label\n", m);
+    for (int i = 0; i < HUGE; i++) fprintf(m, "%d,k%d\n", i, (int)((i * 7919L) % HUGE));
+    for (int i = 0; i < HUGE; i++) fputs("s,k1\n", m);
+    fclose(m);
+    sp_catalog cat;
+    sp_error err;
+    sp_error_clear(&err);
+    max_file_bytes = 16u << 20;
+    alarm(no_hang());
+    assert_int_equal(enumerate(path, NULL, &cat, &err), SP_OK);
+    alarm(0);
+    max_file_bytes = 1u << 20;
+    assert_int_equal(cat.nclasses, HUGE);
+    char at[32], want[64];
+    snprintf(at, sizeof(at), "huge.csv:%d", 2 * HUGE + 1);
+    snprintf(want, sizeof(want), "line %d: s is listed before, at line %d", 2 * HUGE + 1,
+             HUGE + 2);
+    const sp_sample *s = find(&cat, at);
+    assert_int_equal(s->status, SP_E_BADROW);
+    assert_non_null(strstr(s->detail, want));
+    sp_catalog_free(&cat);
+}
+
+static void link_at(const char *target, const char *rel)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "%s/%s", root, rel);
+    assert_int_equal(symlink(target, path), 0);
+}
+
+static size_t count_ok(const sp_catalog *cat, const char *class_name)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < cat->nsamples; i++)
+        n += cat->samples[i].status == SP_OK &&
+             strcmp(class_of(cat, &cat->samples[i]), class_name) == 0;
+    return n;
+}
+
+/* Links are followed only inside the source folder, each folder walked once: no file from
+ * elsewhere, no fan-out (a chain of 12 folders each with 4 links to the next was 4^12
+ * samples), a loop reported as before, a file reached twice kept at its first path. */
+static void test_folder_links(void **state)
+{
+    (void)state;
+    char dir[400];
+    put("away/x.png", "x");
+    put("lk/cat/a.png", "x");
+    put("lk/cat/sub/b.png", "x");
+    put("lk/dog/d.png", "x");
+    snprintf(dir, sizeof(dir), "%s/away", root);
+    link_at(dir, "lk/cat/out");            /* a folder outside */
+    link_at("../../away/x.png", "lk/dog/outfile.png"); /* a file outside, relative */
+    link_at("a.png", "lk/cat/zz.png");     /* the same file again */
+    link_at("../cat/sub", "lk/dog/alias"); /* a folder walked already */
+    link_at("..", "lk/cat/sub/loop");      /* a folder that contains itself */
+    link_at("../dog/d.png", "lk/cat/0d.png"); /* first in walk order: d.png is then a repeat */
+    for (int i = 0; i < 12; i++) {
+        char rel[64], target[64];
+        snprintf(rel, sizeof(rel), "lk/fan/x%02d/.keep", i);
+        put(rel, "");
+        for (int k = 0; k < 4; k++) {
+            snprintf(rel, sizeof(rel), "lk/fan/x%02d/l%d", i, k);
+            snprintf(target, sizeof(target), "../x%02d", i + 1);
+            link_at(target, rel);
+        }
+    }
+    put("lk/fan/x12/f.png", "x");
+    snprintf(dir, sizeof(dir), "%s/lk", root);
+    sp_catalog cat;
+    sp_error err;
+    sp_error_clear(&err);
+    alarm(no_hang());
+    assert_int_equal(enumerate(dir, NULL, &cat, &err), SP_OK);
+    alarm(0);
+    assert_int_equal(cat.nclasses, 3);
+    const sp_sample *s = find(&cat, "cat/out");
+    assert_int_equal(s->status, SP_E_UNSAFE);
+    assert_non_null(strstr(s->detail, "outside the source folder"));
+    s = find(&cat, "dog/outfile.png");
+    assert_int_equal(s->status, SP_E_UNSAFE);
+    assert_non_null(strstr(s->detail, "away/x.png"));
+    s = find(&cat, "dog/alias");
+    assert_int_equal(s->status, SP_E_UNSAFE);
+    assert_non_null(strstr(s->detail, "walked already"));
+    s = find(&cat, "cat/sub/loop");
+    assert_int_equal(s->status, SP_E_IO);
+    assert_non_null(strstr(s->detail, "symlink loop"));
+    /* cat: 0d.png (the link, first), a.png, sub/b.png; zz.png and dog/d.png are repeats. */
+    assert_int_equal(find(&cat, "cat/0d.png")->status, SP_OK);
+    assert_int_equal(find(&cat, "cat/a.png")->status, SP_OK);
+    assert_int_equal(count_ok(&cat, "cat"), 3);
+    assert_int_equal(count_ok(&cat, "dog"), 0);
+    for (size_t i = 0; i < cat.nsamples; i++) {
+        assert_null(strstr(cat.samples[i].path, "zz.png"));
+        assert_string_not_equal(cat.samples[i].path, "dog/d.png");
+    }
+    /* The chain: f.png once, every other link refused. */
+    assert_int_equal(count_ok(&cat, "fan"), 1);
+    assert_true(cat.nsamples < 100);
+    sp_catalog_free(&cat);
+}
+
 static void test_path_safe(void **state)
 {
     (void)state;
@@ -278,7 +494,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_split_folders), cmocka_unit_test(test_split_archive),
         cmocka_unit_test(test_csv),           cmocka_unit_test(test_csv_indexes),
-        cmocka_unit_test(test_path_safe),
+        cmocka_unit_test(test_path_safe),     cmocka_unit_test(test_csv_number_names),
+        cmocka_unit_test(test_csv_many),        cmocka_unit_test(test_csv_huge),
+        cmocka_unit_test(test_folder_links),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
