@@ -17,6 +17,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "test_seed.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,14 +27,6 @@
 
 #include "autoaugment.h"
 #include "geometry.h"
-
-static unsigned test_seed(const char *test)
-{
-    const char *env = getenv("SP_TEST_SEED");
-    unsigned seed = env ? (unsigned)strtoul(env, NULL, 10) : (unsigned)time(NULL);
-    print_message("%s: seed %u (set SP_TEST_SEED to repeat)\n", test, seed);
-    return seed;
-}
 
 /* Smooth structure plus noise, so every op (equalize, autocontrast included) has work. */
 static void make_image(sp_image *img, uint32_t w, uint32_t h, uint32_t ch, unsigned *seed)

@@ -15,6 +15,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "test_seed.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,14 +24,6 @@
 #include <time.h>
 
 #include "internal.h"
-
-static unsigned test_seed(const char *test)
-{
-    const char *env = getenv("SP_TEST_SEED");
-    unsigned seed = env ? (unsigned)strtoul(env, NULL, 10) : (unsigned)time(NULL);
-    print_message("%s: seed %u (set SP_TEST_SEED to repeat)\n", test, seed);
-    return seed;
-}
 
 /* A random image with smooth structure (so histograms are uneven, as in photos). */
 static void make_image(sp_image *img, uint32_t w, uint32_t h, uint32_t ch, unsigned *seed)

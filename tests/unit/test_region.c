@@ -17,6 +17,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "test_seed.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,14 +26,6 @@
 #include <time.h>
 
 #include "internal.h"
-
-static unsigned test_seed(const char *test)
-{
-    const char *env = getenv("SP_TEST_SEED");
-    unsigned seed = env ? (unsigned)strtoul(env, NULL, 10) : (unsigned)time(NULL);
-    print_message("%s: seed %u (set SP_TEST_SEED to repeat)\n", test, seed);
-    return seed;
-}
 
 /* Smooth colour gradients with noise: chroma varies, so upsampling edges would show. */
 static void make_image(sp_image *img, uint32_t w, uint32_t h, uint32_t ch, unsigned *seed)

@@ -16,6 +16,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "test_seed.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,14 +27,6 @@
 #include "internal.h"
 
 static const double pi = 3.14159265358979323846;
-
-static unsigned test_seed(const char *test)
-{
-    const char *env = getenv("SP_TEST_SEED");
-    unsigned seed = env ? (unsigned)strtoul(env, NULL, 10) : (unsigned)time(NULL);
-    print_message("%s: seed %u (set SP_TEST_SEED to repeat)\n", test, seed);
-    return seed;
-}
 
 /* ---- the reference ------------------------------------------------------------------ */
 

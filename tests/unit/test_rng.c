@@ -15,6 +15,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "test_seed.h"
+
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,14 +27,6 @@
 #include "internal.h"
 
 #define N 1000
-
-static unsigned test_seed(const char *test)
-{
-    const char *env = getenv("SP_TEST_SEED");
-    unsigned seed = env ? (unsigned)strtoul(env, NULL, 10) : (unsigned)time(NULL);
-    print_message("%s: seed %u (set SP_TEST_SEED to repeat)\n", test, seed);
-    return seed;
-}
 
 static void draws(sp_rng r, uint64_t out[N])
 {
