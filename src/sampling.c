@@ -7,6 +7,7 @@
 #include "sampling.h"
 
 #include <math.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -129,10 +130,17 @@ static int per_class(const sp_sampling *s, const uint64_t *counts, const char *c
         const char *ne = colon;
         while (ne > p && ne[-1] == ' ') ne--;
         char *num_end;
+        errno = 0;
         unsigned long long v = strtoull(colon + 1, &num_end, 10);
+        bool range = errno == ERANGE;
         while (*num_end == ' ') num_end++;
         if (num_end != end || colon[1] == '-' || colon + 1 == end)
             return sp_fail(err, SP_E_CONFIG, "classes: '%.*s' has no count (NAME:COUNT)",
+                           (int)(end - p), p);
+        /* The bound `count` has: a class of more records than that is a typo, and the
+         * record arithmetic downstream stays far from overflow. */
+        if (range || v > 1000000000ull)
+            return sp_fail(err, SP_E_CONFIG, "classes: '%.*s': a count is at most 1000000000",
                            (int)(end - p), p);
         size_t k = n;
         for (size_t i = 0; i < n && k == n; i++)

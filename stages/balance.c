@@ -240,6 +240,12 @@ static int balance_plan(const sp_stage_env *env, const void *opts, sp_recvec *re
         /* Each source ⌊want/n⌋ times, the first want mod n in draw order once more; when
          * cutting, the first `want` in that order once (near-duplicates last). */
         uint64_t base = want / cn, extra = want % cn;
+        /* Uses are 32-bit and the output one array: refuse what would wrap either. */
+        if (base >= UINT32_MAX || want > SIZE_MAX / sizeof(sp_record) - total) {
+            rc = sp_fail(err, SP_E_CONFIG, "class '%s' asks for %llu records: too many",
+                         names[c], (unsigned long long)want);
+            break;
+        }
         if (want < cn) {
             unit *cu = malloc(sizeof(unit) * cn);
             if (!cu) {

@@ -84,6 +84,13 @@ has "$W/err" "split train -> [train]" "dry run reports the train split"
 has "$W/err" "split val -> [val]" "dry run reports the val split"
 has "$W/err" "copies per source" "dry run reports copies per source"
 expect 2 "--dry-run is for plan" "$SP" build --dry-run -o "$W/dry"
+# a per-class count past the bound (here one whose records would wrap a 64-bit size) is a
+# config error, not a huge allocation
+for n in 988218432520154542 99999999999999999999999 1000000001; do
+  expect 2 "balance classes count $n" "$SP" plan --dry-run --set balance.strategy=classes \
+    --set balance.classes=stars:$n -o "$W/dry"
+  has "$W/err" "a count is at most 1000000000" "balance classes count $n is refused"
+done
 
 # --- a full build, then a rebuild served by the cache -------------------------------------
 expect 0 "build" "$SP" build -o "$W/o1" -j 2
