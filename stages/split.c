@@ -108,14 +108,18 @@ static int hint_rank(uint8_t h)
 }
 
 /* How many of a class's n samples go to one split, from the fraction or count and the
- * minimum, leaving `taken` to the splits before it and train its last sample. */
-static uint64_t share(uint64_t n, uint64_t taken, double frac, int64_t count, int64_t min)
+ * minimum, leaving `taken` to the splits before it and, when train has a share at all
+ * (keep_train), train its last sample. */
+static uint64_t share(uint64_t n, uint64_t taken, double frac, int64_t count, int64_t min,
+                      bool keep_train)
 {
     bool asked = frac > 0 || count > 0;
     uint64_t k = count > 0 ? (uint64_t)count : (uint64_t)llround((double)n * frac);
     if (k > n - taken) k = n - taken;
-    /* A count larger than a small class leaves train that class's last sample. */
-    if (count > 0 && k == n - taken && k > 0) k--;
+    /* Rounding a small class's fractions one by one (1 of 2 to val at 0.3, 1 to test), or
+     * a count larger than the class, would empty train of it: the class would vanish
+     * from training without a word. Train keeps its last sample. */
+    if ((count > 0 || keep_train) && k == n - taken && k > 0) k--;
     if (asked && k < (uint64_t)min && n > taken + k + 1) {
         uint64_t room = n - taken - k - 1;
         uint64_t more = (uint64_t)min - k;
@@ -213,12 +217,14 @@ static int split_route(const sp_stage_env *env, const void *opts, const sp_recve
     if (rc == SP_OK) rc = sp_sort_keyed(keys, ng);
     for (size_t k = 0; rc == SP_OK && k < ng; k++) gidx[k] = (uint32_t)keys[k].val;
     if (rc == SP_OK) rc = sp_sort_by_label(gidx, ng, glabel, nc);
+    /* Train has a share unless the fractions give it none (val + test = 1). */
+    bool keep_train = o->val_count > 0 || o->test_count > 0 || o->val + o->test < 1.0 - 1e-9;
     for (size_t a = 0; rc == SP_OK && a < ng;) {
         size_t b = a;
         int32_t c = glabel[gidx[a]];
         while (b < ng && glabel[gidx[b]] == c) b++;
-        uint64_t nval = share(total[c], 0, o->val, o->val_count, o->val_min);
-        uint64_t ntest = share(total[c], nval, o->test, o->test_count, o->test_min);
+        uint64_t nval = share(total[c], 0, o->val, o->val_count, o->val_min, keep_train);
+        uint64_t ntest = share(total[c], nval, o->test, o->test_count, o->test_min, keep_train);
         uint64_t *have = &got[(size_t)c * 4];
         for (size_t k = a; k < b; k++) {
             group *x = &g[gidx[k]];

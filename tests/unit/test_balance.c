@@ -209,6 +209,44 @@ static void test_split_by_counts(void **state)
     free_job(run);
 }
 
+/* Fractions rounded class by class never take a small class's last sample out of train
+ * while train has a share (1 of 2 to val at 0.3 and 1 to test would leave it none); with
+ * val + test = 1 train has no share and nothing is kept back. */
+static void test_split_fractions_keep_train(void **state)
+{
+    sp_ctx *ctx = *state;
+    const char ini[] = "[run]\n[source]\npath = /nonexistent\n"
+                       "[split]\nval = 0.3\ntest = 0.3\n"
+                       "[train]\ntype = tar\ninput = split.train\n"
+                       "[val]\ntype = tar\ninput = split.val\n"
+                       "[test]\ntype = tar\ninput = split.test\n";
+    const uint32_t counts[] = {10, 2, 1};
+    sp_job *run = plan_job(ctx, ini, counts, 3, NULL, SP_OK);
+    uint8_t *split = splits_of(run);
+    const sp_catalog *cat = &run->catalogs[0];
+    uint64_t per[3][4] = {{0}};
+    for (size_t i = 0; i < cat->nsamples; i++) per[cat->samples[i].label][split[i]]++;
+    for (size_t c = 0; c < 3; c++) assert_true(per[c][SP_SPLIT_TRAIN] >= 1);
+    assert_int_equal(per[0][SP_SPLIT_VAL], 3);
+    assert_int_equal(per[0][SP_SPLIT_TEST], 3);
+    free(split);
+    free_job(run);
+
+    const char all_out[] = "[run]\n[source]\npath = /nonexistent\n"
+                           "[split]\nval = 0.5\ntest = 0.5\n"
+                           "[train]\ntype = tar\ninput = split.train\n"
+                           "[val]\ntype = tar\ninput = split.val\n"
+                           "[test]\ntype = tar\ninput = split.test\n";
+    const uint32_t four[] = {4};
+    run = plan_job(ctx, all_out, four, 1, NULL, SP_OK);
+    split = splits_of(run);
+    uint64_t train = 0;
+    for (size_t i = 0; i < run->catalogs[0].nsamples; i++) train += split[i] == SP_SPLIT_TRAIN;
+    assert_int_equal(train, 0);
+    free(split);
+    free_job(run);
+}
+
 static void count_uses(const sp_job *run, const sp_sink_plan *sp, uint32_t *uses)
 {
     memset(uses, 0, sizeof(uint32_t) * run->catalogs[0].nsamples);
@@ -467,6 +505,7 @@ int main(void)
         cmocka_unit_test(test_clusters_stay_together),
         cmocka_unit_test(test_input_split_is_kept),
         cmocka_unit_test(test_split_by_counts),
+        cmocka_unit_test(test_split_fractions_keep_train),
         cmocka_unit_test(test_balance_spread_and_val_untouched),
         cmocka_unit_test(test_undersampling_drops_duplicates_first),
         cmocka_unit_test(test_repeat_factor),
