@@ -38,6 +38,21 @@ static void before_counts(const sp_job *run, int split, class_row *rows)
     }
 }
 
+/* The split a sink is wired to: the port of the nearest split stage up its first inputs.
+ * Records carry their split too, but an empty sink has none to ask. 0 when none. */
+static int wired_split(const sp_job *run, int stage)
+{
+    const sp_pipeline *p = run->pipe;
+    for (size_t hops = 0; stage >= 0 && hops < p->nstages; hops++) {
+        const sp_stage *st = &p->stages[stage];
+        if (!st->ninputs) return 0;
+        const sp_port_ref *in = &st->inputs[0];
+        if (p->stages[in->stage].desc->ports) return SP_SPLIT_TRAIN + in->port;
+        stage = in->stage;
+    }
+    return 0;
+}
+
 static int make_report(const sp_job *run, size_t s, sink_report *rep)
 {
     const sp_sink_plan *sp = &run->sinks[s];
@@ -55,7 +70,7 @@ static int make_report(const sp_job *run, size_t s, sink_report *rep)
             free(uses);
             return SP_E_NOMEM;
         }
-    rep->split = sp->recs.n ? sp->recs.v[0].split : 0;
+    rep->split = sp->recs.n ? sp->recs.v[0].split : wired_split(run, sp->stage);
     for (size_t i = 0; i < sp->recs.n; i++) {
         const sp_record *r = &sp->recs.v[i];
         if (r->split != rep->split) rep->split = -1;

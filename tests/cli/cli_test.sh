@@ -84,6 +84,14 @@ has "$W/err" "split train -> [train]" "dry run reports the train split"
 has "$W/err" "split val -> [val]" "dry run reports the val split"
 has "$W/err" "copies per source" "dry run reports copies per source"
 expect 2 "--dry-run is for plan" "$SP" build --dry-run -o "$W/dry"
+# an empty split's sink is reported as that split, with nothing before and nothing dropped
+expect 0 "empty val split" "$SP" build -q --set split.val=0 -o "$W/v0"
+$PY - "$W/v0/manifest.json" <<'PYEOF' && ok || bad "an empty val sink is reported as val, 0 before, 0 dropped"
+import json, sys
+s = {x["sink"]: x for x in json.load(open(sys.argv[1]))["splits"]}
+assert (s["val"]["split"], s["val"]["before"], s["val"]["after"], s["val"]["dropped"]) == ("val", 0, 0, 0), s["val"]
+assert s["train"]["split"] == "train" and s["train"]["dropped"] == 0, s["train"]
+PYEOF
 # a per-class count past the bound (here one whose records would wrap a 64-bit size) is a
 # config error, not a huge allocation
 for n in 988218432520154542 99999999999999999999999 1000000001; do
