@@ -563,8 +563,10 @@ struct sp_job {
     struct sp_cluster_member *cluster_members;
     size_t ncluster_members, capcluster_members;
     bool force_decode, force_phash; /* inspect: decode and hash whatever the pipeline says */
-    /* [class * 4 + SP_SPLIT_*]: samples the split stages assigned; NULL without one. */
-    uint64_t *split_before;
+    /* Per stage: for a split stage, [class * 4 + SP_SPLIT_*] samples it assigned (NULL for
+     * other stages, and the whole array NULL without a split stage). Per stage, so a second
+     * split downstream reports its own numbers. */
+    uint64_t **split_before;
     bool dry_run; /* plan --dry-run: nothing is written, not even the catalog cache */
     sp_subst *substs;
     size_t nsubsts, capsubsts;

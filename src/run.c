@@ -117,6 +117,8 @@ void sp_job_free(sp_job *run)
     free(run->counts_in);
     free(run->counts_out);
     free(run->cluster_members);
+    for (size_t i = 0; run->split_before && i < run->pipe->nstages; i++)
+        free(run->split_before[i]);
     free(run->split_before);
     free(run->substs);
 }

@@ -21,13 +21,13 @@ typedef struct sink_report {
     uint64_t before, after, dropped, substituted, cmin, cmax;
 } sink_report;
 
-/* Per class: samples of `split` that entered the graph's record stages. Without a split
- * stage, every sample the scan accepted. */
-static void before_counts(const sp_job *run, int split, class_row *rows)
+/* Per class: samples of `split` that the split stage `from` assigned. Without one, every
+ * sample the scan accepted. */
+static void before_counts(const sp_job *run, int from, int split, class_row *rows)
 {
-    if (run->split_before && split > 0) {
+    if (run->split_before && from >= 0 && run->split_before[from] && split > 0) {
         for (size_t c = 0; c < run->nclasses; c++)
-            rows[c].before = run->split_before[c * 4 + (size_t)split];
+            rows[c].before = run->split_before[from][c * 4 + (size_t)split];
         return;
     }
     for (size_t k = 0; k < run->ncatalogs; k++) {
@@ -38,16 +38,21 @@ static void before_counts(const sp_job *run, int split, class_row *rows)
     }
 }
 
-/* The split a sink is wired to: the port of the nearest split stage up its first inputs.
- * Records carry their split too, but an empty sink has none to ask. 0 when none. */
-static int wired_split(const sp_job *run, int stage)
+/* The split a sink is wired to: the port of the nearest split stage up its first inputs,
+ * and that stage in *from. Records carry their split too, but an empty sink has none to
+ * ask. 0 (and -1) when none. */
+static int wired_split(const sp_job *run, int stage, int *from)
 {
     const sp_pipeline *p = run->pipe;
+    *from = -1;
     for (size_t hops = 0; stage >= 0 && hops < p->nstages; hops++) {
         const sp_stage *st = &p->stages[stage];
         if (!st->ninputs) return 0;
         const sp_port_ref *in = &st->inputs[0];
-        if (p->stages[in->stage].desc->ports) return SP_SPLIT_TRAIN + in->port;
+        if (p->stages[in->stage].desc->ports) {
+            *from = in->stage;
+            return SP_SPLIT_TRAIN + in->port;
+        }
         stage = in->stage;
     }
     return 0;
@@ -70,7 +75,8 @@ static int make_report(const sp_job *run, size_t s, sink_report *rep)
             free(uses);
             return SP_E_NOMEM;
         }
-    rep->split = sp->recs.n ? sp->recs.v[0].split : wired_split(run, sp->stage);
+    int from, wired = wired_split(run, sp->stage, &from);
+    rep->split = sp->recs.n ? sp->recs.v[0].split : wired;
     for (size_t i = 0; i < sp->recs.n; i++) {
         const sp_record *r = &sp->recs.v[i];
         if (r->split != rep->split) rep->split = -1;
@@ -94,7 +100,7 @@ static int make_report(const sp_job *run, size_t s, sink_report *rep)
     free(uses);
     for (size_t c = 0; c < nc && sp->counts_out; c++) rep->rows[c].after = sp->counts_out[c];
     rep->cmin = UINT64_MAX;
-    before_counts(run, rep->split, rep->rows);
+    before_counts(run, rep->split == wired ? from : -1, rep->split, rep->rows);
     for (size_t c = 0; c < nc; c++) {
         class_row *row = &rep->rows[c];
         if (row->before < row->used) row->before = row->used; /* several split stages */

@@ -141,8 +141,12 @@ static int split_route(const sp_stage_env *env, const void *opts, const sp_recve
     uint32_t **unit_of = calloc(run->ncatalogs ? run->ncatalogs : 1, sizeof(uint32_t *));
     uint64_t *got = calloc(nc * 4, sizeof(uint64_t)); /* [class][split] samples given */
     uint64_t *total = calloc(nc, sizeof(uint64_t));
-    if (!run->split_before) run->split_before = calloc(nc * 4, sizeof(uint64_t));
-    bool ok = u && g && unit_of && got && total && run->split_before;
+    size_t self = (size_t)(env->stage - run->pipe->stages);
+    if (!run->split_before) run->split_before = calloc(run->pipe->nstages, sizeof(uint64_t *));
+    if (run->split_before && !run->split_before[self])
+        run->split_before[self] = calloc(nc * 4, sizeof(uint64_t));
+    uint64_t *before = run->split_before ? run->split_before[self] : NULL;
+    bool ok = u && g && unit_of && got && total && before;
     for (size_t k = 0; ok && k < run->ncatalogs; k++)
         ok = (unit_of[k] = calloc(run->catalogs[k].nsamples + 1, sizeof(uint32_t))) != NULL;
     uint32_t *gidx = NULL;
@@ -237,7 +241,7 @@ static int split_route(const sp_stage_env *env, const void *opts, const sp_recve
         a = b;
     }
     for (size_t i = 0; rc == SP_OK && i < n; i++)
-        run->split_before[(size_t)u[i].label * 4 + g[u[i].group].split]++;
+        before[(size_t)u[i].label * 4 + g[u[i].group].split]++;
     for (size_t i = 0; rc == SP_OK && i < in->n; i++) {
         sp_record r = in->v[i];
         r.split = g[u[unit_of[r.source][r.sample] - 1].group].split;

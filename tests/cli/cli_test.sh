@@ -92,6 +92,36 @@ s = {x["sink"]: x for x in json.load(open(sys.argv[1]))["splits"]}
 assert (s["val"]["split"], s["val"]["before"], s["val"]["after"], s["val"]["dropped"]) == ("val", 0, 0, 0), s["val"]
 assert s["train"]["split"] == "train" and s["train"]["dropped"] == 0, s["train"]
 PYEOF
+# two split stages in a row: each sink reports what its own split gave it (the samples
+# before add up to the data once, nothing dropped)
+cat >"$W/two.ini" <<INI
+[source]
+path = examples/data
+[split]
+val = 0.3
+[split2]
+type = split
+input = split.train
+val = 0.5
+[train]
+type = tar
+input = split2.train
+[val]
+type = tar
+input = split.val
+[val2]
+type = tar
+input = split2.val
+INI
+expect 0 "two splits" "$SP" build "$W/two.ini" -q -o "$W/two"
+$PY - "$W/two/manifest.json" <<'PYEOF' && ok || bad "two split stages: each sink's report is its own split's"
+import json, sys
+m = json.load(open(sys.argv[1]))
+s = {x["sink"]: x for x in m["splits"]}
+assert sum(x["before"] for x in s.values()) == sum(x["after"] for x in s.values()), s
+assert all(x["dropped"] == 0 for x in s.values()), s
+assert (s["val"]["split"], s["val2"]["split"], s["train"]["split"]) == ("val", "val", "train"), s
+PYEOF
 # a per-class count past the bound (here one whose records would wrap a 64-bit size) is a
 # config error, not a huge allocation
 for n in 988218432520154542 99999999999999999999999 1000000001; do
