@@ -17,7 +17,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "test_seed.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -27,6 +26,7 @@
 
 #include "autoaugment.h"
 #include "geometry.h"
+#include "test_util.h"
 
 /* Smooth structure plus noise, so every op (equalize, autocontrast included) has work. */
 static void make_image(sp_image *img, uint32_t w, uint32_t h, uint32_t ch, unsigned *seed)
@@ -40,24 +40,6 @@ static void make_image(sp_image *img, uint32_t w, uint32_t h, uint32_t ch, unsig
                 img->data[(size_t)y * img->stride + (size_t)x * ch + c] =
                     (uint8_t)(base + jitter - 12);
             }
-}
-
-static void copy_image(const sp_image *src, sp_image *dst)
-{
-    assert_int_equal(sp_image_alloc(dst, src->width, src->height, src->channels), SP_OK);
-    for (uint32_t y = 0; y < src->height; y++)
-        memcpy(dst->data + (size_t)y * dst->stride, src->data + (size_t)y * src->stride,
-               (size_t)src->width * src->channels);
-}
-
-static bool same_pixels(const sp_image *a, const sp_image *b)
-{
-    if (a->width != b->width || a->height != b->height || a->channels != b->channels) return false;
-    for (uint32_t y = 0; y < a->height; y++)
-        if (memcmp(a->data + (size_t)y * a->stride, b->data + (size_t)y * b->stride,
-                   (size_t)a->width * a->channels))
-            return false;
-    return true;
 }
 
 /* Runs a policy stage with "key=value" options as a build would (p = 1, apply = all). */

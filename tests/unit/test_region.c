@@ -17,7 +17,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "test_seed.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -26,6 +25,7 @@
 #include <time.h>
 
 #include "internal.h"
+#include "test_util.h"
 
 /* Smooth colour gradients with noise: chroma varies, so upsampling edges would show. */
 static void make_image(sp_image *img, uint32_t w, uint32_t h, uint32_t ch, unsigned *seed)

@@ -16,7 +16,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "test_seed.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -25,6 +24,7 @@
 #include <time.h>
 
 #include "internal.h"
+#include "test_util.h"
 
 static const double pi = 3.14159265358979323846;
 

@@ -15,7 +15,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "test_seed.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -25,6 +24,7 @@
 #include <xxhash.h>
 
 #include "internal.h"
+#include "test_util.h"
 
 #define N 1000
 
