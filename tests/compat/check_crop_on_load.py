@@ -17,11 +17,11 @@ import shutil
 import subprocess
 import sys
 
-import io
-import tarfile
 
 import numpy as np
 from PIL import Image
+
+from shard_pixels import png_records
 
 PSNR_BOUND = 40.0  # dB per record, crop + shrink against the full decode; in docs/guide.md
 
@@ -90,17 +90,6 @@ def build(name, flag, shrink="false"):
     return out
 
 
-def pixels(out):
-    recs = {}
-    for t in sorted(glob.glob(os.path.join(out, "*.tar"))):
-        with tarfile.open(t) as tf:
-            for m in tf.getmembers():
-                if m.name.endswith(".png"):
-                    recs[m.name] = np.asarray(Image.open(io.BytesIO(tf.extractfile(m).read())),
-                                              dtype=np.float64)
-    return recs
-
-
 total = 0
 for name in pipelines:
     a, b = build(name, "true"), build(name, "false")
@@ -119,7 +108,7 @@ print("crop_on_load: every shard identical to the full decode's")
 
 # Crop and shrink together: random_resized_crop boxes decoded at a DCT scale.
 pipelines["rrc_small"] = "[random_resized_crop]\nwidth = 64\nheight = 64\napply = all\n"
-fast, full = pixels(build("rrc_small", "true", "true")), pixels(build("rrc_small", "false", "true"))
+fast, full = png_records(build("rrc_small", "true", "true")), png_records(build("rrc_small", "false", "true"))
 assert fast.keys() == full.keys() and fast, (len(fast), len(full))
 worst, differ = 99.0, 0
 for k in sorted(fast):

@@ -7,15 +7,15 @@ really have been taken (the outputs are not identical).
   check_shrink_psnr.py SHARDPACK WORKDIR
 """
 import glob
-import io
 import os
 import shutil
 import subprocess
 import sys
-import tarfile
 
 import numpy as np
 from PIL import Image
+
+from shard_pixels import png_records
 
 PSNR_BOUND = 40.0  # dB, per record; stated in docs/guide.md
 
@@ -57,14 +57,7 @@ def build(flag):
     out = os.path.join(work, "out-" + flag)
     subprocess.run([exe, "build", cfg, "-q", "-o", out, "--set", "run.shrink_on_load=" + flag],
                    check=True)
-    recs = {}
-    for t in sorted(glob.glob(os.path.join(out, "*.tar"))):
-        with tarfile.open(t) as tf:
-            for m in tf.getmembers():
-                if m.name.endswith(".png"):
-                    recs[m.name] = np.asarray(Image.open(io.BytesIO(tf.extractfile(m).read())),
-                                              dtype=np.float64)
-    return recs
+    return png_records(out)
 
 
 fast, full = build("true"), build("false")

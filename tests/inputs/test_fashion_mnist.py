@@ -41,6 +41,39 @@ def read_idx(path):
     return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
 
 
+def check_records(folder, shards, idx_name, images, labels, every, check, classes=None):
+    """Every record of the shards against the IDX files: its source names IDX image i once,
+    its class is label i's name (and its .cls that class's index, when classes are given),
+    and every `every`-th record decodes to exactly image i (gray in all three channels).
+    Returns the images seen, the records per class and how many were decoded."""
+    seen, counts, decoded = set(), {}, 0
+    for sh in shards:
+        with tarfile.open(os.path.join(folder, sh["path"])) as t:
+            members = {x.name: x for x in t}
+            for name, member in members.items():
+                if not name.endswith(".json"):
+                    continue
+                key = name[: -len(".json")]
+                meta = json.loads(t.extractfile(member).read())
+                i = int(meta["source"].rsplit("/", 1)[1])
+                check(meta["source"] == f"{idx_name}/{i:08d}", f"{key}: source {meta['source']}")
+                check(i not in seen, f"{key}: image {i} written twice")
+                seen.add(i)
+                want = NAMES[labels[i]]
+                check(meta["class"] == want, f"{key}: class {meta['class']}, IDX label {labels[i]} is {want}")
+                if classes is not None:
+                    cls = int(t.extractfile(members[key + ".cls"]).read())
+                    check(classes[cls] == want, f"{key}: .cls {cls} is {classes[cls]}, wanted {want}")
+                counts[meta["class"]] = counts.get(meta["class"], 0) + 1
+                if i % every == 0:
+                    img = Image.open(io.BytesIO(t.extractfile(members[key + ".png"]).read()))
+                    px = np.asarray(img.convert("RGB"))
+                    ok = px.shape == (28, 28, 3) and all(np.array_equal(px[:, :, c], images[i]) for c in range(3))
+                    check(ok, f"{key}: pixels differ from IDX image {i}")
+                    decoded += 1
+    return seen, counts, decoded
+
+
 def main():
     sp, config, work = sys.argv[1:4]
     images_path = os.path.join(DATA, "train-images-idx3-ubyte.gz")
@@ -73,30 +106,8 @@ def main():
     check(sorted(m["classes"]) == sorted(NAMES), f"manifest classes: {m['classes']}")
     check(m["counts_out"] == {c: 6000 for c in NAMES}, f"manifest counts_out: {m['counts_out']}")
 
-    seen, counts, decoded = set(), {}, 0
-    for sh in m["shards"]:
-        with tarfile.open(os.path.join(work, sh["path"])) as t:
-            members = {x.name: x for x in t}
-            for name, member in members.items():
-                if not name.endswith(".json"):
-                    continue
-                key = name[: -len(".json")]
-                meta = json.loads(t.extractfile(member).read())
-                i = int(meta["source"].rsplit("/", 1)[1])
-                check(meta["source"] == f"train-images-idx3-ubyte/{i:08d}", f"{key}: source {meta['source']}")
-                check(i not in seen, f"{key}: image {i} written twice")
-                seen.add(i)
-                want = NAMES[labels[i]]
-                check(meta["class"] == want, f"{key}: class {meta['class']}, IDX label {labels[i]} is {want}")
-                cls = int(t.extractfile(members[key + ".cls"]).read())
-                check(m["classes"][cls] == want, f"{key}: .cls {cls} is {m['classes'][cls]}, wanted {want}")
-                counts[meta["class"]] = counts.get(meta["class"], 0) + 1
-                if i % 7 == 0:
-                    img = Image.open(io.BytesIO(t.extractfile(members[key + ".png"]).read()))
-                    px = np.asarray(img.convert("RGB"))
-                    ok = px.shape == (28, 28, 3) and all(np.array_equal(px[:, :, c], images[i]) for c in range(3))
-                    check(ok, f"{key}: pixels differ from IDX image {i}")
-                    decoded += 1
+    seen, counts, decoded = check_records(work, m["shards"], "train-images-idx3-ubyte", images,
+                                          labels, 7, check, classes=m["classes"])
     check(len(seen) == 60000, f"{len(seen)} distinct images in the shards")
     check(counts == {c: 6000 for c in NAMES}, f"records per class: {counts}")
     check(decoded == len(range(0, 60000, 7)), f"decoded {decoded} records")
@@ -129,23 +140,9 @@ def main():
         tm = json.load(open(os.path.join(test_work, "out", "manifest.json")))
         check(tm["records"] == 10000, f"test set: {tm['records']} records")
         check(tm["counts_out"] == {c: 1000 for c in NAMES}, f"test counts_out: {tm['counts_out']}")
-        t_seen = set()
-        for sh in tm["shards"]:
-            with tarfile.open(os.path.join(test_work, "out", sh["path"])) as t:
-                members = {x.name: x for x in t}
-                for name, member in members.items():
-                    if not name.endswith(".json"):
-                        continue
-                    key = name[: -len(".json")]
-                    meta = json.loads(t.extractfile(member).read())
-                    i = int(meta["source"].rsplit("/", 1)[1])
-                    check(meta["source"] == f"t10k-images-idx3-ubyte/{i:08d}", f"t10k {key}: source {meta['source']}")
-                    t_seen.add(i)
-                    check(meta["class"] == NAMES[t_labels[i]], f"t10k {key}: class {meta['class']}, IDX label {t_labels[i]}")
-                    img = Image.open(io.BytesIO(t.extractfile(members[key + ".png"]).read()))
-                    px = np.asarray(img.convert("RGB"))
-                    ok = px.shape == (28, 28, 3) and all(np.array_equal(px[:, :, c], t_images[i]) for c in range(3))
-                    check(ok, f"t10k {key}: pixels differ from IDX image {i}")
+        t_seen, _, t_decoded = check_records(os.path.join(test_work, "out"), tm["shards"],
+                                             "t10k-images-idx3-ubyte", t_images, t_labels, 1, check)
+        check(t_decoded == 10000, f"test set: {t_decoded} records decoded")
         check(len(t_seen) == 10000, f"test set: {len(t_seen)} distinct images")
     shutil.rmtree(test_work, ignore_errors=True)
 
