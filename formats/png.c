@@ -172,7 +172,8 @@ static int png_decode(const uint8_t *data, size_t len, const sp_limits *lim, sp_
         png_destroy_read_struct(&png, &pi, NULL);
         return sp_fail(err, SP_E_CORRUPT, "unsupported PNG layout after normalisation");
     }
-    /* Rows are decoded as RGBA into a 4-channel buffer, then flattened to RGB in place. */
+    /* Rows are decoded as RGBA into a 4-channel buffer, then flattened to RGB in place
+     * (kept as they are with background = keep; opaque images got an 0xff filler). */
     rc = sp_image_alloc(&img, w, h, 4);
     if (rc == SP_OK && !(rows = malloc(sizeof(uint8_t *) * h))) rc = SP_E_NOMEM;
     if (rc != SP_OK) {
@@ -185,9 +186,11 @@ static int png_decode(const uint8_t *data, size_t len, const sp_limits *lim, sp_
     png_read_end(png, NULL);
     png_destroy_read_struct(&png, &pi, NULL);
     free(rows);
-    for (uint32_t y = 0; y < h; y++)
-        flatten_rgba(img.data + (size_t)y * img.stride, w, lim->background);
-    img.channels = 3; /* rows keep their 4-byte stride; stride is per image, not w*c */
+    if (!(lim->background & SP_BG_KEEP)) {
+        for (uint32_t y = 0; y < h; y++)
+            flatten_rgba(img.data + (size_t)y * img.stride, w, lim->background);
+        img.channels = 3; /* rows keep their 4-byte stride; stride is per image, not w*c */
+    }
     sp_image_move(out, &img);
     return SP_OK;
 }

@@ -1,7 +1,7 @@
 /*
  * Altered samples: those whose pixels the decoder changed on the way in — a JPEG turned
  * upright by its EXIF orientation, CMYK or YCCK converted to RGB, alpha composited on
- * [run] background or dropped, samples deeper or shallower than 8 bits scaled. Each
+ * [run] background or dropped (kept with background = keep: not an alteration), samples deeper or shallower than 8 bits scaled. Each
  * codec's header says what its decode will change (sp_image_info.alterations), the
  * catalog caches it, and the rows here are derived from the catalog at finish time, for
  * the samples some sink wrote: once per sample and reason, never per copy. They go to
@@ -69,7 +69,8 @@ static size_t rows_of(const sp_job *run, sample_ref r, sp_altered *out)
         snprintf(out[k++].detail, sizeof(out->detail), "%s converted to RGB",
                  in->alterations & SP_ALTER_YCCK ? "YCCK" : "CMYK");
     }
-    if (in->alterations & SP_ALTER_ALPHA) {
+    /* With background = keep the alpha goes through untouched: nothing to report. */
+    if ((in->alterations & SP_ALTER_ALPHA) && !(run->pipe->limits.background & SP_BG_KEEP)) {
         uint32_t bg = run->pipe->limits.background;
         bool drop = bg & SP_BG_DROP;
         out[k] = (sp_altered){r.source, r.sample, reasons[drop ? 3 : 2], {0}};

@@ -2,7 +2,9 @@
  * [run] background: the colour transparent pixels are composited on when an image is
  * normalised to RGB. White by default (what a transparent icon looks like in a browser,
  * and what keeps dark-on-transparent line art readable); `none` drops the alpha and keeps
- * the colour values underneath, which is what Pillow's `.convert("RGB")` gives.
+ * the colour values underneath, which is what Pillow's `.convert("RGB")` gives; `keep`
+ * composites nothing and makes every image RGBA (src/plan.c refuses it for a sink that
+ * stores JPEG, which has no alpha).
  */
 #include "internal.h"
 
@@ -19,6 +21,10 @@ int sp_background_parse(const char *text, uint32_t *out, sp_error *err)
     }
     if (!strcmp(text, "none")) {
         *out = SP_BG_DROP;
+        return SP_OK;
+    }
+    if (!strcmp(text, "keep")) {
+        *out = SP_BG_KEEP;
         return SP_OK;
     }
     uint32_t rgb = 0;
@@ -39,6 +45,6 @@ int sp_background_parse(const char *text, uint32_t *out, sp_error *err)
         p = end + 1;
     }
     return sp_fail(err, SP_E_CONFIG,
-                   "'%s' is not a background: expected white, black, none or R,G,B (0-255)",
+                   "'%s' is not a background: expected white, black, none, keep or R,G,B (0-255)",
                    text);
 }

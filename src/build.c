@@ -111,10 +111,9 @@ static int check_output_size(const sp_stage *st, const sp_image *img, const sp_l
  * computes from the reduced image what it would have from the full one. `scaled` says
  * whether that happened. When it opens with a crop, only the crop's box is decoded:
  * `region` says whether that happened, and `at` where the decoded part sits. */
-static int decode_for_chain(const sp_pipeline *p, const sp_chain *ch, const sp_sample *s,
-                            const char *cls, uint32_t copy, const uint8_t *data, size_t len,
-                            sp_image *img, bool *scaled, sp_region *at, bool *region,
-                            sp_error *err)
+static int decode_sized(const sp_pipeline *p, const sp_chain *ch, const sp_sample *s,
+                        const char *cls, uint32_t copy, const uint8_t *data, size_t len,
+                        sp_image *img, bool *scaled, sp_region *at, bool *region, sp_error *err)
 {
     *scaled = false;
     const sp_stage *first = ch->n ? &p->stages[ch->stages[0]] : NULL;
@@ -131,6 +130,22 @@ static int decode_for_chain(const sp_pipeline *p, const sp_chain *ch, const sp_s
         return s->format->decode(data, len, &p->limits, img, err);
     rc = s->format->decode_scaled(data, len, &p->limits, 2 * w, 2 * h, img, err);
     *scaled = rc == SP_OK && (img->width != s->info.width || img->height != s->info.height);
+    return rc;
+}
+
+/* decode_sized, then RGBA for background = keep: every record of the run has an alpha
+ * channel, whatever its codec, so a sink's records agree in shape (an npy array, a
+ * training loader) and the stages see one layout. */
+static int decode_for_chain(const sp_pipeline *p, const sp_chain *ch, const sp_sample *s,
+                            const char *cls, uint32_t copy, const uint8_t *data, size_t len,
+                            sp_image *img, bool *scaled, sp_region *at, bool *region,
+                            sp_error *err)
+{
+    int rc = decode_sized(p, ch, s, cls, copy, data, len, img, scaled, at, region, err);
+    if (rc == SP_OK && (p->limits.background & SP_BG_KEEP) && img->channels == 3 &&
+        sp_image_add_alpha(img) != SP_OK)
+        rc = sp_fail(err, SP_E_NOMEM, "cannot allocate a %ux%u RGBA image", img->width,
+                     img->height);
     return rc;
 }
 

@@ -754,11 +754,16 @@ int sp_exif_orientation(const uint8_t *app1, size_t len);
 int sp_image_orient(sp_image *img, int orientation, sp_error *err);
 
 /* The background transparent pixels are composited on, from [run] background: white,
- * black, none (drop alpha, as Pillow's convert("RGB")) or R,G,B. Packed into
- * sp_limits.background as SP_BG_SET | 0xRRGGBB, or SP_BG_DROP; 0 means white. */
+ * black, none (drop alpha, as Pillow's convert("RGB")), R,G,B, or keep (no compositing:
+ * every image is RGBA, opaque where the file has no alpha). Packed into
+ * sp_limits.background as SP_BG_SET | 0xRRGGBB, SP_BG_DROP or SP_BG_KEEP; 0 is white. */
 #define SP_BG_SET 0x01000000u
 #define SP_BG_DROP 0x02000000u
+#define SP_BG_KEEP 0x04000000u
 int sp_background_parse(const char *text, uint32_t *out, sp_error *err);
+/* An RGB image made RGBA with an opaque alpha, in place (other channel counts are left
+ * as they are). For background = keep, so every record of a run has the same channels. */
+int sp_image_add_alpha(sp_image *img);
 
 /* 64-bit perceptual hash: the signs, against their median, of the 8 x 8 lowest
  * frequencies of the DCT of a 32 x 32 grayscale version of the image. */

@@ -145,7 +145,7 @@ static uint64_t estimate_bytes(const sp_job *run, const sp_sink_plan *sp, const 
         h = s->info.height;
         chain_size(run, ch, &w, &h, &varies);
     }
-    uint64_t px = (uint64_t)w * h * 3;
+    uint64_t px = (uint64_t)w * h * (run->pipe->limits.background & SP_BG_KEEP ? 4 : 3);
     const sp_stage_desc *d = run->pipe->stages[sp->stage].desc;
     if (d->sink->needs_pixels && !d->sink->needs_encoded) return px + 8; /* npy */
     const sp_format *fmt = sp_encode_format(&ch->encode);
@@ -299,6 +299,31 @@ static int assign_shards(sp_job *run, sp_sink_plan *sp)
 }
 
 /* The sink's shape check (npy needs one fixed size) over the chains its records took. */
+/* background = keep makes every image RGBA; a sink that stores JPEG (no alpha) would
+ * have to composite after all, so the combination is refused before anything is built,
+ * naming the sink, rather than left to fail on every record. */
+static int check_alpha(sp_job *run, const sp_sink_plan *sp)
+{
+    const sp_stage *st = &run->pipe->stages[sp->stage];
+    if (!(run->pipe->limits.background & SP_BG_KEEP) || !st->desc->sink->needs_encoded)
+        return SP_OK;
+    for (size_t i = 0; i < sp->recs.n; i++) {
+        const sp_chain *ch = &run->chains[sp->recs.v[i].chain];
+        if (sp_encode_format(&ch->encode) != &sp_format_jpeg) continue;
+        sp_error err;
+        sp_error_clear(&err);
+        sp_fail(&err, SP_E_CONFIG,
+                "[run] background = keep gives RGBA images, and this sink stores JPEG, which "
+                "has no alpha: add [encode] format = png (or raw) on its path, or composite "
+                "with background = white, black or R,G,B");
+        sp_error_set_path(&err, run->pipe->name);
+        err.line = st->line;
+        snprintf(err.member, sizeof(err.member), "[%s]", st->name);
+        return sp_ctx_error(run->ctx, &err);
+    }
+    return SP_OK;
+}
+
 static int check_sink(sp_job *run, sp_sink_plan *sp)
 {
     const sp_stage *st = &run->pipe->stages[sp->stage];
@@ -462,7 +487,8 @@ static int plan_stage(sp_job *run, node *nodes, int i)
         sp->stage = i;
         sp->recs = in;
         memset(&in, 0, sizeof(in));
-        rc = check_sink(run, sp);
+        rc = check_alpha(run, sp);
+        if (rc == SP_OK) rc = check_sink(run, sp);
         if (rc == SP_OK) rc = assign_shards(run, sp);
         if (rc == SP_OK) run->summary.records_planned += sp->recs.n;
         return rc;

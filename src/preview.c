@@ -63,9 +63,13 @@ static int place(sp_image *sheet, const sp_image *img, uint32_t x, uint32_t y, u
         for (uint32_t c = 0; c < fit.width; c++) {
             const uint8_t *s = fit.data + (size_t)r * fit.stride + (size_t)c * fit.channels;
             uint8_t *d = sheet->data + (size_t)(oy + r) * sheet->stride + (size_t)(ox + c) * 3;
-            d[0] = s[0];
-            d[1] = fit.channels >= 3 ? s[1] : s[0];
-            d[2] = fit.channels >= 3 ? s[2] : s[0];
+            const uint8_t rgb[3] = {s[0], fit.channels >= 3 ? s[1] : s[0],
+                                    fit.channels >= 3 ? s[2] : s[0]};
+            /* Alpha (background = keep) over a checkerboard, as image editors show it, so
+             * transparency is visible rather than silently a colour. */
+            unsigned a = fit.channels == 4 ? s[3] : fit.channels == 2 ? s[1] : 255;
+            unsigned bg = ((r / 8) ^ (c / 8)) & 1 ? 153 : 204;
+            for (int k = 0; k < 3; k++) d[k] = (uint8_t)((rgb[k] * a + bg * (255 - a) + 127) / 255);
         }
     sp_image_release(&fit);
     return SP_OK;

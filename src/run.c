@@ -34,7 +34,8 @@ const sp_option sp_run_options[] = {
      "(JPEG DCT scaling, keeping at least twice the target size)", OFF(shrink_on_load),
      SP_OPT_BOOL, "true", 0, 0, NULL, 0},
     {"background", "what transparent pixels (PNG alpha, tRNS) are composited on: white, "
-     "black, R,G,B (0-255 each), or none to drop the alpha as Pillow's convert(\"RGB\") does",
+     "black, R,G,B (0-255 each), none to drop the alpha as Pillow's convert(\"RGB\") does, "
+     "or keep to composite nothing and make every image RGBA (for PNG, raw or npy output)",
      OFF(background), SP_OPT_STRING, "white", 0, 0, NULL, 0},
     /* Containers are as untrusted as images: an archive can hold a billion empty members,
      * nest itself, or expand a thousandfold (a zip bomb); a manifest can be one endless

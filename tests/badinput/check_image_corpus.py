@@ -65,7 +65,8 @@ def images(out):
                     meta = json.load(t.extractfile(x))
                     key = name[:-5]
                     img = Image.open(io.BytesIO(t.extractfile(members[key + ".png"]).read()))
-                    got[meta["source"] if "source" in meta else key] = np.asarray(img.convert("RGB"))
+                    mode = "RGBA" if img.mode in ("RGBA", "LA") else "RGB"
+                    got[meta["source"] if "source" in meta else key] = np.asarray(img.convert(mode))
                     METAS[meta["source"]] = meta
     return m, got
 
@@ -165,7 +166,9 @@ else:
     want_alt = []
     for case, e in sorted(expect.items()):
         rows = e["altered"]
-        if any(x.startswith("run.background") for x in e["set"]):
+        if "on_white" in e:
+            rows = e["on_white"]
+        elif any(x.startswith("run.background") for x in e["set"]):
             rows = [["alpha_composited", "composited on white (255,255,255)"]]
         want_alt += [(f"{case}/{e['file']}", r, d) for r, d in rows]
     assert len(want_alt) >= 15, want_alt
@@ -268,6 +271,48 @@ else:
         failures.append(f"shrink-on-load of a rotated JPEG: PSNR {psnr:.1f} dB vs a full decode")
     else:
         print(f"ok  shrink-on-load of an EXIF-rotated JPEG: {a.shape[1]}x{a.shape[0]}, PSNR {psnr:.1f} dB")
+
+# background = keep through a chain into npy tensors: every record has four channels, the
+# RGBA image's alpha goes through the resize, images without alpha are opaque; a sink that
+# would store JPEG is refused before anything is built, naming the sink.
+KEEPD = os.path.join(WORK, "keep")
+os.makedirs(os.path.join(KEEPD, "a"))
+shutil.copy(os.path.join(CORPUS, "rgba_keep", "rgba_keep", "a.png"), os.path.join(KEEPD, "a", "t.png"))
+Image.fromarray(np.full((32, 48, 3), 90, np.uint8)).save(os.path.join(KEEPD, "a", "o.jpg"), quality=95)
+tensors = ("[run]\nbackground = keep\n[source]\npath = %s\n[resize]\nmode = exact\nwidth = 24\n"
+           "height = 16\n[hflip]\napply = all\n[tensors]\ntype = npy\n" % KEEPD)
+cfg = os.path.join(WORK, "keep.ini")
+open(cfg, "w").write(tensors)
+out = os.path.join(WORK, "out-keep")
+p = subprocess.run(["timeout", "10", SP, "build", cfg, "-o", out, "-q"], capture_output=True, text=True)
+if p.returncode != 0:
+    failures.append(f"keep into npy: exit {p.returncode}: {p.stderr.strip()}")
+else:
+    x = np.load(os.path.join(out, "tensors-000000.images.npy"))
+    m = json.load(open(os.path.join(out, "manifest.json")))
+    src = np.asarray(Image.open(os.path.join(KEEPD, "a", "t.png")))
+    want_alpha = np.asarray(Image.fromarray(src[..., 3]).resize((24, 16), Image.BILINEAR))[:, ::-1]
+    # Records in key order: o.jpg, then t.png (no shuffle stage).
+    if x.shape != (2, 16, 24, 4):
+        failures.append(f"keep into npy: shape {x.shape}, expected (2, 16, 24, 4)")
+    elif not (x[0, ..., 3] == 255).all() or (x[0, ..., :3].astype(int) - 90).__abs__().max() > 2:
+        failures.append("keep into npy: the JPEG record is not opaque grey 90")
+    elif np.abs(x[1, ..., 3].astype(int) - want_alpha.astype(int)).mean() > 1.5:
+        failures.append("keep into npy: the PNG's alpha did not go through resize and hflip")
+    elif m["altered"]:
+        failures.append(f"keep into npy: altered rows {m['altered']}, expected none")
+    else:
+        print("ok  background = keep into npy: (2, 16, 24, 4), alpha resized and flipped, "
+              "the JPEG opaque, nothing reported altered")
+open(cfg, "w").write(tensors.replace("type = npy", "type = tar"))
+p = subprocess.run(["timeout", "10", SP, "build", cfg, "-o", out + "-jpeg", "-q"],
+                   capture_output=True, text=True)
+if p.returncode == 0 or "[tensors]" not in p.stderr or "background = keep" not in p.stderr \
+        or os.path.exists(os.path.join(out + "-jpeg", "manifest.json")):
+    failures.append(f"keep into a JPEG tar: exit {p.returncode}, expected a config error "
+                    f"naming [tensors]: {p.stderr.strip()}")
+else:
+    print(f"ok  background = keep into a JPEG tar refused: {p.stderr.strip().splitlines()[0]}")
 
 for f in failures:
     print("FAIL", f)

@@ -5,11 +5,13 @@ make of it.
     make_image_corpus.py OUTDIR MAKE_JPEG
 
 OUTDIR/<case>/<case>/<file> is a one-class dataset holding the case's file;
-OUTDIR/<case>.npy is the pixels it must decode to (uint8 H x W x 3) for `decoded` cases;
+OUTDIR/<case>.npy is the pixels it must decode to (uint8 H x W x 3, or x 4 for the
+`background = keep` cases) for `decoded` cases;
 OUTDIR/expect.json maps each case to {"file", "outcome": "decoded" | "skipped",
 "reason" (skipped: the manifest's reason code), "tol" (decoded: largest per-channel
 difference allowed), "set" (config overrides), "altered" (the [reason, detail] rows the
-report must list for the file: what the decoder changed; empty for none)}. Everything is drawn from fixed seeds, so
+report must list for the file: what the decoder changed; empty for none), "on_white" (the
+rows when the case is built on the default white background instead of its own `set`)}. Everything is drawn from fixed seeds, so
 the corpus is the same on every run. MAKE_JPEG is tests/tools/make_jpeg (JPEGs Pillow
 cannot write: YCCK, ~1900 progressive scans). Cases are documented in docs/guide.md.
 """
@@ -30,7 +32,8 @@ RNG = np.random.default_rng(20261202)
 EXPECT = {}
 
 
-def put(case, name, data, outcome, reason=None, expected=None, tol=0, sets=(), altered=()):
+def put(case, name, data, outcome, reason=None, expected=None, tol=0, sets=(), altered=(),
+        on_white=None):
     folder = os.path.join(OUT, case, case)
     os.makedirs(folder, exist_ok=True)
     with open(os.path.join(folder, name), "wb") as f:
@@ -38,6 +41,8 @@ def put(case, name, data, outcome, reason=None, expected=None, tol=0, sets=(), a
     e = {"file": name, "outcome": outcome, "set": list(sets), "altered": [list(a) for a in altered]}
     if reason:
         e["reason"] = reason
+    if on_white is not None:
+        e["on_white"] = [list(a) for a in on_white]
     if expected is not None:
         np.save(os.path.join(OUT, case + ".npy"), np.ascontiguousarray(expected, dtype=np.uint8))
         e["tol"] = tol
@@ -188,6 +193,19 @@ put("rgba_on_blue", "a.png", rgba_png, "decoded", expected=composite(base, alpha
 put("rgba_drop_alpha", "a.png", rgba_png, "decoded", expected=base, tol=0,
     sets=["run.background=none"],
     altered=[("alpha_dropped", "alpha dropped (background = none)")])
+# background = keep: RGBA through, exactly Pillow's convert("RGBA"); images without alpha
+# get an opaque one, so every record of the run has four channels. Nothing is altered.
+KEEP = ["run.background=keep"]
+put("rgba_keep", "a.png", rgba_png, "decoded", expected=np.dstack([base, alpha]), tol=0,
+    sets=KEEP, on_white=WHITE)
+put("palette_trns_keep", "a.png", pal_png, "decoded", expected=rgba, tol=0, sets=KEEP,
+    on_white=WHITE)
+put("gray_alpha_keep", "a.png", la_png, "decoded",
+    expected=np.asarray(Image.open(io.BytesIO(la_png)).convert("RGBA")), tol=0, sets=KEEP,
+    on_white=WHITE)
+put("rgb_keep", "a.png", encode(Image.fromarray(base), "PNG"), "decoded",
+    expected=np.dstack([base, np.full(base.shape[:2], 255, np.uint8)]), tol=0, sets=KEEP,
+    on_white=[])
 
 frames = [Image.fromarray(base), Image.fromarray(255 - base), Image.fromarray(base[::-1])]
 apng = encode(frames[0], "PNG", save_all=True, append_images=frames[1:], duration=100)
