@@ -17,7 +17,9 @@
  *
  * Two things come before the draw. A split the input gives (a train/ val/ folder layout,
  * a manifest's split column: the sample's split_hint) is kept, and counts towards its
- * split's share. Near-duplicates (samples with the same nonzero cluster id, found by the
+ * split's share. A split asked for that the input has none of (test from a train/ val/
+ * layout, val from a lone train/ folder) is drawn from the input's train samples: they
+ * may go there and only there, since an input that gives val has already chosen it. Near-duplicates (samples with the same nonzero cluster id, found by the
  * clean stage) move as one unit, so no near-copy of a val image trains the model; a
  * cluster counts for as many samples as it has, under the class of its first member (in
  * source, path order), and follows a hint any member has (test before val before train
@@ -198,10 +200,21 @@ static int split_route(const sp_stage_env *env, const void *opts, const sp_recve
         sp_log(run->ctx, SP_LOG_WARN, "[%s] %zu near-duplicates have another split given by "
                                       "the input than their cluster: the cluster stays together",
                env->stage->name, conflicts);
+    /* Which splits the input gives at all, and so which asked-for splits the input's train
+     * samples may be drawn into. */
+    bool given[4] = {false, false, false, false};
+    for (size_t k = 0; rc == SP_OK && k < ng; k++) given[g[k].hint] = true;
+    const bool draw_val = (o->val > 0 || o->val_count > 0) && !given[SP_SPLIT_VAL];
+    const bool draw_test = (o->test > 0 || o->test_count > 0) && !given[SP_SPLIT_TEST];
+    const bool free_train = given[SP_SPLIT_TRAIN] && (draw_val || draw_test);
+    if (free_train)
+        sp_log(run->ctx, SP_LOG_INFO, "[%s] the input gives no %s split: drawn from the "
+                                      "input's train samples",
+               env->stage->name, draw_val && draw_test ? "val or test" : draw_val ? "val" : "test");
     /* A split the input gives counts towards that split's share. */
     for (size_t k = 0; rc == SP_OK && k < ng; k++) {
         total[g[k].label] += g[k].size;
-        if (g[k].hint) {
+        if (g[k].hint && !(g[k].hint == SP_SPLIT_TRAIN && free_train)) {
             g[k].split = g[k].hint;
             got[(size_t)g[k].label * 4 + g[k].hint] += g[k].size;
         }
@@ -232,10 +245,12 @@ static int split_route(const sp_stage_env *env, const void *opts, const sp_recve
         uint64_t *have = &got[(size_t)c * 4];
         for (size_t k = a; k < b; k++) {
             group *x = &g[gidx[k]];
-            if (x->hint) continue;
-            x->split = have[SP_SPLIT_VAL] < nval     ? SP_SPLIT_VAL
-                       : have[SP_SPLIT_TEST] < ntest ? SP_SPLIT_TEST
-                                                     : SP_SPLIT_TRAIN;
+            const bool trained = x->hint == SP_SPLIT_TRAIN;
+            if (x->hint && !(trained && free_train)) continue;
+            const bool to_val = !trained || draw_val, to_test = !trained || draw_test;
+            x->split = to_val && have[SP_SPLIT_VAL] < nval     ? SP_SPLIT_VAL
+                       : to_test && have[SP_SPLIT_TEST] < ntest ? SP_SPLIT_TEST
+                                                                : SP_SPLIT_TRAIN;
             have[x->split] += x->size;
         }
         a = b;

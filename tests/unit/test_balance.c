@@ -188,6 +188,54 @@ static void test_input_split_is_kept(void **state)
     free_job(run);
 }
 
+/* A train/ val/ layout: every 4th sample is val by the input, the rest train. */
+static void plant_train_val(sp_sample *s, size_t i, size_t cls)
+{
+    (void)cls;
+    s->split_hint = i % 4 == 0 ? SP_SPLIT_VAL : SP_SPLIT_TRAIN;
+}
+
+/* A lone train/ folder. */
+static void plant_train_only(sp_sample *s, size_t i, size_t cls)
+{
+    (void)i, (void)cls;
+    s->split_hint = SP_SPLIT_TRAIN;
+}
+
+/* A split asked for that the input has none of is drawn from the input's train samples
+ * (test from a train/ val/ layout, val and test from a lone train/ folder), and no train
+ * sample of the input joins a split the input does give. */
+static void test_missing_split_drawn_from_train(void **state)
+{
+    sp_ctx *ctx = *state;
+    const uint32_t counts[] = {200, 40, 3};
+    tweak_fn layouts[] = {plant_train_val, plant_train_only};
+    for (int l = 0; l < 2; l++) {
+        sp_job *run = plan_job(ctx, g_split_ini, counts, 3, layouts[l], SP_OK);
+        uint8_t *split = splits_of(run);
+        const sp_catalog *cat = &run->catalogs[0];
+        uint64_t per[3][4] = {{0}};
+        for (size_t i = 0; i < cat->nsamples; i++) {
+            const sp_sample *s = &cat->samples[i];
+            per[s->label][split[i]]++;
+            if (s->split_hint == SP_SPLIT_VAL) assert_int_equal(split[i], SP_SPLIT_VAL);
+            if (l == 0 && s->split_hint == SP_SPLIT_TRAIN)
+                assert_int_not_equal(split[i], SP_SPLIT_VAL);
+        }
+        for (size_t c = 0; c < 2; c++) {
+            /* val: the input's every 4th (about 25%), or 20% drawn; test: 10% drawn. */
+            uint64_t want_val = l == 0 ? (counts[c] + 3) / 4 : (uint64_t)llround(counts[c] * 0.2);
+            assert_int_equal(per[c][SP_SPLIT_VAL], want_val);
+            assert_int_equal(per[c][SP_SPLIT_TEST], (uint64_t)llround(counts[c] * 0.1));
+        }
+        /* Three samples: the minimum of one in test still leaves train one. */
+        assert_int_equal(per[2][SP_SPLIT_TEST], 1);
+        assert_true(per[2][SP_SPLIT_TRAIN] >= 1);
+        free(split);
+        free_job(run);
+    }
+}
+
 static void test_split_by_counts(void **state)
 {
     sp_ctx *ctx = *state;
@@ -504,6 +552,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_clusters_stay_together),
         cmocka_unit_test(test_input_split_is_kept),
+        cmocka_unit_test(test_missing_split_drawn_from_train),
         cmocka_unit_test(test_split_by_counts),
         cmocka_unit_test(test_split_fractions_keep_train),
         cmocka_unit_test(test_balance_spread_and_val_untouched),
