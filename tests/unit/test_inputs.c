@@ -218,7 +218,7 @@ static void test_csv(void **state)
     assert_int_equal(s->status, SP_E_BADROW);
     assert_non_null(strstr(s->detail, "line 7: img/c.png is listed before, at line 6"));
     s = find(&cat, "list.csv:8");
-    assert_int_equal(s->status, SP_E_LIMIT);
+    assert_int_equal(s->status, SP_E_MAX_LINE_BYTES);
     s = find(&cat, "list.csv:9");
     assert_int_equal(s->status, SP_E_BADROW);
     assert_non_null(strstr(s->detail, "after a closing quote"));
