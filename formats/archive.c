@@ -678,8 +678,8 @@ static int arc_read(const sp_catalog *cat, const sp_sample *s, const sp_limits *
     const member *m = &st->m[s->offset];
     if (m->len > lim->max_file_bytes)
         return sp_fail(err, SP_E_MAX_FILE_BYTES, "member of %llu bytes is over max_file_bytes "
-                       "(%llu)",
-                       (unsigned long long)m->len, (unsigned long long)lim->max_file_bytes);
+                       "(%llu)", (unsigned long long)m->len,
+                       (unsigned long long)lim->max_file_bytes);
     uint8_t *p = malloc(m->len ? (size_t)m->len : 1);
     if (!p) return sp_fail(err, SP_E_NOMEM, "out of memory");
     if (m->len) memcpy(p, m->data, (size_t)m->len);
