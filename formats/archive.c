@@ -215,7 +215,7 @@ static bool over_ratio(const arc_walk *w)
 static int reject_ratio(arc_walk *w, const char *path)
 {
     w->stopped = true;
-    return reject(w, path, SP_E_LIMIT, "the archive unpacks to over %u times its %llu bytes "
+    return reject(w, path, SP_E_MAX_RATIO, "the archive unpacks to over %u times its %llu bytes "
                   "(max_ratio): stopped while streaming, a zip bomb?", w->lim->max_ratio,
                   (unsigned long long)((uint64_t)w->cst.st_size ? (uint64_t)w->cst.st_size : 1));
 }
@@ -288,8 +288,8 @@ static int read_body(arc_walk *w, struct archive *a, struct archive_entry *e,
         if (b->len == 0 && bn) {
             b->is_archive = archive_magic(p, bn) || compression_magic(p, bn);
             if (!b->is_archive && declared > lim->max_file_bytes) {
-                *rc = reject(w, path, SP_E_LIMIT, "member of %llu bytes is over max_file_bytes "
-                             "(%llu)", (unsigned long long)declared,
+                *rc = reject(w, path, SP_E_MAX_FILE_BYTES, "member of %llu bytes is over "
+                             "max_file_bytes (%llu)", (unsigned long long)declared,
                              (unsigned long long)lim->max_file_bytes);
                 return READ_REJECTED;
             }
@@ -297,8 +297,9 @@ static int read_body(arc_walk *w, struct archive *a, struct archive_entry *e,
         if (bn > UINT64_MAX - b->len) bn = 0; /* cannot happen: sizes are 63 bits */
         uint64_t end = b->len + bn;
         if (!b->is_archive && end > lim->max_file_bytes) {
-            *rc = reject(w, path, SP_E_LIMIT, "member unpacks to over max_file_bytes (%llu); "
-                         "stopped while streaming", (unsigned long long)lim->max_file_bytes);
+            *rc = reject(w, path, SP_E_MAX_FILE_BYTES, "member unpacks to over max_file_bytes "
+                         "(%llu); stopped while streaming",
+                         (unsigned long long)lim->max_file_bytes);
             free(b->owned);
             b->owned = NULL;
             return READ_REJECTED;
@@ -316,7 +317,7 @@ static int read_body(arc_walk *w, struct archive *a, struct archive_entry *e,
                 return READ_STOP_LEVEL;
             }
             if (lim->max_unpacked_bytes && w->st->unpacked + end > lim->max_unpacked_bytes) {
-                *rc = reject(w, path, SP_E_LIMIT, "unpacking it would hold over "
+                *rc = reject(w, path, SP_E_MAX_UNPACKED_BYTES, "unpacking it would hold over "
                              "max_unpacked_bytes (%llu) of this archive in memory: repack as a "
                              "plain tar (read in place) or raise the limit",
                              (unsigned long long)lim->max_unpacked_bytes);
@@ -422,7 +423,7 @@ static int take_entry(arc_walk *w, struct archive *a, struct archive_entry *e,
             if (!b.is_archive) {
                 rc = add_member(w, path, b.data, b.len);
             } else if (depth + 1 > w->lim->max_nesting) {
-                rc = reject(w, path, SP_E_LIMIT, "an archive nested %u deep, deeper than "
+                rc = reject(w, path, SP_E_MAX_NESTING, "an archive nested %u deep, deeper than "
                             "max_nesting (%u): not opened", depth + 1, w->lim->max_nesting);
             } else {
                 char *inner = inner_prefix(path);
@@ -509,7 +510,7 @@ static int walk_level(arc_walk *w, const uint8_t *buf, size_t len, const char *p
         }
         count++;
         if (w->lim->max_members && ++w->members > w->lim->max_members) {
-            rc = sp_fail(w->err, SP_E_LIMIT, "%s has more than max_members (%llu) entries; "
+            rc = sp_fail(w->err, SP_E_MAX_MEMBERS, "%s has more than max_members (%llu) entries; "
                          "raise [run] max_members to read it", where,
                          (unsigned long long)w->lim->max_members);
             break;
@@ -676,8 +677,9 @@ static int arc_read(const sp_catalog *cat, const sp_sample *s, const sp_limits *
                        s->path);
     const member *m = &st->m[s->offset];
     if (m->len > lim->max_file_bytes)
-        return sp_fail(err, SP_E_LIMIT, "member of %llu bytes is over max_file_bytes (%llu)",
-                       (unsigned long long)m->len, (unsigned long long)lim->max_file_bytes);
+        return sp_fail(err, SP_E_MAX_FILE_BYTES, "member of %llu bytes is over max_file_bytes "
+                       "(%llu)", (unsigned long long)m->len,
+                       (unsigned long long)lim->max_file_bytes);
     uint8_t *p = malloc(m->len ? (size_t)m->len : 1);
     if (!p) return sp_fail(err, SP_E_NOMEM, "out of memory");
     if (m->len) memcpy(p, m->data, (size_t)m->len);
@@ -725,7 +727,8 @@ static int list_archive(arc_walk *w, const char *path, sp_error *err)
 static char *list_key(const char *path, const struct stat *st, const sp_limits *lim)
 {
     sp_buf b = {0};
-    sp_buf_puts(&b, "shardpack-archive-list\t1\t");
+    /* Version 2: each [run] limit has its own status code (version 1 stored -7 for all). */
+    sp_buf_puts(&b, "shardpack-archive-list\t2\t");
     sp_tsv_field(&b, path);
     sp_buf_printf(&b, "\t%lld\t%lld.%09ld\t%lld.%09ld\t%llu\t%llu\t%llu\t%u\t%u\t%llu\t",
                   (long long)st->st_size, (long long)st->st_mtim.tv_sec, st->st_mtim.tv_nsec,

@@ -283,7 +283,7 @@ static int parse(const char *text, size_t len, const char *name, const sp_limits
         } else if (r == REC_TOO_LONG) {
             snprintf(why, sizeof(why), "%s line %d: row over max_line_bytes (%llu)", name, line,
                      (unsigned long long)p.max_line);
-            status = SP_E_LIMIT;
+            status = SP_E_MAX_LINE_BYTES;
         } else if (r == REC_BAD_QUOTE) {
             snprintf(why, sizeof(why), "%s line %d: a quote inside an unquoted field or text "
                      "after a closing quote", name, line);
@@ -433,7 +433,7 @@ static int load_rows(const sp_stage_env *env, const sp_input_opts *o, const char
     uint8_t *data;
     size_t len;
     *labels_out = NULL;
-    int rc = sp_read_file(path, lim->max_file_bytes, &data, &len, err);
+    int rc = sp_read_input(path, lim->max_file_bytes, &data, &len, err);
     if (rc != SP_OK) return rc;
     rc = parse((const char *)data, len, name, lim, rs, err);
     free(data);

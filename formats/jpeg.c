@@ -62,7 +62,7 @@ static void on_progress(j_common_ptr cinfo)
     if (p->cinfo->progressive_mode && p->max_scans &&
         (uint32_t)p->cinfo->input_scan_number > p->max_scans) {
         jerr *e = (jerr *)cinfo->err;
-        e->code = SP_E_LIMIT;
+        e->code = SP_E_MAX_SCANS;
         snprintf(e->msg, sizeof(e->msg), "progressive JPEG has more than %u scans",
                  p->max_scans);
         longjmp(e->jump, 1);
@@ -78,10 +78,10 @@ static int check_dims(uint32_t w, uint32_t h, const sp_limits *lim, sp_error *er
 {
     if (w == 0 || h == 0) return sp_fail(err, SP_E_CORRUPT, "image has zero size");
     if (lim->max_dimension && (w > lim->max_dimension || h > lim->max_dimension))
-        return sp_fail(err, SP_E_LIMIT, "%ux%u exceeds the dimension limit of %u", w, h,
+        return sp_fail(err, SP_E_MAX_DIMENSION, "%ux%u exceeds the dimension limit of %u", w, h,
                        lim->max_dimension);
     if (lim->max_pixels && (uint64_t)w * h > lim->max_pixels)
-        return sp_fail(err, SP_E_LIMIT, "%ux%u = %llu pixels exceeds the limit of %llu", w, h,
+        return sp_fail(err, SP_E_MAX_PIXELS, "%ux%u = %llu pixels exceeds the limit of %llu", w, h,
                        (unsigned long long)w * h, (unsigned long long)lim->max_pixels);
     return SP_OK;
 }

@@ -93,10 +93,10 @@ static int check_dims(uint32_t w, uint32_t h, const sp_limits *lim, sp_error *er
 {
     if (w == 0 || h == 0) return sp_fail(err, SP_E_CORRUPT, "image has zero size (%ux%u)", w, h);
     if (lim->max_dimension && (w > lim->max_dimension || h > lim->max_dimension))
-        return sp_fail(err, SP_E_LIMIT, "%ux%u exceeds the dimension limit of %u", w, h,
+        return sp_fail(err, SP_E_MAX_DIMENSION, "%ux%u exceeds the dimension limit of %u", w, h,
                        lim->max_dimension);
     if (lim->max_pixels && (uint64_t)w * h > lim->max_pixels)
-        return sp_fail(err, SP_E_LIMIT, "%ux%u = %llu pixels exceeds the limit of %llu", w, h,
+        return sp_fail(err, SP_E_MAX_PIXELS, "%ux%u = %llu pixels exceeds the limit of %llu", w, h,
                        (unsigned long long)w * h, (unsigned long long)lim->max_pixels);
     return SP_OK;
 }

@@ -97,10 +97,13 @@ static int check_output_size(const sp_stage *st, const sp_image *img, const sp_l
     uint32_t w = img->width, h = img->height;
     st->desc->out_size(st->opts, &w, &h);
     if (w == 0 || h == 0) return SP_OK; /* depends on the draws: the stage holds the limits */
-    if ((lim->max_dimension && (w > lim->max_dimension || h > lim->max_dimension)) ||
-        (lim->max_pixels && (uint64_t)w * h > lim->max_pixels))
-        return sp_fail(err, SP_E_LIMIT, "would make a %ux%u image from %ux%u, over the limits",
-                       w, h, img->width, img->height);
+    if (lim->max_dimension && (w > lim->max_dimension || h > lim->max_dimension))
+        return sp_fail(err, SP_E_MAX_DIMENSION, "would make a %ux%u image from %ux%u, over "
+                       "max_dimension (%u)", w, h, img->width, img->height, lim->max_dimension);
+    if (lim->max_pixels && (uint64_t)w * h > lim->max_pixels)
+        return sp_fail(err, SP_E_MAX_PIXELS, "would make a %ux%u image from %ux%u, over "
+                       "max_pixels (%llu)", w, h, img->width, img->height,
+                       (unsigned long long)lim->max_pixels);
     return SP_OK;
 }
 

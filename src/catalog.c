@@ -14,7 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CACHE_MAGIC "shardpack-catalog\t4\t"
+/* Version 5: each [run] limit has its own status code (a version 4 row says -7 for all). */
+#define CACHE_MAGIC "shardpack-catalog\t5\t"
 
 void sp_catalog_free(sp_catalog *cat)
 {
@@ -42,14 +43,14 @@ int sp_sample_read(const sp_catalog *cat, const sp_sample *s, const sp_limits *l
         if (rc == SP_OK && *len > lim->max_file_bytes) {
             free(*data);
             *data = NULL;
-            return sp_fail(err, SP_E_LIMIT, "%zu bytes, over max_file_bytes (%llu)", *len,
-                           (unsigned long long)lim->max_file_bytes);
+            return sp_fail(err, SP_E_MAX_FILE_BYTES, "%zu bytes, over max_file_bytes (%llu)",
+                           *len, (unsigned long long)lim->max_file_bytes);
         }
         return rc;
     }
     char *full = sp_path_join(cat->root, s->path);
     if (!full) return sp_fail(err, SP_E_NOMEM, "out of memory");
-    int rc = sp_read_file(full, lim->max_file_bytes, data, len, err);
+    int rc = sp_read_input(full, lim->max_file_bytes, data, len, err);
     free(full);
     return rc;
 }

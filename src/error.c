@@ -30,7 +30,25 @@ static const struct {
     {SP_E_ASPECT, "bad_aspect", SP_SEV_SAMPLE},
     {SP_E_UNSAFE, "unsafe_member", SP_SEV_SAMPLE},
     {SP_E_BADROW, "bad_row", SP_SEV_SAMPLE},
+    /* Each [run] limit's reason is its option's name (test_options checks they match). */
+    {SP_E_MAX_PIXELS, "max_pixels", SP_SEV_SAMPLE},
+    {SP_E_MAX_DIMENSION, "max_dimension", SP_SEV_SAMPLE},
+    {SP_E_MAX_FILE_BYTES, "max_file_bytes", SP_SEV_SAMPLE},
+    {SP_E_MAX_SCANS, "max_scans", SP_SEV_SAMPLE},
+    {SP_E_MAX_MEMBERS, "max_members", SP_SEV_SAMPLE},
+    {SP_E_MAX_NESTING, "max_nesting", SP_SEV_SAMPLE},
+    {SP_E_MAX_LINE_BYTES, "max_line_bytes", SP_SEV_SAMPLE},
+    {SP_E_MAX_RATIO, "max_ratio", SP_SEV_SAMPLE},
+    {SP_E_MAX_UNPACKED_BYTES, "max_unpacked_bytes", SP_SEV_SAMPLE},
 };
+
+bool sp_is_limit(int code)
+{
+    static const int limits[] = {SP_E_LIMIT, SP_RUN_LIMIT_CODES};
+    for (size_t i = 0; i < SP_ARRAY_LEN(limits); i++)
+        if (limits[i] == code) return true;
+    return false;
+}
 
 const char *sp_strerror(int code)
 {

@@ -62,8 +62,9 @@ int sp_mkdirs(const char *path, sp_error *err)
     return SP_OK;
 }
 
-int sp_read_file(const char *path, uint64_t max_bytes, uint8_t **out, size_t *len,
-                 sp_error *err)
+/* `over` is the code for a file over max_bytes: which limit it is depends on the caller. */
+static int read_bounded(const char *path, uint64_t max_bytes, int over, uint8_t **out,
+                        size_t *len, sp_error *err)
 {
     *out = NULL;
     *len = 0;
@@ -81,7 +82,7 @@ int sp_read_file(const char *path, uint64_t max_bytes, uint8_t **out, size_t *le
     if ((uint64_t)st.st_size > max_bytes || (uint64_t)st.st_size > SIZE_MAX - 1) {
         close(fd);
         sp_error_set_path(err, path);
-        return sp_fail(err, SP_E_LIMIT, "file is %lld bytes, over the limit of %llu",
+        return sp_fail(err, over, "file is %lld bytes, over the limit of %llu",
                        (long long)st.st_size, (unsigned long long)max_bytes);
     }
     size_t n = (size_t)st.st_size;
@@ -107,6 +108,18 @@ int sp_read_file(const char *path, uint64_t max_bytes, uint8_t **out, size_t *le
     *out = buf;
     *len = n;
     return SP_OK;
+}
+
+int sp_read_file(const char *path, uint64_t max_bytes, uint8_t **out, size_t *len,
+                 sp_error *err)
+{
+    return read_bounded(path, max_bytes, SP_E_LIMIT, out, len, err);
+}
+
+int sp_read_input(const char *path, uint64_t max_file_bytes, uint8_t **out, size_t *len,
+                  sp_error *err)
+{
+    return read_bounded(path, max_file_bytes, SP_E_MAX_FILE_BYTES, out, len, err);
 }
 
 char *sp_path_dir(const char *path)

@@ -29,6 +29,13 @@ int sp_fail(sp_error *err, int code, const char *fmt, ...) SP_PRINTF(3, 4);
 void sp_error_clear(sp_error *err);
 void sp_error_set_path(sp_error *err, const char *path);
 void sp_error_set_member(sp_error *err, const char *member);
+/* The codes of the [run] limits, each named after its option, in the option table's
+ * order; and whether a code is one of them or SP_E_LIMIT (a bound no option sets). */
+#define SP_RUN_LIMIT_CODES                                                                    \
+    SP_E_MAX_PIXELS, SP_E_MAX_FILE_BYTES, SP_E_MAX_DIMENSION, SP_E_MAX_SCANS,                 \
+        SP_E_MAX_MEMBERS, SP_E_MAX_NESTING, SP_E_MAX_LINE_BYTES, SP_E_MAX_RATIO,              \
+        SP_E_MAX_UNPACKED_BYTES
+bool sp_is_limit(int code);
 
 /* ---- context (src/ctx.c) ----------------------------------------------------------- */
 
@@ -82,6 +89,10 @@ int sp_mkdirs(const char *path, sp_error *err);
 /* Reads a whole file, refusing files larger than max_bytes. *out is malloc'd. */
 int sp_read_file(const char *path, uint64_t max_bytes, uint8_t **out, size_t *len,
                  sp_error *err);
+/* sp_read_file for an untrusted input file: one over the [run] max_file_bytes is rejected
+ * as SP_E_MAX_FILE_BYTES (sp_read_file's own bound is SP_E_LIMIT: no option sets it). */
+int sp_read_input(const char *path, uint64_t max_file_bytes, uint8_t **out, size_t *len,
+                  sp_error *err);
 /* Writes data atomically: temporary name in the same folder, fsync, rename, fsync dir. */
 int sp_write_file_atomic(const char *path, const void *data, size_t len, sp_error *err);
 /* Renames tmp to final and fsyncs the folder (after the caller fsynced the file). */

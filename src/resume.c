@@ -31,7 +31,7 @@
 #define XXH_STATIC_LINKING_ONLY
 #include <xxhash.h>
 
-#define STAMP_VERSION 2 /* 2: stand-ins ("substs") */
+#define STAMP_VERSION 3 /* 2: stand-ins ("substs"); 3: a code per [run] limit */
 
 struct sp_resume {
     size_t nshards;     /* over every sink */

@@ -140,8 +140,9 @@ static int read_data(struct archive *a, uint64_t bytes, idx_file *f, const sp_li
                      sp_error *err)
 {
     if (lim->max_file_bytes && bytes > lim->max_file_bytes)
-        return sp_fail(err, SP_E_LIMIT, "IDX data of %llu bytes is over max_file_bytes (%llu); "
-                       "raise [run] max_file_bytes to read it", (unsigned long long)bytes,
+        return sp_fail(err, SP_E_MAX_FILE_BYTES, "IDX data of %llu bytes is over "
+                       "max_file_bytes (%llu); raise [run] max_file_bytes to read it",
+                       (unsigned long long)bytes,
                        (unsigned long long)lim->max_file_bytes);
     if (bytes >= SIZE_MAX) return sp_fail(err, SP_E_LIMIT, "IDX data too large");
     if (!(f->data = malloc(bytes ? (size_t)bytes : 1)))
@@ -213,10 +214,12 @@ static int check_image_size(uint32_t rows, uint32_t cols, const sp_limits *lim, 
 {
     if (rows == 0 || cols == 0)
         return sp_fail(err, SP_E_CORRUPT, "IDX images of zero size (%u x %u)", rows, cols);
-    if ((lim->max_dimension && (rows > lim->max_dimension || cols > lim->max_dimension)) ||
-        (lim->max_pixels && (uint64_t)rows * cols > lim->max_pixels))
-        return sp_fail(err, SP_E_LIMIT, "IDX images of %u x %u are over the image limits",
-                       cols, rows);
+    if (lim->max_dimension && (rows > lim->max_dimension || cols > lim->max_dimension))
+        return sp_fail(err, SP_E_MAX_DIMENSION, "IDX images of %u x %u are over max_dimension "
+                       "(%u)", cols, rows, lim->max_dimension);
+    if (lim->max_pixels && (uint64_t)rows * cols > lim->max_pixels)
+        return sp_fail(err, SP_E_MAX_PIXELS, "IDX images of %u x %u are over max_pixels (%llu)",
+                       cols, rows, (unsigned long long)lim->max_pixels);
     return SP_OK;
 }
 

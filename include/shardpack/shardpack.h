@@ -31,8 +31,9 @@ extern "C" {
 #define SP_VERSION_MINOR 1
 #define SP_VERSION_PATCH 0
 
-/* Result codes. Sample-level codes (SP_E_FORMAT, SP_E_CORRUPT, SP_E_LIMIT) reject one
- * sample and let a run go on; the others fail the operation. sp_severity() tells which. */
+/* Result codes. Sample-level codes (SP_E_FORMAT, SP_E_CORRUPT, SP_E_LIMIT, SP_E_MAX_*)
+ * reject one sample and let a run go on; the others fail the operation. sp_severity() tells
+ * which. */
 typedef enum sp_status {
     SP_OK = 0,
     SP_E_NOMEM = -1,     /* out of memory */
@@ -56,6 +57,18 @@ typedef enum sp_status {
                           * link or device in an archive (never followed) */
     SP_E_BADROW = -13,   /* a manifest row that cannot be read (missing field, bad quote,
                           * unknown label) */
+    /* A [run] limit for untrusted input was hit: one code per option, named after it, so
+     * the reason says which setting to raise. SP_E_LIMIT stays for bounds no option sets
+     * (memory, a codec's own maximum, arithmetic overflow). */
+    SP_E_MAX_PIXELS = -30,         /* width x height over max_pixels */
+    SP_E_MAX_DIMENSION = -31,      /* width or height over max_dimension */
+    SP_E_MAX_FILE_BYTES = -32,     /* a file, archive member or IDX data over max_file_bytes */
+    SP_E_MAX_SCANS = -33,          /* a progressive JPEG with more scans than max_scans */
+    SP_E_MAX_MEMBERS = -34,        /* an archive with more entries than max_members */
+    SP_E_MAX_NESTING = -35,        /* archives nested deeper than max_nesting */
+    SP_E_MAX_LINE_BYTES = -36,     /* a CSV/TSV row longer than max_line_bytes */
+    SP_E_MAX_RATIO = -37,          /* an archive unpacking past max_ratio (a zip bomb) */
+    SP_E_MAX_UNPACKED_BYTES = -38, /* archive members in memory over max_unpacked_bytes */
 } sp_status;
 
 typedef enum sp_severity {

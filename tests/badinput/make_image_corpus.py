@@ -127,14 +127,14 @@ put("text_named_jpg", "a.jpg", b"this is not an image, whatever its name says\n"
     "unknown_format")
 put("huge_png_tiny_body", "a.png",
     png_by_hand(np.zeros((1, 1, 3), np.uint8), ihdr_size=(60000, 60000)), "skipped",
-    "limit_exceeded")
+    "max_pixels")
 sof = jpeg.index(b"\xff\xc0")
 huge = bytearray(jpeg)
 huge[sof + 5:sof + 9] = struct.pack(">HH", 60000, 60000)  # height, width
-put("huge_jpeg_tiny_body", "a.jpg", bytes(huge), "skipped", "limit_exceeded")
+put("huge_jpeg_tiny_body", "a.jpg", bytes(huge), "skipped", "max_pixels")
 scans_path = os.path.join(OUT, "scans.jpg")
 assert os.system(f"'{MAKE_JPEG}' scans '{scans_path}'") == 0
-put("thousands_of_scans", "a.jpg", open(scans_path, "rb").read(), "skipped", "limit_exceeded")
+put("thousands_of_scans", "a.jpg", open(scans_path, "rb").read(), "skipped", "max_scans")
 os.remove(scans_path)
 
 # ---- awkward but valid: decoded right -------------------------------------------------------

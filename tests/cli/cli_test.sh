@@ -299,7 +299,7 @@ got = {s["path"]: (s["reason"], s["detail"]) for s in m["skipped"]}
 assert got["c/sub/loop"][0] == "io_error" and "loop" in got["c/sub/loop"][1], got
 assert got["c/pipe"] == ("io_error", "a FIFO"), got
 assert got["c/empty.jpg"] == ("unknown_format", "empty file"), got
-assert got["d/strip.png"][0] == "limit_exceeded", got
+assert got["d/strip.png"][0] == "max_dimension", got
 assert m["records"] == 2, m["records"]
 PYEOF
 

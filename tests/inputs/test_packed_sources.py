@@ -185,7 +185,7 @@ def test_idx():
         ("trunc-images", "plain-labels-idx1-ubyte", ["trunc-images", "declares 3078 bytes", "has 3077"]),
         ("long-images", "plain-labels-idx1-ubyte", ["long-images", "declares 3078 bytes", "has 3079"]),
         ("huge-images", "plain-labels-idx1-ubyte", ["huge-images", "overflow"]),
-        ("big-images", "one-label", ["big-images", "over the image limits"]),
+        ("big-images", "one-label", ["big-images", "over max_dimension"]),
         ("empty", "plain-labels-idx1-ubyte", ["empty", "not an IDX file"]),
         ("cut.gz", "plain-labels-idx1-ubyte", ["cut.gz", "truncated"]),
         ("plain-labels-idx1-ubyte", "plain-labels-idx1-ubyte", ["labels-idx1-ubyte", "images file has 1 dimensions, not 3"]),

@@ -250,7 +250,7 @@ static void test_jpeg_progressive_scans(void **state)
 
     lim.max_scans = (uint32_t)scans - 1;
     sp_error_clear(&err);
-    assert_int_equal(sp_format_jpeg.decode(data, len, &lim, &out, &err), SP_E_LIMIT);
+    assert_int_equal(sp_format_jpeg.decode(data, len, &lim, &out, &err), SP_E_MAX_SCANS);
     assert_non_null(strstr(err.msg, "scans"));
     assert_null(out.data);
 
@@ -512,11 +512,11 @@ static void test_limits(void **state)
 
         lim.max_pixels = 1999;
         sp_error_clear(&err);
-        assert_int_equal(fmts[i]->header(data, len, &lim, &info, &err), SP_E_LIMIT);
+        assert_int_equal(fmts[i]->header(data, len, &lim, &info, &err), SP_E_MAX_PIXELS);
         assert_non_null(strstr(err.msg, "50x40"));
         sp_error_clear(&err);
-        assert_int_equal(fmts[i]->decode(data, len, &lim, &out, &err), SP_E_LIMIT);
-        assert_int_equal(err.code, SP_E_LIMIT);
+        assert_int_equal(fmts[i]->decode(data, len, &lim, &out, &err), SP_E_MAX_PIXELS);
+        assert_int_equal(err.code, SP_E_MAX_PIXELS);
         assert_null(out.data);
 
         /* At the limit exactly: accepted. */
@@ -531,11 +531,11 @@ static void test_limits(void **state)
         sp_error_clear(&err);
         int rc = fmts[i]->decode(data, len, &lim, &out, &err);
         print_message("%s over max_dimension: %s: %s\n", fmts[i]->name, sp_strerror(rc), err.msg);
-        assert_int_equal(rc, SP_E_LIMIT);
+        assert_int_equal(rc, SP_E_MAX_DIMENSION);
         assert_null(out.data);
         sp_error_clear(&err);
         rc = fmts[i]->header(data, len, &lim, &info, &err);
-        assert_int_equal(rc, SP_E_LIMIT);
+        assert_int_equal(rc, SP_E_MAX_DIMENSION);
 
         /* Zero limits mean unlimited. */
         sp_error_clear(&err);

@@ -86,6 +86,14 @@ static void test_if_changed_keeps_unchanged_file(void **state)
     assert_int_equal(len, 4);
     assert_memory_equal(data, "abd\n", 4);
     free(data);
+    /* Over the bound: a caller's fixed bound is limit_exceeded, an input's is
+     * max_file_bytes (the [run] option a user raises). */
+    assert_int_equal(sp_read_file(path, 3, &data, &len, &err), SP_E_LIMIT);
+    assert_null(data);
+    assert_int_equal(sp_read_input(path, 3, &data, &len, &err), SP_E_MAX_FILE_BYTES);
+    assert_null(data);
+    assert_int_equal(sp_read_input(path, 4, &data, &len, &err), SP_OK);
+    free(data);
     assert_int_equal(count_files(*state), 1); /* no temporary left */
     free(path);
 }

@@ -173,6 +173,12 @@ static void test_split_archive(void **state)
     assert_int_equal(len, 4);
     assert_memory_equal(data, "aaaa", 4);
     free(data);
+    /* A member over max_file_bytes: rejected with that option's own code. */
+    sp_error_clear(&err);
+    assert_int_equal(sp_sample_read(&cat, find(&cat, "train/cat/a.png"),
+                                    &(sp_limits){.max_file_bytes = 3}, &data, &len, &err),
+                     SP_E_MAX_FILE_BYTES);
+    assert_non_null(strstr(err.msg, "max_file_bytes"));
     sp_catalog_free(&cat);
 }
 
@@ -218,7 +224,7 @@ static void test_csv(void **state)
     assert_int_equal(s->status, SP_E_BADROW);
     assert_non_null(strstr(s->detail, "line 7: img/c.png is listed before, at line 6"));
     s = find(&cat, "list.csv:8");
-    assert_int_equal(s->status, SP_E_LIMIT);
+    assert_int_equal(s->status, SP_E_MAX_LINE_BYTES);
     s = find(&cat, "list.csv:9");
     assert_int_equal(s->status, SP_E_BADROW);
     assert_non_null(strstr(s->detail, "after a closing quote"));

@@ -406,6 +406,40 @@ static void test_format_round_trip(void **state)
     sp_options_free(table, &b);
 }
 
+/* Each [run] limit rejects a sample with a reason named after the option that sets it, so
+ * a user knows which setting to raise: the codes and the [run] table must not drift apart.
+ * Every max_* option of [run] has its code, and every code names a [run] option. */
+static void test_limit_codes(void **state)
+{
+    (void)state;
+    static const int codes[] = {SP_RUN_LIMIT_CODES};
+    for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
+        const char *name = sp_strerror(codes[i]);
+        const sp_option *o = sp_option_find(sp_run_options, name);
+        if (!o) fail_msg("code %d is named %s, not a [run] option", codes[i], name);
+        assert_string_equal(o->name, name);
+        assert_int_equal(sp_severity_of(codes[i]), SP_SEV_SAMPLE);
+        assert_true(sp_is_limit(codes[i]));
+        assert_int_not_equal(codes[i], SP_E_LIMIT);
+        for (size_t j = 0; j < i; j++) assert_int_not_equal(codes[i], codes[j]);
+    }
+    size_t nmax = 0;
+    for (const sp_option *o = sp_run_options; o->name; o++) {
+        if (strncmp(o->name, "max_", 4) != 0) continue;
+        nmax++;
+        bool found = false;
+        for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++)
+            found |= strcmp(sp_strerror(codes[i]), o->name) == 0;
+        if (!found) fail_msg("[run] %s has no result code of its own", o->name);
+    }
+    assert_int_equal(nmax, sizeof(codes) / sizeof(codes[0]));
+    /* A bound no option sets keeps the generic code; other codes are not limits. */
+    assert_string_equal(sp_strerror(SP_E_LIMIT), "limit_exceeded");
+    assert_true(sp_is_limit(SP_E_LIMIT));
+    assert_false(sp_is_limit(SP_E_CORRUPT));
+    assert_false(sp_is_limit(SP_E_TOO_LARGE));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -419,6 +453,7 @@ int main(void)
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_format),
         cmocka_unit_test(test_format_round_trip),
+        cmocka_unit_test(test_limit_codes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

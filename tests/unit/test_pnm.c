@@ -306,13 +306,13 @@ static void test_sample_above_maxval(void **state)
     expect_text_fail("P1 1 1 2", &run_limits, SP_E_CORRUPT, false);
 }
 
-/* Sizes: limits refuse before anything is allocated; numbers past 32 bits and rasters past
- * 64 bits are limits even when no limit is configured. */
+/* Sizes: limits refuse before anything is allocated, each with its option's code; numbers
+ * past 32 bits and rasters past 64 bits are SP_E_LIMIT even when no limit is configured. */
 static void test_sizes_and_overflow(void **state)
 {
     (void)state;
-    expect_text_fail("P6\n65501 1\n255\n...", &run_limits, SP_E_LIMIT, true);
-    expect_text_fail("P6\n20000 20000\n255\n...", &run_limits, SP_E_LIMIT, true);
+    expect_text_fail("P6\n65501 1\n255\n...", &run_limits, SP_E_MAX_DIMENSION, true);
+    expect_text_fail("P6\n20000 20000\n255\n...", &run_limits, SP_E_MAX_PIXELS, true);
     expect_text_fail("P5\n4294967296 1\n255\n.", &no_limits, SP_E_LIMIT, true);
     expect_text_fail("P5\n1 99999999999999999999999\n255\n.", &no_limits, SP_E_LIMIT, true);
     /* 4294967295 x 4294967295 x 3 channels x 2 bytes: past 64 bits. */
