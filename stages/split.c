@@ -23,8 +23,9 @@
  * clean stage) move as one unit, so no near-copy of a val image trains the model; a
  * cluster counts for as many samples as it has, under the class of its first member (in
  * source, path order), and follows a hint any member has (test before val before train
- * when members disagree). The minimums (val_min, test_min), and counts larger than a
- * class, never take a class's last sample from train.
+ * when members disagree). The minimums (val_min, test_min), counts larger than a class,
+ * hints that fill a class and clusters as big as it never leave train without a sample of
+ * the class while train has a share.
  */
 #include "sampling.h"
 
@@ -243,12 +244,22 @@ static int split_route(const sp_stage_env *env, const void *opts, const sp_recve
         uint64_t nval = share(total[c], 0, o->val, o->val_count, o->val_min, keep_train);
         uint64_t ntest = share(total[c], nval, o->test, o->test_count, o->test_min, keep_train);
         uint64_t *have = &got[(size_t)c * 4];
+        /* The shares count samples, but hints and clusters come in lumps: a class the
+         * input mostly puts in val, or a cluster as big as the class, could still leave
+         * train none. The last group drawn goes to train when train has nothing yet. */
+        size_t left = 0;
+        for (size_t k = a; k < b; k++) {
+            const group *x = &g[gidx[k]];
+            left += !x->hint || (x->hint == SP_SPLIT_TRAIN && free_train);
+        }
         for (size_t k = a; k < b; k++) {
             group *x = &g[gidx[k]];
             const bool trained = x->hint == SP_SPLIT_TRAIN;
             if (x->hint && !(trained && free_train)) continue;
             const bool to_val = !trained || draw_val, to_test = !trained || draw_test;
-            x->split = to_val && have[SP_SPLIT_VAL] < nval     ? SP_SPLIT_VAL
+            const bool last = --left == 0 && keep_train && have[SP_SPLIT_TRAIN] == 0;
+            x->split = last                                     ? SP_SPLIT_TRAIN
+                       : to_val && have[SP_SPLIT_VAL] < nval     ? SP_SPLIT_VAL
                        : to_test && have[SP_SPLIT_TEST] < ntest ? SP_SPLIT_TEST
                                                                 : SP_SPLIT_TRAIN;
             have[x->split] += x->size;

@@ -236,6 +236,34 @@ static void test_missing_split_drawn_from_train(void **state)
     }
 }
 
+/* Class 0 (4 samples): the input puts three in val. Class 1 (3 samples): one cluster of
+ * near-duplicates. Class 2 (40): plain. */
+static void plant_lumps(sp_sample *s, size_t i, size_t cls)
+{
+    if (cls == 0 && i < 3) s->split_hint = SP_SPLIT_VAL;
+    if (cls == 1) s->cluster = 1;
+}
+
+/* Shares count samples, but hints and clusters come in lumps: neither may leave a class
+ * with nothing in train while train has a share. */
+static void test_train_keeps_a_sample_despite_lumps(void **state)
+{
+    sp_ctx *ctx = *state;
+    const uint32_t counts[] = {4, 3, 40};
+    sp_job *run = plan_job(ctx, g_split_ini, counts, 3, plant_lumps, SP_OK);
+    uint8_t *split = splits_of(run);
+    const sp_catalog *cat = &run->catalogs[0];
+    uint64_t per[3][4] = {{0}};
+    for (size_t i = 0; i < cat->nsamples; i++) per[cat->samples[i].label][split[i]]++;
+    assert_int_equal(per[0][SP_SPLIT_VAL], 3);   /* the input's val kept */
+    assert_int_equal(per[0][SP_SPLIT_TRAIN], 1); /* not taken by test */
+    assert_int_equal(per[1][SP_SPLIT_TRAIN], 3); /* the cluster stays whole, in train */
+    assert_int_equal(per[2][SP_SPLIT_VAL], 8);
+    assert_int_equal(per[2][SP_SPLIT_TEST], 4);
+    free(split);
+    free_job(run);
+}
+
 static void test_split_by_counts(void **state)
 {
     sp_ctx *ctx = *state;
@@ -553,6 +581,7 @@ int main(void)
         cmocka_unit_test(test_clusters_stay_together),
         cmocka_unit_test(test_input_split_is_kept),
         cmocka_unit_test(test_missing_split_drawn_from_train),
+        cmocka_unit_test(test_train_keeps_a_sample_despite_lumps),
         cmocka_unit_test(test_split_by_counts),
         cmocka_unit_test(test_split_fractions_keep_train),
         cmocka_unit_test(test_balance_spread_and_val_untouched),
