@@ -24,8 +24,8 @@
  * cluster counts for as many samples as it has, under the class of its first member (in
  * source, path order), and follows a hint any member has (test before val before train
  * when members disagree). The minimums (val_min, test_min), counts larger than a class,
- * hints that fill a class and clusters as big as it never leave train without a sample of
- * the class while train has a share.
+ * hints covering most of a class and clusters as big as it never leave train without a
+ * sample of the class while train has a share and a sample is left to draw.
  */
 #include "sampling.h"
 
