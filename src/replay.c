@@ -5,8 +5,14 @@
  * exactly as the build ran it. Because every draw is keyed by (seed, stage, sample,
  * copy), the bytes come out the same: a way to see where a sample came from and to
  * prove that it can be rebuilt.
+ *
+ * The plan is made from the files as they are now. If a source was edited, added or
+ * removed since the build, the key may name another sample or the pixels may differ, and
+ * printing those bytes would be a silent lie; so the result is compared with the record
+ * the shard stores, and a difference is an error naming the source now behind the key.
  */
 #include "internal.h"
+#include "shardpack/reader.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +26,28 @@ static const sp_sink_plan *find_sink(const sp_job *run, const char *name, size_t
                 return &run->sinks[s];
             }
     return NULL;
+}
+
+/* The shard's record at `index` is `data`, byte for byte (for npy, its pixel rows). */
+static int same_as_stored(sp_ctx *ctx, const char *shard_path, uint64_t index, const char *key,
+                          const uint8_t *data, size_t len, const char *source)
+{
+    sp_reader *r = NULL;
+    int rc = sp_reader_open(ctx, shard_path, &r);
+    if (rc != SP_OK) return rc;
+    sp_record_view v;
+    int got = sp_reader_seek(r, index);
+    if (got == SP_OK) got = sp_reader_next(r, &v);
+    bool same = got == 1 && v.image_len == len && memcmp(v.image, data, len) == 0 &&
+                (sp_reader_format(r) == SP_SHARD_NPY || strcmp(v.key, key) == 0);
+    sp_reader_free(&r);
+    if (got < 0) return got;
+    if (!same)
+        return sp_fail(&ctx->err, SP_E_CHANGED,
+                       "%s: record %s made again from its source (now %s) differs from the "
+                       "stored one: the dataset changed since the build (rebuild the output)",
+                       shard_path, key, source);
+    return SP_OK;
 }
 
 int sp_replay(sp_ctx *ctx, const char *shard_path, const char *key, uint8_t **out, size_t *len)
@@ -44,9 +72,13 @@ int sp_replay(sp_ctx *ctx, const char *shard_path, const char *key, uint8_t **ou
         rc = sp_fail(&ctx->err, SP_E_USAGE, "%s: no shard of this name in the output's plan",
                      shard_path);
     const sp_record *rec = NULL;
+    uint64_t index = 0;
     for (size_t i = 0; sp && i < sp->shards[shard].count; i++) {
         const sp_record *r = &sp->recs.v[sp->shards[shard].first + i];
-        if (strcmp(r->key, key) == 0) rec = r;
+        if (strcmp(r->key, key) == 0) {
+            rec = r;
+            index = i;
+        }
     }
     if (rc == SP_OK && !rec)
         rc = sp_fail(&ctx->err, SP_E_USAGE, "%s: no record with key %s", shard_path, key);
@@ -57,6 +89,14 @@ int sp_replay(sp_ctx *ctx, const char *shard_path, const char *key, uint8_t **ou
         if (rc != SP_OK) {
             sp_error_set_path(&err, sp_run_sample(&run, rec)->path);
             sp_ctx_error(ctx, &err);
+        } else {
+            rc = same_as_stored(ctx, shard_path, index, key, *out, *len,
+                                sp_run_sample(&run, rec)->path);
+        }
+        if (rc != SP_OK) {
+            free(*out);
+            *out = NULL;
+            *len = 0;
         }
     }
     sp_job_free(&run);
