@@ -50,6 +50,20 @@ bool sp_is_limit(int code)
     return false;
 }
 
+/* Every reason a sample can be dropped for, in the order summaries list them. One list,
+ * so a new reason cannot be counted in one summary and forgotten in another (unit_options
+ * checks every sample-level code is here). */
+static const int reasons[] = {SP_E_FORMAT,    SP_E_CORRUPT,   SP_E_LIMIT,     SP_RUN_LIMIT_CODES,
+                              SP_E_CHANGED,   SP_E_NOLABEL,   SP_E_IO,        SP_E_UNSAFE,
+                              SP_E_BADROW,    SP_E_DUPLICATE, SP_E_NEAR_DUPLICATE,
+                              SP_E_TOO_SMALL, SP_E_TOO_LARGE, SP_E_ASPECT};
+
+const int *sp_reason_codes(size_t *n)
+{
+    *n = SP_ARRAY_LEN(reasons);
+    return reasons;
+}
+
 const char *sp_strerror(int code)
 {
     for (size_t i = 0; i < SP_ARRAY_LEN(codes); i++)

@@ -147,15 +147,18 @@ static int report(sp_job *run, FILE *f)
         spread(f, "height", h, n);
         spread(f, "bytes", bytes, n);
         /* Rejected, by reason. */
-        static const int codes[] = {SP_E_CORRUPT, SP_E_FORMAT, SP_E_LIMIT, SP_RUN_LIMIT_CODES,
-                                    SP_E_NOLABEL, SP_E_IO};
+        size_t ncodes;
+        const int *codes = sp_reason_codes(&ncodes);
         fprintf(f, "rejected (full decode check):");
-        for (size_t k = 0; k < SP_ARRAY_LEN(codes); k++) {
+        for (size_t k = 0; k < ncodes; k++) {
             size_t m = 0;
             for (size_t i = 0; i < run->nskips; i++) m += run->skips[i].code == codes[k];
-            /* Nine limits at 0 would bury the rest: a [run] limit shows when it was hit. */
-            if (m || codes[k] == SP_E_LIMIT || !sp_is_limit(codes[k]))
-                fprintf(f, " %s %zu", sp_strerror(codes[k]), m);
+            /* The common reasons always, with their zeros; the other twenty-odd (each
+             * [run] limit, unsafe members, bad manifest rows...) when they occurred. */
+            bool common = codes[k] == SP_E_FORMAT || codes[k] == SP_E_CORRUPT ||
+                          codes[k] == SP_E_LIMIT || codes[k] == SP_E_NOLABEL ||
+                          codes[k] == SP_E_IO;
+            if (m || common) fprintf(f, " %s %zu", sp_strerror(codes[k]), m);
         }
         fputc('\n', f);
         for (size_t i = 0; i < run->nskips && i < 20; i++) {

@@ -36,6 +36,9 @@ void sp_error_set_member(sp_error *err, const char *member);
         SP_E_MAX_MEMBERS, SP_E_MAX_NESTING, SP_E_MAX_LINE_BYTES, SP_E_MAX_RATIO,              \
         SP_E_MAX_UNPACKED_BYTES
 bool sp_is_limit(int code);
+/* Every code a sample can be dropped with (the sample-level ones and SP_E_IO), in the order
+ * summaries list them. */
+const int *sp_reason_codes(size_t *n);
 
 /* ---- context (src/ctx.c) ----------------------------------------------------------- */
 

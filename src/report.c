@@ -159,11 +159,10 @@ void sp_report_log(sp_job *run)
 {
     sp_ctx *ctx = run->ctx;
     if (!run->nskips && !run->ncluster_members) return;
-    static const int codes[] = {SP_E_FORMAT, SP_E_CORRUPT, SP_E_LIMIT, SP_RUN_LIMIT_CODES,
-                                SP_E_CHANGED, SP_E_NOLABEL, SP_E_IO, SP_E_DUPLICATE,
-                                SP_E_NEAR_DUPLICATE, SP_E_TOO_SMALL, SP_E_TOO_LARGE, SP_E_ASPECT};
+    size_t ncodes;
+    const int *codes = sp_reason_codes(&ncodes);
     sp_buf line = {0};
-    for (size_t c = 0; c < SP_ARRAY_LEN(codes); c++) {
+    for (size_t c = 0; c < ncodes; c++) {
         size_t k = 0;
         for (size_t i = 0; i < run->nskips; i++) k += run->skips[i].code == codes[c];
         if (k) sp_buf_printf(&line, "%s%s %zu", line.len ? ", " : "", sp_strerror(codes[c]), k);

@@ -204,7 +204,7 @@ big, small = max(counts.values()), min(counts.values())
 check(f"imbalance: {big / small:.2f}" in text, "inspect gives the imbalance ratio max/min")
 ws = sorted(w for p_, (w, h) in sizes.items() if p_ != "stars/star_broken.jpg")
 check(f"width    min {ws[0]}," in text and f"max {ws[-1]}" in text, "inspect's width range")
-check("corrupt 1 unknown_format 1" in text, "inspect finds the corrupt file with a full decode")
+check("unknown_format 1 corrupt 1" in text, "inspect finds the corrupt file with a full decode")
 check("exact duplicates: 1 groups, 1 extra copies" in text, "inspect finds the exact copy")
 check("3 clusters" in text and "triangles/zz_near.jpg" in text,
       "inspect finds the near-duplicate clusters")

@@ -440,6 +440,28 @@ static void test_limit_codes(void **state)
     assert_false(sp_is_limit(SP_E_TOO_LARGE));
 }
 
+/* The summaries (stderr, inspect) count drops by reason from one list: every code that
+ * drops a sample is in it, once, with a name of its own. */
+static void test_reason_codes(void **state)
+{
+    (void)state;
+    size_t n;
+    const int *codes = sp_reason_codes(&n);
+    for (int code = -200; code < 0; code++) {
+        bool listed = false;
+        for (size_t i = 0; i < n; i++) listed |= codes[i] == code;
+        bool drops = sp_severity_of(code) == SP_SEV_SAMPLE || code == SP_E_IO;
+        if (drops != listed)
+            fail_msg("code %d (%s): %s", code, sp_strerror(code),
+                     drops ? "drops samples but summaries do not count it"
+                           : "is counted as a drop reason but is not one");
+    }
+    for (size_t i = 0; i < n; i++) {
+        assert_string_not_equal(sp_strerror(codes[i]), "unknown_error");
+        for (size_t j = 0; j < i; j++) assert_int_not_equal(codes[i], codes[j]);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -454,6 +476,7 @@ int main(void)
         cmocka_unit_test(test_format),
         cmocka_unit_test(test_format_round_trip),
         cmocka_unit_test(test_limit_codes),
+        cmocka_unit_test(test_reason_codes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
