@@ -886,7 +886,9 @@ static void build_pipeline(cfg *c, sp_pipeline *p)
         const char *type = te ? te->value : s->name;
         st->desc = sp_ctx_stage_by_name(c->ctx, type);
         if (!st->desc) {
-            unknown_type(c, te ? te->line : s->line, s->name, type);
+            /* A bad name without a type already has its error: one problem, one message. */
+            if (te || valid_section_name(s->name))
+                unknown_type(c, te ? te->line : s->line, s->name, type);
             continue;
         }
         st->opts = calloc(1, st->desc->opts_size ? st->desc->opts_size : 1);
