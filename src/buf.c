@@ -123,6 +123,16 @@ void sp_tsv_field(sp_buf *b, const char *s)
     }
 }
 
+void sp_printable(sp_buf *b, const char *s)
+{
+    for (; s && *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '\t' || c == '\n' || c == '\r' || c == '\\') sp_tsv_field(b, (char[]){*s, 0});
+        else if (c < 0x20 || c == 0x7f) sp_buf_printf(b, "\\x%02x", c);
+        else sp_buf_append(b, s, 1);
+    }
+}
+
 char *sp_tsv_unescape(const char *s, size_t n)
 {
     char *out = malloc(n + 1), *o = out;

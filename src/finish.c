@@ -209,10 +209,14 @@ static void log_summary(sp_job *run)
         if (i == 50)
             sp_log(ctx, SP_LOG_INFO, "  ... %zu more skipped (all in report.tsv; -v lists them)",
                    run->nskips - 50);
+        sp_buf path = {0}, detail = {0};
+        sp_printable(&path, run->catalogs[k->source].samples[k->sample].path);
+        sp_printable(&detail, k->detail);
         sp_log(ctx, i < 50 ? SP_LOG_INFO : SP_LOG_DEBUG, "  skipped %s/%s: %s (%s)",
-               run->catalogs[k->source].source,
-               run->catalogs[k->source].samples[k->sample].path, sp_strerror(k->code),
-               k->detail ? k->detail : "");
+               run->catalogs[k->source].source, path.data ? path.data : "",
+               sp_strerror(k->code), detail.data ? detail.data : "");
+        sp_buf_free(&path);
+        sp_buf_free(&detail);
     }
     sp_report_log(run);
     sp_altered_log(run);

@@ -80,6 +80,9 @@ void sp_buf_free(sp_buf *b);
 /* A TSV field: tab, newline, CR and backslash escaped as \t \n \r \\ so a row stays one
  * line (file names may hold any of them). */
 void sp_tsv_field(sp_buf *b, const char *s);
+/* s for a terminal: as sp_tsv_field, and other control bytes as \xNN, so a file name
+ * cannot break a log line or send escape sequences. */
+void sp_printable(sp_buf *b, const char *s);
 /* The field back from its first n bytes; malloc'd. */
 char *sp_tsv_unescape(const char *s, size_t n);
 /* JSON helpers: a quoted, escaped string. */
