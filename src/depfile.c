@@ -4,14 +4,23 @@
  * a target (`shardpack build --shard NAME`), build them with make -jN, and rebuild only
  * those whose inputs changed (examples/make/Makefile).
  *
- *   OUT/SHARD: CONFIG INPUT...        the config and the input files of its records, and
- *                                     of the samples that decided its stand-ins (stamp)
+ *   OUT/SHARD: CONFIG SLICE INPUT...  the config, the shard's slice file, and the input
+ *                                     files of its records and of the samples that
+ *                                     decided its stand-ins (stamp)
  *   OUT/manifest.json: CONFIG SHARD... INPUT...   every shard and every input, rejected too
  *   CONFIG:  INPUT:                   empty rules, so a deleted input is not an error
  *
- * An input is the sample's file. A source whose samples are records packed in container
- * files (idx, cifar) has no file per sample: its inputs are the files its options name,
- * and the files in the folders they name. Paths are escaped for make (space, tab, '#',
+ * An input is the sample's file, and the files its source's options name (a CSV
+ * manifest, a classes file: a relabelled row changes records without touching an image).
+ * A source whose samples are records packed in container files (idx, cifar) has no file
+ * per sample: its inputs are the files its options name, and the files in the folders
+ * they name.
+ *
+ * Input files alone miss a change that moves records between shards: a file added to a
+ * class shifts the records after it into other shards, whose own inputs did not change.
+ * So each shard also depends on OUT/.shardpack/slices/SHARD, which holds its slice hash
+ * (what its stamp must match: records, sources, chain) and is rewritten only when that
+ * changes; make then rebuilds exactly the shards whose contents the plan moved. Paths are escaped for make (space, tab, '#',
  * '$', ':'); a path make cannot hold (a newline) is left out with a warning.
  */
 #include "internal.h"
@@ -65,9 +74,9 @@ static void uniq(strvec *sv)
     sv->n = u;
 }
 
-/* The container files of a packed source: regular files its string options name, and
- * the regular files in folders they name. */
-static bool containers(const sp_job *run, size_t catalog, strvec *out)
+/* The files a source's string options name (with `dirs`, also the regular files in the
+ * folders they name: a packed source's containers). */
+static bool named_files(const sp_job *run, size_t catalog, bool dirs, strvec *out)
 {
     const sp_stage *st = NULL;
     for (size_t i = 0; i < run->pipe->nstages; i++)
@@ -79,7 +88,7 @@ static bool containers(const sp_job *run, size_t catalog, strvec *out)
         struct stat sb;
         if (!v || !v[0] || stat(v, &sb) != 0) continue;
         if (S_ISREG(sb.st_mode) && !push(out, sp_strdup(v))) return false;
-        if (!S_ISDIR(sb.st_mode)) continue;
+        if (!dirs || !S_ISDIR(sb.st_mode)) continue;
         DIR *d = opendir(v);
         struct dirent *e;
         while (d && (e = readdir(d))) {
@@ -99,12 +108,15 @@ static bool containers(const sp_job *run, size_t catalog, strvec *out)
     return true;
 }
 
-/* The input files of one sample. */
-static bool sample_inputs(const sp_job *run, const strvec *packed, uint32_t catalog,
+/* The input files of one sample: its own file (unless packed) and its source's named
+ * files (`named`: the containers of a packed source). */
+static bool sample_inputs(const sp_job *run, const strvec *named, uint32_t catalog,
                           const sp_sample *s, strvec *out)
 {
     const sp_catalog *cat = &run->catalogs[catalog];
-    if (!cat->desc || !cat->desc->read) return push(out, sp_path_join(cat->root, s->path));
+    if ((!cat->desc || !cat->desc->read) && !push(out, sp_path_join(cat->root, s->path)))
+        return false;
+    const strvec *packed = named;
     for (size_t i = 0; i < packed[catalog].n; i++)
         if (!push(out, sp_strdup(packed[catalog].v[i]))) return false;
     return true;
@@ -158,15 +170,39 @@ static void put_target(sp_job *run, sp_buf *b, const char *t)
     if (put_escaped(run, b, t)) sp_buf_puts(b, ":");
 }
 
+/* OUT/.shardpack/slices/SHARD holding the shard's slice hash, written only when it
+ * changed (so its mtime says when the shard's contents last moved); its path, or NULL
+ * with the error on the context. */
+static char *write_slice(sp_job *run, size_t sink, size_t shard)
+{
+    char hex[34];
+    if (sp_resume_slice_hex(run, sink, shard, hex) != SP_OK) return NULL;
+    strcat(hex, "\n");
+    char *meta = sp_path_join(run->outdir, ".shardpack");
+    char *dir = meta ? sp_path_join(meta, "slices") : NULL;
+    char *path = dir ? sp_path_join(dir, run->sinks[sink].shards[shard].path) : NULL;
+    free(meta);
+    sp_error err;
+    sp_error_clear(&err);
+    int rc = path ? sp_mkdirs(dir, &err) : sp_fail(&err, SP_E_NOMEM, "out of memory");
+    if (rc == SP_OK) rc = sp_write_file_if_changed(path, hex, strlen(hex), &err);
+    free(dir);
+    if (rc == SP_OK) return path;
+    free(path);
+    sp_ctx_error(run->ctx, &err);
+    return NULL;
+}
+
 int sp_depfile_write(sp_job *run, const char *path)
 {
     sp_buf b = {0};
     strvec *packed = calloc(run->ncatalogs ? run->ncatalogs : 1, sizeof(strvec));
     strvec all = {0}, shards = {0};
     sp_subst_pool *pool = sp_subst_pool_new();
-    bool ok = packed != NULL && pool != NULL;
+    bool ok = packed != NULL && pool != NULL, slice_failed = false;
     for (size_t c = 0; ok && c < run->ncatalogs; c++)
-        if (run->catalogs[c].desc && run->catalogs[c].desc->read) ok = containers(run, c, &packed[c]);
+        ok = named_files(run, c, run->catalogs[c].desc && run->catalogs[c].desc->read,
+                         &packed[c]);
     const char *config = run->pipe->name ? run->pipe->name : "pipeline.ini";
     sp_buf_printf(&b, "# make dependencies written by `shardpack plan --depfile` from %s:\n"
                       "# each shard on the config and its records' input files, the manifest on\n"
@@ -188,17 +224,21 @@ int sp_depfile_write(sp_job *run, const char *path)
                 ok = sp_resume_standin_inputs(run, pool, s, i, standin_input, &sa) == SP_OK;
             uniq(&in);
             char *target = sp_path_join(run->outdir, sh->path);
-            ok = ok && target;
+            char *slice = ok && target ? write_slice(run, s, i) : NULL;
+            slice_failed = ok && target && !slice;
+            ok = ok && target && slice;
             if (ok) {
                 sp_buf_puts(&b, "\n");
                 put_target(run, &b, target);
                 put_path(run, &b, config);
+                put_path(run, &b, slice);
                 for (size_t k = 0; k < in.n; k++) put_path(run, &b, in.v[k]);
                 sp_buf_puts(&b, "\n");
                 ok = push(&shards, target);
             } else {
                 free(target);
             }
+            free(slice);
             strvec_free(&in);
         }
     }
@@ -228,6 +268,10 @@ int sp_depfile_write(sp_job *run, const char *path)
     sp_subst_pool_free(&pool);
     strvec_free(&all);
     strvec_free(&shards);
+    if (slice_failed) { /* its error is on the context already */
+        sp_buf_free(&b);
+        return run->ctx->err.code;
+    }
     sp_error err;
     sp_error_clear(&err);
     char *dir = sp_path_dir(path);

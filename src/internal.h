@@ -912,6 +912,8 @@ int sp_jpeg_decode_region(const uint8_t *data, size_t len, const sp_limits *lim,
  * what the manifest needs of it, so a later build skips it and `finish` can merge the
  * parts' shards. */
 int sp_resume_begin(sp_job *run); /* once per job; later calls do nothing */
+/* A shard's slice hash in hex (what its stamp must match), without loading stamps. */
+int sp_resume_slice_hex(sp_job *run, size_t sink, size_t shard, char hex[33]);
 void sp_resume_free(sp_job *run);
 /* Whether this process writes the shard (its part, its --shard list; every shard when the
  * build is whole). */

@@ -47,6 +47,7 @@ struct sp_resume {
     sp_subst_pool *pool; /* the candidates of stand-ins, one sink at a time */
     sp_hash128 *pool_hash; /* per sink and class: its candidates by name (pool_hash) */
     bool *pool_done;
+    bool begun; /* stamps loaded (sp_resume_begin); slices alone serve plan --depfile */
 };
 
 /* ---- hashing ----------------------------------------------------------------------- */
@@ -450,7 +451,8 @@ static size_t global_index(const sp_job *run, size_t sink, size_t shard)
     return run->resume->first[sink] + shard;
 }
 
-int sp_resume_begin(sp_job *run)
+/* The state and every shard's slice hash: what plan --depfile needs, without stamps. */
+static int resume_init(sp_job *run)
 {
     sp_ctx *ctx = run->ctx;
     if (run->resume) return SP_OK;
@@ -490,6 +492,33 @@ int sp_resume_begin(sp_job *run)
         h_stage(&st, run->pipe, &run->pipe->stages[i], &oom);
         rs->source[c] = digest(&st);
     }
+    for (size_t s = 0; s < run->nsinks; s++) {
+        const sp_sink_plan *sp = &run->sinks[s];
+        for (size_t i = 0; i < sp->nshards; i++)
+            rs->slice[rs->first[s] + i] = slice_hash(run, sp, &sp->shards[i], &oom);
+    }
+    return oom ? sp_fail(&ctx->err, SP_E_NOMEM, "out of memory") : SP_OK;
+}
+
+int sp_resume_slice_hex(sp_job *run, size_t sink, size_t shard, char hex[33])
+{
+    int rc = resume_init(run);
+    if (rc != SP_OK) return rc;
+    sp_hash128 h = run->resume->slice[global_index(run, sink, shard)];
+    snprintf(hex, 33, "%016llx%016llx", (unsigned long long)h.hi, (unsigned long long)h.lo);
+    return SP_OK;
+}
+
+int sp_resume_begin(sp_job *run)
+{
+    sp_ctx *ctx = run->ctx;
+    int rc = resume_init(run);
+    if (rc != SP_OK) return rc;
+    struct sp_resume *rs = run->resume;
+    if (rs->begun) return SP_OK;
+    rs->begun = true;
+    size_t n = rs->nshards;
+    bool oom = false;
     const sp_build_opts *sel = run->select;
     for (size_t s = 0; s < run->nsinks; s++) {
         sp_sink_plan *sp = &run->sinks[s];
@@ -503,7 +532,6 @@ int sp_resume_begin(sp_job *run)
                     mine = strcmp(sel->shards[k], sp->shards[i].path) == 0;
             }
             rs->mine[g] = mine;
-            rs->slice[g] = slice_hash(run, sp, &sp->shards[i], &oom);
             rs->stamp[g] = load_stamp(run, s, &sp->shards[i], rs->slice[g]);
             if (mine && !rs->stamp[g]) rs->work++;
         }
