@@ -20,6 +20,8 @@ if [ "${1:-build}" = test ]; then
   need="$need python3-imblearn"
   # OpenMPI for the test of `mpirun -n 2 shardpack build` (a separate -DSHARDPACK_MPI=ON build).
   need="$need libopenmpi-dev openmpi-bin"
+  # strace: its fault injection kills a build at each rename and fsync (scale_killat).
+  need="$need strace"
 fi
 
 missing=""

@@ -822,13 +822,24 @@ static bool tmp_of_shard(const sp_job *run, const sp_sink_plan *sp, const sp_sha
     return strncmp(name, sh->path, stem) == 0 && name[stem] == '.';
 }
 
+/* NAME.<8 hex>.tmp: sp_tmp_name's shape. */
+static bool tmp_shaped(const char *name, size_t n)
+{
+    if (n < 14 || name[n - 13] != '.') return false;
+    for (size_t i = n - 12; i < n - 4; i++)
+        if (!strchr("0123456789abcdef", name[i]) || !name[i]) return false;
+    return true;
+}
+
 bool sp_resume_owns_tmp(const sp_job *run, const char *name)
 {
     size_t n = strlen(name);
     if (n < 5 || strcmp(name + n - 4, ".tmp") != 0) return false;
-    if (name[0] == '.') name++;
+    if (name[0] == '.') name++, n--;
     if (sp_resume_whole(run)) {
-        if (!strncmp(name, "manifest.json.", 14) || !strncmp(name, "plan.tsv.", 9)) return true;
+        /* A whole build owns the output folder: every temporary in sp_tmp_name's shape is
+         * a killed writer's (manifest, plan.tsv, report.tsv, a depfile kept there, ...). */
+        if (tmp_shaped(name, n)) return true;
         for (size_t s = 0; s < run->nsinks; s++) {
             const char *prefix = sp_sink_prefix(&run->pipe->stages[run->sinks[s].stage]);
             size_t lp = strlen(prefix);

@@ -1,7 +1,7 @@
 """Builds that survive and scale: resume after SIGKILL, parts + finish, rebuilds of what
 changed only, and failed writes that leave nothing under a final name.
 
-  test_scale.py SHARDPACK WORKDIR kill|parts|touch|enospc|mpi [MPIRUN]
+  test_scale.py SHARDPACK WORKDIR kill|killat|parts|touch|enospc|mpi [MPIRUN]
 
 Every test makes its own dataset of generated images (noise with a class-coloured square,
 so encoded sizes vary) and compares outputs file by file, byte for byte.
@@ -188,6 +188,46 @@ def test_kill():
         sys.exit("FAIL: only %d kills landed during a build (need 10)" % kills)
     print("kill test: %d rounds, %d kills, %d reruns resumed; %d files byte-identical each time"
           % (rounds, kills, resumed, n))
+
+
+def syscalls(trace, name):
+    """How many times a build called `name` (rename, fsync), from an strace log."""
+    return sum(1 for line in open(trace) if (" %s(" % name) in line or line.startswith(name + "("))
+
+
+def test_killat():
+    """SIGKILL at every rename and at every fsync of a build (strace's fault injection),
+    then a rerun: the random kills of test_kill rarely land in the narrow windows between
+    writing a file and renaming it (report.tsv, the manifest, a stamp), this lands in each."""
+    if subprocess.run(["strace", "-o", os.devnull, "true"], capture_output=True).returncode:
+        print("killat: strace cannot trace here (ptrace refused); skipped")
+        sys.exit(77)
+    data, cfg, ref, _ = setup(64, 16)
+    trace = os.path.join(WORK, "trace")
+    probe = os.path.join(WORK, "probe")
+    subprocess.run(["strace", "-f", "-e", "trace=rename,fsync", "-o", trace, SP, "build", cfg,
+                    "-q", "-j", "1", "-o", probe], check=True)
+    out = os.path.join(WORK, "out")
+    kills = 0
+    for call in ("rename", "fsync"):
+        for when in range(1, syscalls(trace, call) + 1):
+            shutil.rmtree(out, ignore_errors=True)
+            p = subprocess.run(["strace", "-f", "-o", os.devnull, "-e", "trace=" + call,
+                                "-e", "inject=%s:signal=SIGKILL:when=%d" % (call, when),
+                                SP, "build", cfg, "-q", "-j", "1", "-o", out],
+                               capture_output=True, text=True)
+            if "Killed" not in p.stderr and p.returncode == 0:
+                sys.exit("FAIL: %s #%d: the build was not killed" % (call, when))
+            kills += 1
+            what = "killed at %s #%d" % (call, when)
+            r = run("build", cfg, "-q", "-j", "1", "-o", out)
+            same_standins(ref, out, what)
+            n = same_output(ref, out, what)
+            left = temporaries(out)
+            if left:
+                sys.exit("FAIL: %s: a rerun left temporary files: %s" % (what, left))
+    print("killat: %d builds killed, one at each rename and fsync; each rerun gave %d files "
+          "byte-identical to an uninterrupted build and no temporary file" % (kills, n))
 
 
 def test_parts():
@@ -424,5 +464,5 @@ def test_mpi():
     print("mpi: mpirun -n 2: both ranks built their part; %d files byte-identical to one build" % n)
 
 
-{"kill": test_kill, "parts": test_parts, "touch": test_touch, "enospc": test_enospc,
+{"kill": test_kill, "killat": test_killat, "parts": test_parts, "touch": test_touch, "enospc": test_enospc,
  "mpi": test_mpi}[WHAT]()
