@@ -179,6 +179,13 @@ int sp_sampling_targets(const sp_sampling *s, const uint64_t *counts, const char
         return sp_fail(err, SP_E_CONFIG, "strategy = %s goes one way, as in imbalanced-learn: "
                                          "mode = over or under, not both",
                        sp_sampling_strategy_choices[st].name);
+    /* imbalanced-learn refuses a single class for every strategy it has (ours, target and
+     * the rest, can still raise one class to a count). */
+    if (n == 1 && ((st >= SP_STRATEGY_AUTO && st <= SP_STRATEGY_CLASSES) ||
+                   st == SP_STRATEGY_RATIO))
+        return sp_fail(err, SP_E_CONFIG, "strategy = %s needs more than one class, as in "
+                                         "imbalanced-learn (the data has only '%s')",
+                       sp_sampling_strategy_choices[st].name, names ? names[0] : "?");
     if (st == SP_STRATEGY_AUTO) st = over ? SP_STRATEGY_NOT_MAJORITY : SP_STRATEGY_NOT_MINORITY;
     uint64_t to = over ? nmax : nmin;
     switch (st) {
@@ -222,6 +229,21 @@ int sp_sampling_targets(const sp_sampling *s, const uint64_t *counts, const char
                                              "minority / ratio)");
         /* As Python's int(): the product or quotient in double precision, truncated. */
         uint64_t t = over ? (uint64_t)(s->ratio * (double)nmax) : (uint64_t)((double)nmin / s->ratio);
+        /* Two classes: imbalanced-learn's float, errors included — a ratio that would not
+         * grow the minority when oversampling, or would grow the majority when undersampling.
+         * With more classes the ratio is a floor (over) or a ceiling (under) per class. */
+        if (n == 2 && over && t <= nmin)
+            return sp_fail(err, SP_E_CONFIG, "strategy = ratio: %g x %llu (the majority) = %llu "
+                                             "adds nothing to the minority's %llu (imbalanced-"
+                                             "learn refuses it too; raise ratio)",
+                           s->ratio, (unsigned long long)nmax, (unsigned long long)t,
+                           (unsigned long long)nmin);
+        if (n == 2 && under && t > nmax)
+            return sp_fail(err, SP_E_CONFIG, "strategy = ratio: %llu (the minority) / %g = %llu "
+                                             "is over the majority's %llu; undersampling cannot "
+                                             "add samples (raise ratio)",
+                           (unsigned long long)nmin, s->ratio, (unsigned long long)t,
+                           (unsigned long long)nmax);
         for (size_t i = 0; i < n; i++)
             if (over ? counts[i] < t : counts[i] > t) out[i] = t;
         return SP_OK;

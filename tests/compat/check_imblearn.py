@@ -58,7 +58,10 @@ def imblearn_counts(kind, strategy, counts):
             # imbalanced-learn 0.10's parameter check for the over-samplers lists
             # 'majority' and not 'minority', against its own docs; its strategy code,
             # which fit_resample runs after that check, implements 'minority'.
-            add = check_sampling_strategy(strategy, y, "over-sampling")
+            try:
+                add = check_sampling_strategy(strategy, y, "over-sampling")
+            except ValueError as e2:
+                return None, str(e2)
             return [n + add.get(i, 0) for i, n in enumerate(counts)], None
         return None, str(e)
     c = Counter(yr.tolist())
@@ -80,6 +83,10 @@ def compare(what, theirs, mine):
     checks += 1
     (tc, terr), (mc, merr) = theirs, mine
     if tc is None and mc is None:
+        return
+    if (tc is None) != (mc is None):  # one refuses what the other accepts
+        failures += 1
+        print(f"FAIL {what}: imbalanced-learn {tc or terr!r}, shardpack {mc or merr!r}")
         return
     if tc != mc:
         failures += 1
@@ -103,13 +110,21 @@ for counts in DISTRIBUTIONS:
                     ours(kind, "classes", counts, [f"classes={spec}"]))
     # The float is binary-only in imbalanced-learn; shardpack's `ratio` is its
     # generalisation, and equals it on two classes where imbalanced-learn accepts it.
+    # Ratios too small for the pair are refused by both (over: ratio x majority under the
+    # minority; under: minority / ratio over the majority).
     if len(counts) == 2:
-        for ratio in (0.5, 0.75, 0.9, 1.0):
+        for ratio in (0.2, 0.25, 0.4, 0.5, 0.75, 0.9, 1.0):
             for kind in ("over", "under"):
-                theirs = imblearn_counts(kind, ratio, counts)
-                if theirs[0] is not None:
-                    compare(f"{kind} float {ratio} {counts}", theirs,
-                            ours(kind, "ratio", counts, [f"ratio={ratio}"]))
+                compare(f"{kind} float {ratio} {counts}", imblearn_counts(kind, ratio, counts),
+                        ours(kind, "ratio", counts, [f"ratio={ratio}"]))
+
+# One class: imbalanced-learn refuses every strategy; so does shardpack.
+for kind in ("over", "under"):
+    for strategy in STRATEGIES:
+        compare(f"{kind} {strategy!r} [5]", imblearn_counts(kind, strategy, [5]),
+                ours(kind, strategy.replace(" ", "_"), [5]))
+    compare(f"{kind} float 0.5 [5]", imblearn_counts(kind, 0.5, [5]),
+            ours(kind, "ratio", [5], ["ratio=0.5"]))
 
 # The float on a multi-class problem is refused by imbalanced-learn; shardpack's ratio
 # there is its documented extension (each class >= floor(ratio x majority)).
