@@ -497,6 +497,11 @@ static int plan_stage(sp_job *run, node *nodes, int i)
     if (rc != SP_OK) {
         sp_recvec_free(&in);
         if (!err.member[0]) snprintf(err.member, sizeof(err.member), "[%s]", st->name);
+        /* A stage's plan error is about its config: say where that is, as load errors do. */
+        if (err.code == SP_E_CONFIG && !err.path[0]) {
+            sp_error_set_path(&err, run->pipe->name);
+            err.line = st->line;
+        }
         return sp_ctx_error(ctx, &err);
     }
     if (!st->desc->route) nd->outs[0] = in;
