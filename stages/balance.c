@@ -207,6 +207,16 @@ static int balance_plan(const sp_stage_env *env, const void *opts, sp_recvec *re
         first[nclasses] = n;
         sp_sampling smp = sampling_of(o);
         rc = sp_sampling_targets(&smp, counts, names, nclasses, targets, err);
+        /* A target that can never move a class in this mode is a config slip, not a
+         * choice: under to the largest class, over to the smallest. */
+        if (rc == SP_OK && o->strategy == SP_STRATEGY_TARGET && !o->count &&
+            ((o->mode == SP_SAMPLE_UNDER && o->target == SP_TARGET_MAX) ||
+             (o->mode == SP_SAMPLE_OVER && o->target == SP_TARGET_MIN)))
+            sp_log(run->ctx, SP_LOG_WARN,
+                   "[%s] mode = %s with target = %s changes no class (did you mean target = %s?)",
+                   env->stage->name, o->mode == SP_SAMPLE_UNDER ? "under" : "over",
+                   o->target == SP_TARGET_MAX ? "max" : "min",
+                   o->target == SP_TARGET_MAX ? "min" : "max");
     }
     uint64_t cap = o->max_copies > 0 ? (uint64_t)o->max_copies : UINT64_MAX;
     size_t total = 0;
@@ -217,15 +227,22 @@ static int balance_plan(const sp_stage_env *env, const void *opts, sp_recvec *re
             double r = sp_repeat_factor(o->threshold, (double)cn / (double)n);
             double whole = floor(r);
             want = 0;
+            size_t capped = 0;
             for (size_t i = 0; i < cn; i++) {
                 unit *x = &u[ci[i]];
                 /* 53 bits of the sample's second draw: below r - ⌊r⌋ adds a use. */
                 double p = (double)(x->draw >> 11) * 0x1.0p-53;
                 uint64_t uses = (uint64_t)whole + (p < r - whole);
-                if (uses > cap) uses = cap;
+                if (uses > cap) uses = cap, capped++;
                 x->uses = (uint32_t)uses;
                 want += uses;
             }
+            if (capped)
+                sp_log(run->ctx, SP_LOG_WARN,
+                       "[%s] class '%s': repeat factor %.2f, %zu of its %llu sources held at "
+                       "max_copies = %llu",
+                       env->stage->name, names[c], r, capped, (unsigned long long)cn,
+                       (unsigned long long)cap);
             total += want;
             continue;
         }

@@ -357,5 +357,21 @@ planned=$(cut -f2 "$W/o6/plan.tsv" | sed 1d | uniq)
   bad "--list-shards prints the plan's shard names: '$(cat "$W/out")' vs plan.tsv '$planned'"
 grep -qvE '^[a-z_]+-[0-9]{6}\.tar$' "$W/out" && bad "--list-shards prints only names: $(cat "$W/out")" || ok
 
+# --- balance warnings: a target a class cannot reach, a config that changes nothing ----
+expect 0 "max_copies below the target" "$SP" plan --dry-run pipeline.ini --set balance.max_copies=3
+has "$W/err" "[balance] class 'stars' reaches 15 of its target 38: 5 sources at max_copies = 3" \
+  "a target max_copies keeps a class from is warned about"
+expect 0 "repeat_factor over max_copies" "$SP" plan --dry-run pipeline.ini \
+  --set balance.strategy=repeat_factor --set balance.threshold=0.5 --set balance.max_copies=2
+has "$W/err" "[balance] class 'stars': repeat factor" "capped repeat factors are warned about"
+has "$W/err" "held at max_copies = 2" "the warning names the cap"
+expect 0 "under to the largest class" "$SP" plan --dry-run pipeline.ini --set balance.mode=under
+has "$W/err" "[balance] mode = under with target = max changes no class" \
+  "a balance that can change nothing is warned about"
+expect 2 "a plan-time config error" "$SP" plan --dry-run pipeline.ini \
+  --set balance.strategy=classes --set balance.classes=dogs:3
+has "$W/err" "pipeline.ini:" "a plan-time config error names the config"
+has "$W/err" "[balance]: classes: class 'dogs' is not in the data" "and the stage and the reason"
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
