@@ -8,7 +8,14 @@
  * Coefficients are computed once per (input size, output size) axis, not per pixel, into
  * the worker thread's scratch (sp_scratch), as is the image between the two passes: a
  * build resamples a million images without a malloc for either.
+ *
+ * An image with alpha (RGBA, gray + alpha) is resampled premultiplied, as Pillow does for
+ * every filter but nearest (RGBA -> RGBa, resize, back; src/alpha.h): otherwise the colour
+ * under fully transparent pixels bleeds into the visible edge. The premultiplied source
+ * is one more scratch buffer; an image whose alpha is all 255 skips it (one scan), so it
+ * gets exactly the pixels of its RGB version with alpha 255.
  */
+#include "alpha.h"
 #include "internal.h"
 
 #include <math.h>
@@ -291,6 +298,17 @@ static int resample(const sp_image *src, const double *box, uint32_t dst_w, uint
      * whole rows (contiguous, vectorised) and leaves the horizontal pass, whose taps walk
      * one pixel at a time, only dst_h rows instead of src->height. */
     bool v_first = do_h && do_v && dst_h < box[3] - box[1];
+    /* Same size on both axes is a copy (as Pillow, which returns before converting). */
+    const bool premul = (do_h || do_v) && !sp_image_opaque(src);
+    sp_image pm;
+    if (premul) {
+        uint64_t bytes = (uint64_t)src->width * src->channels * src->height;
+        if (bytes > ((uint64_t)1 << 40) || bytes > SIZE_MAX) return SP_E_LIMIT;
+        uint8_t *buf = sp_scratch_get(sc, SP_SCRATCH_PREMUL, (size_t)bytes);
+        if (!buf) return SP_E_NOMEM;
+        pm = sp_image_premultiply(src, buf);
+        src = &pm;
+    }
     int rc = sp_image_alloc(&out, dst_w, dst_h, src->channels);
     if (rc != SP_OK) return rc;
     if (!do_h && !do_v) {
@@ -314,6 +332,7 @@ static int resample(const sp_image *src, const double *box, uint32_t dst_w, uint
         sp_image_release(&out);
         return rc;
     }
+    if (premul) sp_image_unpremultiply(&out);
     sp_image_move(dst, &out);
     return SP_OK;
 }
