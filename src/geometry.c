@@ -228,7 +228,11 @@ static inline int64_t clamp_index(int64_t i, int64_t n)
 /* `premul` (an image with alpha, not all opaque): the four taps are premultiplied and the
  * result taken back to straight alpha, as Pillow's transform does through RGBa (src/alpha.h),
  * so colour under transparent pixels does not bleed into visible ones. The taps are
- * converted as they are read, which gives the values of a premultiplied copy without one. */
+ * converted as they are read, which gives the values of a premultiplied copy without one.
+ * The blend is truncated there, as Pillow's is, not rounded: where alpha is small, going
+ * back to straight alpha (x 255 / a) turns the half level rounding adds into many levels
+ * (a transparent image's opaque pixels may so differ by one level from the opaque image's;
+ * the opaque path keeps its rounding and its pixels). */
 static inline void warp_rows(const sp_image *src, sp_image *dst, const double m[8],
                              sp_border border, uint8_t fill, const uint32_t ch,
                              const bool premul)
@@ -279,15 +283,12 @@ static inline void warp_rows(const sp_image *src, sp_image *dst, const double m[
                                a11 = p11[ai];
                 uint32_t top = a00 * (WONE - wx) + a01 * wx;
                 uint32_t bot = a10 * (WONE - wx) + a11 * wx;
-                const uint32_t a = (top * (WONE - wy) + bot * wy + (1u << (2 * WBITS - 1))) >>
-                                   (2 * WBITS);
+                const uint32_t a = (top * (WONE - wy) + bot * wy) >> (2 * WBITS);
                 o[ai] = (uint8_t)a;
                 for (uint32_t c = 0; c < ai; c++) {
                     top = sp_premul8(p00[c], a00) * (WONE - wx) + sp_premul8(p01[c], a01) * wx;
                     bot = sp_premul8(p10[c], a10) * (WONE - wx) + sp_premul8(p11[c], a11) * wx;
-                    o[c] = sp_unpremul8(
-                        (top * (WONE - wy) + bot * wy + (1u << (2 * WBITS - 1))) >> (2 * WBITS),
-                        a);
+                    o[c] = sp_unpremul8((top * (WONE - wy) + bot * wy) >> (2 * WBITS), a);
                 }
                 continue;
             }

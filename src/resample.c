@@ -297,9 +297,12 @@ static int resample(const sp_image *src, const double *box, uint32_t dst_w, uint
     /* When both axes change and the height shrinks, the vertical pass goes first: it adds
      * whole rows (contiguous, vectorised) and leaves the horizontal pass, whose taps walk
      * one pixel at a time, only dst_h rows instead of src->height. */
-    bool v_first = do_h && do_v && dst_h < box[3] - box[1];
     /* Same size on both axes is a copy (as Pillow, which returns before converting). */
     const bool premul = (do_h || do_v) && !sp_image_opaque(src);
+    /* Premultiplied, the passes go in Pillow's order, columns first: the image between
+     * them is rounded to 8 bits, and where alpha is small, taking the colour back to
+     * straight alpha (× 255 / a) turns a level of rounding into many. */
+    bool v_first = do_h && do_v && dst_h < box[3] - box[1] && !premul;
     sp_image pm;
     if (premul) {
         uint64_t bytes = (uint64_t)src->width * src->channels * src->height;
