@@ -5,17 +5,31 @@
  */
 #include "alpha.h"
 
+#include <string.h>
+
 
 bool sp_image_opaque(const sp_image *img)
 {
     const uint32_t ch = img->channels, ai = sp_alpha_index(ch);
     if (!ai) return true;
+    /* Eight bytes at a time (a whole number of pixels, since ch is 2 or 4): the AND of a
+     * row's words has 0xff at the alpha bytes only if every alpha is 255. One branch per
+     * row; at memory speed, next to nothing beside a resample. */
+    const size_t row = (size_t)img->width * ch, words = row / 8;
     for (uint32_t y = 0; y < img->height; y++) {
-        const uint8_t *p = img->data + (size_t)y * img->stride + ai;
-        /* AND of the alphas: one branch per row instead of one per pixel. */
-        uint8_t all = 0xff;
-        for (uint32_t x = 0; x < img->width; x++) all &= p[(size_t)x * ch];
-        if (all != 0xff) return false;
+        const uint8_t *p = img->data + (size_t)y * img->stride;
+        uint64_t all = ~(uint64_t)0;
+        for (size_t i = 0; i < words; i++) {
+            uint64_t w;
+            memcpy(&w, p + 8 * i, 8);
+            all &= w;
+        }
+        uint8_t bytes[8];
+        memcpy(bytes, &all, 8);
+        uint8_t alpha = 0xff;
+        for (uint32_t b = ai; b < 8; b += ch) alpha &= bytes[b];
+        for (size_t b = 8 * words + ai; b < row; b += ch) alpha &= p[b];
+        if (alpha != 0xff) return false;
     }
     return true;
 }

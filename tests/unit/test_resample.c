@@ -641,6 +641,39 @@ static void test_premultiply_round_trip(void **state)
     sp_image_release(&img);
 }
 
+/* The opaque scan reads eight bytes at a time: any single alpha below 255, wherever it
+ * falls in a word or in a row's tail, is seen; colour bytes of any value are not alpha. */
+static void test_opaque_scan(void **state)
+{
+    (void)state;
+    for (uint32_t ch = 2; ch <= 4; ch += 2)
+        for (uint32_t w = 1; w <= 9; w++) {
+            sp_image img = {0};
+            assert_int_equal(sp_image_alloc(&img, w, 3, ch), SP_OK);
+            for (uint32_t y = 0; y < 3; y++)
+                for (uint32_t x = 0; x < w; x++)
+                    for (uint32_t c = 0; c < ch; c++)
+                        img.data[(size_t)y * img.stride + (size_t)x * ch + c] =
+                            c == ch - 1 ? 255 : (uint8_t)(x * 37 + c);
+            assert_true(sp_image_opaque(&img));
+            for (uint32_t y = 0; y < 3; y++)
+                for (uint32_t x = 0; x < w; x++) {
+                    uint8_t *a = img.data + (size_t)y * img.stride + (size_t)x * ch + ch - 1;
+                    *a = 254;
+                    if (sp_image_opaque(&img))
+                        fail_msg("%u channels, width %u: alpha 254 at %u,%u not seen", ch, w,
+                                 x, y);
+                    *a = 255;
+                }
+            sp_image_release(&img);
+        }
+    sp_image rgb = {0};
+    assert_int_equal(sp_image_alloc(&rgb, 5, 2, 3), SP_OK);
+    memset(rgb.data, 0, rgb.stride * rgb.height);
+    assert_true(sp_image_opaque(&rgb)); /* no alpha channel */
+    sp_image_release(&rgb);
+}
+
 /* The reviewer's case, for every filter and the warp: opaque red beside transparent pixels
  * hiding green. Premultiplied, the green weighs nothing and red's colour equals its alpha
  * in every pixel, so every visible output pixel is exactly (255, 0, 0, a) and every other
@@ -837,6 +870,7 @@ int main(void)
         cmocka_unit_test(test_scratch_grows_only),
         cmocka_unit_test(test_box_matches_window),
         cmocka_unit_test(test_premultiply_round_trip),
+        cmocka_unit_test(test_opaque_scan),
         cmocka_unit_test(test_alpha_does_not_bleed),
         cmocka_unit_test(test_premultiplied_matches_split),
         cmocka_unit_test(test_opaque_alpha_is_rgb),
