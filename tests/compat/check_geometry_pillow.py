@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Holds shardpack's geometry stages against Pillow on a photograph-like image.
+"""Holds shardpack's geometry stages against Pillow on a real photograph, RGB and RGBA.
 
 Why: users train on what torchvision makes of their images with Pillow, so a stage named
 like a torchvision transform must give the same pixels. Each stage is run by the test
