@@ -3,6 +3,7 @@
  * samples whole rows at a time with the channel count fixed at each call site, so the
  * compiler can unroll the per-pixel work; nothing allocates per pixel.
  */
+#include "alpha.h"
 #include "geometry.h"
 
 #include <math.h>
@@ -224,8 +225,17 @@ static inline int64_t clamp_index(int64_t i, int64_t n)
     return i < 0 ? 0 : i >= n ? n - 1 : i;
 }
 
+/* `premul` (an image with alpha, not all opaque): the four taps are premultiplied and the
+ * result taken back to straight alpha, as Pillow's transform does through RGBa (src/alpha.h),
+ * so colour under transparent pixels does not bleed into visible ones. The taps are
+ * converted as they are read, which gives the values of a premultiplied copy without one.
+ * The blend is truncated there, as Pillow's is, not rounded: where alpha is small, going
+ * back to straight alpha (x 255 / a) turns the half level rounding adds into many levels
+ * (a transparent image's opaque pixels may so differ by one level from the opaque image's;
+ * the opaque path keeps its rounding and its pixels). */
 static inline void warp_rows(const sp_image *src, sp_image *dst, const double m[8],
-                             sp_border border, uint8_t fill, const uint32_t ch)
+                             sp_border border, uint8_t fill, const uint32_t ch,
+                             const bool premul)
 {
     const int64_t W = src->width, H = src->height;
     const bool persp = m[6] != 0.0 || m[7] != 0.0;
@@ -268,6 +278,20 @@ static inline void warp_rows(const sp_image *src, sp_image *dst, const double m[
             const uint8_t *r1 = src->data + (size_t)y1 * src->stride;
             const uint8_t *p00 = r0 + (size_t)x0 * ch, *p01 = r0 + (size_t)x1 * ch;
             const uint8_t *p10 = r1 + (size_t)x0 * ch, *p11 = r1 + (size_t)x1 * ch;
+            if (premul) {
+                const uint32_t ai = ch - 1, a00 = p00[ai], a01 = p01[ai], a10 = p10[ai],
+                               a11 = p11[ai];
+                uint32_t top = a00 * (WONE - wx) + a01 * wx;
+                uint32_t bot = a10 * (WONE - wx) + a11 * wx;
+                const uint32_t a = (top * (WONE - wy) + bot * wy) >> (2 * WBITS);
+                o[ai] = (uint8_t)a;
+                for (uint32_t c = 0; c < ai; c++) {
+                    top = sp_premul8(p00[c], a00) * (WONE - wx) + sp_premul8(p01[c], a01) * wx;
+                    bot = sp_premul8(p10[c], a10) * (WONE - wx) + sp_premul8(p11[c], a11) * wx;
+                    o[c] = sp_unpremul8((top * (WONE - wy) + bot * wy) >> (2 * WBITS), a);
+                }
+                continue;
+            }
             for (uint32_t c = 0; c < ch; c++) {
                 uint32_t top = p00[c] * (WONE - wx) + p01[c] * wx;
                 uint32_t bot = p10[c] * (WONE - wx) + p11[c] * wx;
@@ -284,11 +308,17 @@ int sp_warp(const sp_image *src, uint32_t w, uint32_t h, const double m[8], sp_b
     sp_image out = {0};
     int rc = sp_image_alloc(&out, w, h, src->channels);
     if (rc != SP_OK) return sp_fail(err, rc, "cannot allocate %ux%u image", w, h);
+    /* Opaque alpha (every image of a background = keep run that had none) skips the
+     * conversions: the same pixels as before, at the RGB path's cost plus one scan. */
+    const bool premul = !sp_image_opaque(src);
     switch (src->channels) {
-    case 1: warp_rows(src, &out, m, border, fill, 1); break;
-    case 3: warp_rows(src, &out, m, border, fill, 3); break;
-    case 4: warp_rows(src, &out, m, border, fill, 4); break;
-    default: warp_rows(src, &out, m, border, fill, src->channels); break;
+    case 1: warp_rows(src, &out, m, border, fill, 1, false); break;
+    case 3: warp_rows(src, &out, m, border, fill, 3, false); break;
+    case 4:
+        if (premul) warp_rows(src, &out, m, border, fill, 4, true);
+        else warp_rows(src, &out, m, border, fill, 4, false);
+        break;
+    default: warp_rows(src, &out, m, border, fill, src->channels, premul); break;
     }
     sp_image_move(dst, &out);
     return SP_OK;

@@ -854,6 +854,7 @@ enum {
     SP_SCRATCH_ACC,         /* resampling: a row of int32 accumulators */
     SP_SCRATCH_TMP,         /* resampling: the image between the two passes */
     SP_SCRATCH_COLS,        /* nearest: the source column of each output column */
+    SP_SCRATCH_PREMUL,      /* resampling: the source premultiplied by its alpha */
     SP_SCRATCH_SLOTS
 };
 typedef struct sp_scratch {

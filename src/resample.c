@@ -8,7 +8,14 @@
  * Coefficients are computed once per (input size, output size) axis, not per pixel, into
  * the worker thread's scratch (sp_scratch), as is the image between the two passes: a
  * build resamples a million images without a malloc for either.
+ *
+ * An image with alpha (RGBA, gray + alpha) is resampled premultiplied, as Pillow does for
+ * every filter but nearest (RGBA -> RGBa, resize, back; src/alpha.h): otherwise the colour
+ * under fully transparent pixels bleeds into the visible edge. The premultiplied source
+ * is one more scratch buffer; an image whose alpha is all 255 skips it (one scan), so it
+ * gets exactly the pixels of its RGB version with alpha 255.
  */
+#include "alpha.h"
 #include "internal.h"
 
 #include <math.h>
@@ -290,7 +297,21 @@ static int resample(const sp_image *src, const double *box, uint32_t dst_w, uint
     /* When both axes change and the height shrinks, the vertical pass goes first: it adds
      * whole rows (contiguous, vectorised) and leaves the horizontal pass, whose taps walk
      * one pixel at a time, only dst_h rows instead of src->height. */
-    bool v_first = do_h && do_v && dst_h < box[3] - box[1];
+    /* Same size on both axes is a copy (as Pillow, which returns before converting). */
+    const bool premul = (do_h || do_v) && !sp_image_opaque(src);
+    /* Premultiplied, the passes go in Pillow's order, columns first: the image between
+     * them is rounded to 8 bits, and where alpha is small, taking the colour back to
+     * straight alpha (× 255 / a) turns a level of rounding into many. */
+    bool v_first = do_h && do_v && dst_h < box[3] - box[1] && !premul;
+    sp_image pm;
+    if (premul) {
+        uint64_t bytes = (uint64_t)src->width * src->channels * src->height;
+        if (bytes > ((uint64_t)1 << 40) || bytes > SIZE_MAX) return SP_E_LIMIT;
+        uint8_t *buf = sp_scratch_get(sc, SP_SCRATCH_PREMUL, (size_t)bytes);
+        if (!buf) return SP_E_NOMEM;
+        pm = sp_image_premultiply(src, buf);
+        src = &pm;
+    }
     int rc = sp_image_alloc(&out, dst_w, dst_h, src->channels);
     if (rc != SP_OK) return rc;
     if (!do_h && !do_v) {
@@ -314,6 +335,7 @@ static int resample(const sp_image *src, const double *box, uint32_t dst_w, uint
         sp_image_release(&out);
         return rc;
     }
+    if (premul) sp_image_unpremultiply(&out);
     sp_image_move(dst, &out);
     return SP_OK;
 }

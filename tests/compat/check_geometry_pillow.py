@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Holds shardpack's geometry stages against Pillow on a photograph-like image.
+"""Holds shardpack's geometry stages against Pillow on a real photograph, RGB and RGBA.
 
 Why: users train on what torchvision makes of their images with Pillow, so a stage named
 like a torchvision transform must give the same pixels. Each stage is run by the test
@@ -15,8 +15,18 @@ stdout) and compared with Pillow doing the same thing:
   the noted parameters (torchvision's formulas, written again in Python); Pillow truncates
   the interpolated value where shardpack rounds, so the mean may differ by about 0.5.
 
-The image is a real photograph when Debian's scikit-image data is installed, else a
-generated one with smooth gradients, fine texture, hard edges and noise.
+The images are real photographs: grace_hopper.jpg from Debian's python-matplotlib-data
+(scripts/deps.sh test installs it, so a missing file fails the test rather than skipping
+it), whole (512x600, portrait) and a landscape part of odd size (511x301), so centring,
+rounding and the fit bars are held on both orientations.
+
+RGBA (`[run] background = keep`): Pillow premultiplies the alpha around every filter but
+nearest (RGBA -> RGBa -> RGBA), so colour under fully transparent pixels never reaches a
+visible one. The photograph with a made-up alpha (transparent areas hiding pure green, a
+ramp, a hard-edged hole) and matplotlib's Minduka_Present_Blue_Pack.png (real alpha, white
+under it) go through resize (every filter, down and up), random_resized_crop, rotate,
+affine and perspective against Pillow on RGBA, with the same tolerances; the check first
+proves the image would show bleeding when resampled without premultiplying.
 
 Usage: check_geometry_pillow.py APPLY_OP WORKDIR
 """
@@ -32,8 +42,10 @@ from PIL import Image, ImageOps
 APPLY_OP, WORK = sys.argv[1], sys.argv[2]
 os.makedirs(WORK, exist_ok=True)
 
-PHOTOS = ["/usr/lib/python3/dist-packages/skimage/data/chelsea.png",
-          "/usr/lib/python3/dist-packages/skimage/data/astronaut.png"]
+# Both ship in python-matplotlib-data, which scripts/deps.sh test installs: required.
+SAMPLE_DATA = "/usr/share/matplotlib/mpl-data/sample_data"
+PHOTO = os.path.join(SAMPLE_DATA, "grace_hopper.jpg")
+RGBA_ART = os.path.join(SAMPLE_DATA, "Minduka_Present_Blue_Pack.png")
 
 FILTERS = {"nearest": Image.NEAREST, "bilinear": Image.BILINEAR, "bicubic": Image.BICUBIC,
            "lanczos3": Image.LANCZOS, "area": Image.BOX}
@@ -42,35 +54,42 @@ failures = []
 checks = 0
 
 
-def test_image():
-    for p in PHOTOS:
-        if os.path.exists(p):
-            print(f"image: {p}")
-            return Image.open(p).convert("RGB")
-    # 301 x 217: odd sizes, wider than tall, so centring and rounding get exercised.
-    h, w = 217, 301
-    y, x = np.mgrid[0:h, 0:w].astype(np.float64)
-    rng = np.random.RandomState(1234)
-    r = 128 + 100 * np.sin(x / 37.0) * np.cos(y / 23.0)
-    g = 255 * (x + y) / (w + h)
-    b = 128 + 60 * np.sin((x * x + y * y) / 900.0)          # rings, finer outwards
-    img = np.stack([r, g, b], axis=-1)
-    img[(x - 90) ** 2 + (y - 100) ** 2 < 40 ** 2] = [230, 40, 30]   # a hard-edged disc
-    img[30:60, 180:280] = [20, 20, 200]                             # a box
-    img[::7, :, :] = img[::7, :, :] * 0.5                           # fine stripes
-    img += rng.normal(0, 8, img.shape)                              # sensor noise
-    print("image: generated 301x217 (no photograph installed)")
-    return Image.fromarray(np.clip(img, 0, 255).astype(np.uint8), "RGB")
+def test_images():
+    for p in (PHOTO, RGBA_ART):
+        if not os.path.exists(p):
+            raise SystemExit(f"{p} is missing: `scripts/deps.sh test` installs "
+                             "python-matplotlib-data, which ships it")
+    photo = Image.open(PHOTO).convert("RGB")
+    # A landscape part of odd width and height: the whole photograph is portrait and even.
+    part = photo.crop((0, 150, 511, 451))
+    return [(f"{os.path.basename(PHOTO)} {photo.size[0]}x{photo.size[1]}", photo),
+            (f"{os.path.basename(PHOTO)} part {part.size[0]}x{part.size[1]}", part)]
 
 
-def run(stage, src, *opts):
+def run(stage, src, *opts, mode="RGB"):
+    """apply_op on src; mode RGBA decodes with background = keep and keeps the alpha."""
     out = os.path.join(WORK, "out.png")
+    if mode == "RGBA":
+        opts = ("background=keep", *opts)
     res = subprocess.run([APPLY_OP, stage, src, out, *opts], capture_output=True, text=True)
     if res.returncode != 0:
         raise SystemExit(f"apply_op {stage} {' '.join(opts)} failed: {res.stderr}")
     notes = json.loads(res.stdout)
     with Image.open(out) as im:
-        return np.asarray(im.convert("RGB")), notes
+        if im.mode != mode:
+            check(f"{stage} output mode", False, f"{im.mode}, expected {mode}")
+        return np.asarray(im.convert(mode)), notes
+
+
+def centre_crop(arr, tw, th):
+    """torchvision's CenterCrop: black padding where the crop is larger, then the box at
+    the rounded (half to even) centre."""
+    H, W = arr.shape[:2]
+    pl, pt = ((tw - W) // 2 if tw > W else 0), ((th - H) // 2 if th > H else 0)
+    pr, pb = ((tw - W + 1) // 2 if tw > W else 0), ((th - H + 1) // 2 if th > H else 0)
+    a = np.pad(arr, ((pt, pb), (pl, pr), (0, 0)))
+    top, left = int(round((a.shape[0] - th) / 2.0)), int(round((a.shape[1] - tw) / 2.0))
+    return a[top:top + th, left:left + tw]
 
 
 def check(name, ok, detail=""):
@@ -98,7 +117,16 @@ def compare(name, got, want, mean_tol, exact=False):
 
 
 def main():
-    img = test_image()
+    for name, img in test_images():
+        print(f"== image: {name}")
+        check_rgb(img)
+    print("== RGBA (background = keep):")
+    check_rgba()
+    print(f"{checks} checks, {len(failures)} failed")
+    return 1 if failures else 0
+
+
+def check_rgb(img):
     src = os.path.join(WORK, "in.png")
     img.save(src)
     W, H = img.size
@@ -125,27 +153,30 @@ def main():
 
     print("fit geometry (bars are exactly the fill):")
     got, _ = run("resize", src, "mode=fit", "width=200", "height=200", "fill=7")
-    want = ImageOps.pad(img, (200, 200), method=Image.BILINEAR, color=(7, 7, 7))
-    wa = np.asarray(want)
-    bars = np.all(wa == 7, axis=-1) & np.all(got == 7, axis=-1)
-    rows = np.where(~np.all(np.all(got == 7, axis=-1), axis=1))[0]
-    ch = round(H / W * 200)  # ImageOps.contain's height for a wide image
-    top = round((200 - ch) * 0.5)
+    want = np.asarray(ImageOps.pad(img, (200, 200), method=Image.BILINEAR, color=(7, 7, 7)))
+    # ImageOps.contain's size, then pad's offset (Python's round, half to even)
+    if W > H:
+        cw, ch = 200, round(H / W * 200)
+    elif W < H:
+        cw, ch = round(W / H * 200), 200
+    else:
+        cw, ch = 200, 200
+    left, top = round((200 - cw) * 0.5), round((200 - ch) * 0.5)
+    content = ~np.all(got == 7, axis=-1)
+    rows, cols = np.where(content.any(axis=1))[0], np.where(content.any(axis=0))[0]
     check("fit rows", got.shape == (200, 200, 3) and rows[0] == top and rows[-1] == top + ch - 1,
           f"content rows {rows[0]}..{rows[-1]}, expected {top}..{top + ch - 1}")
-    check("fit bars", bars[:top].all() and bars[top + ch:].all(), "bars are not the fill")
+    check("fit columns", cols[0] == left and cols[-1] == left + cw - 1,
+          f"content columns {cols[0]}..{cols[-1]}, expected {left}..{left + cw - 1}")
+    bar = np.ones((200, 200), bool)
+    bar[top:top + ch, left:left + cw] = False
+    check("fit bars", bar.any() and np.all(got[bar] == 7) and np.all(want[bar] == 7),
+          "bars are not the fill")
 
     print("exact ops (identical to Pillow / numpy):")
-    for tw, th in ((224, 100), (64, 64), (301, 217), (350, 250)):
+    for tw, th in ((224, 100), (64, 64), (W, H), (W + 49, H + 33), (W - 11, H + 20)):
         got, _ = run("crop", src, f"width={tw}", f"height={th}")
-        if tw <= W and th <= H:
-            left, top = int(round((W - tw) / 2.0)), int(round((H - th) / 2.0))
-            want = img.crop((left, top, left + tw, top + th))
-        else:  # torchvision CenterCrop pads with black first
-            want = np.zeros((th, tw, 3), np.uint8)
-            pl, pt = (tw - W) // 2 if tw > W else 0, (th - H) // 2 if th > H else 0
-            want[pt:pt + H, pl:pl + W] = arr
-        compare(f"crop {tw}x{th}", got, want, 0, exact=True)
+        compare(f"crop {tw}x{th}", got, centre_crop(arr, tw, th), 0, exact=True)
     got, _ = run("hflip", src)
     compare("hflip", got, img.transpose(Image.FLIP_LEFT_RIGHT), 0, exact=True)
     got, _ = run("vflip", src)
@@ -173,21 +204,24 @@ def main():
                 exact=True)
     # torchvision pads twice: `padding`, then pad_if_needed around the padded image; with
     # reflect the second mirrors the first's pixels too.
+    # Crop sizes from the image's, so both need padding whatever its orientation.
+    cw, ch = W + 39, H + 203
     for mode in ("reflect", "symmetric", "edge", "constant"):
-        got, notes = run("random_crop", src, "width=340", "height=420", "padding=5",
+        got, notes = run("random_crop", src, f"width={cw}", f"height={ch}", "padding=5",
                          "pad_if_needed=true", f"padding_mode={mode}", "fill=9", "seed=2")
         kw = {"constant_values": 9} if mode == "constant" else {}
         p1 = np.pad(arr, ((5, 5), (5, 5), (0, 0)), mode=mode, **kw)
-        ex, ey = 340 - p1.shape[1], 420 - p1.shape[0]
+        ex, ey = cw - p1.shape[1], ch - p1.shape[0]
         p2 = np.pad(p1, ((ey, ey), (ex, ex), (0, 0)), mode=mode, **kw)
         x, y = notes["x"], notes["y"]
-        compare(f"random_crop padding + pad_if_needed {mode}", got, p2[y:y + 420, x:x + 340], 0,
+        compare(f"random_crop padding + pad_if_needed {mode}", got, p2[y:y + ch, x:x + cw], 0,
                 exact=True)
-    got, notes = run("random_crop", src, "width=400", "height=300", "pad_if_needed=true",
+    cw, ch = W + 99, H + 83
+    got, notes = run("random_crop", src, f"width={cw}", f"height={ch}", "pad_if_needed=true",
                      "fill=50")
-    padded = np.pad(arr, ((300 - H,) * 2, (400 - W,) * 2, (0, 0)), constant_values=50)
+    padded = np.pad(arr, ((ch - H,) * 2, (cw - W,) * 2, (0, 0)), constant_values=50)
     x, y = notes["x"], notes["y"]
-    compare("random_crop pad_if_needed", got, padded[y:y + 300, x:x + 400], 0, exact=True)
+    compare("random_crop pad_if_needed", got, padded[y:y + ch, x:x + cw], 0, exact=True)
 
     print("random_resized_crop (the noted box, Pillow crop + resize, <= 1.5):")
     for seed in range(6):
@@ -242,8 +276,85 @@ def main():
         want = img.transform((W, H), Image.PERSPECTIVE, c, Image.BILINEAR)
         compare(f"perspective seed {seed}", got, want, 1.0)
 
-    print(f"{checks} checks, {len(failures)} failed")
-    return 1 if failures else 0
+
+def straight_resize(img, size, pf):
+    """What resizing RGBA without premultiplying gives: each band on its own."""
+    return Image.merge(img.mode, [b.resize(size, pf) for b in img.split()])
+
+
+def rgba_images():
+    """The photograph's landscape part with a made-up alpha that hides pure green under its
+    transparent pixels, and a real RGBA drawing (white under its transparent pixels)."""
+    photo = np.asarray(Image.open(PHOTO).convert("RGB").crop((0, 150, 511, 451)))
+    h, w = photo.shape[:2]
+    y, x = np.mgrid[0:h, 0:w]
+    alpha = np.full((h, w), 255.0)
+    alpha[:, : w // 4] = 0                                              # a transparent band
+    ramp = (x >= w // 4) & (x < w // 2)
+    alpha[ramp] = (x[ramp] - w // 4) * 255.0 / (w // 4)                  # a ramp
+    alpha[(x - 3 * w // 4) ** 2 + (y - h // 2) ** 2 < 50 ** 2] = 0       # a hard-edged hole
+    alpha[::9, w // 2:] = 128                                           # half-transparent lines
+    rgba = np.dstack([photo, np.round(alpha).astype(np.uint8)])
+    rgba[rgba[..., 3] == 0, :3] = (0, 255, 0)
+    art = Image.open(RGBA_ART).convert("RGBA")
+    return [(f"photo part {w}x{h} + alpha, green hidden", Image.fromarray(rgba, "RGBA")),
+            (f"{os.path.basename(RGBA_ART)} {art.size[0]}x{art.size[1]}", art)]
+
+
+def check_rgba():
+    for name, img in rgba_images():
+        print(f"-- {name}")
+        src = os.path.join(WORK, "in-rgba.png")
+        img.save(src)
+        W, H = img.size
+        # The image must be one where premultiplying matters, or the checks prove nothing:
+        # resized straight, the hidden colour must show in pixels that are visible.
+        small = (W * 2 // 7, H * 2 // 7)
+        straight = np.asarray(straight_resize(img, small, Image.BILINEAR)).astype(np.int32)
+        premul = np.asarray(img.resize(small, Image.BILINEAR)).astype(np.int32)
+        visible = premul[..., 3] >= 64
+        bleed = np.abs(straight - premul)[..., :3].max(axis=-1)[visible]
+        check("rgba image hides colour", bleed.max() >= 64 and (bleed >= 16).sum() >= 20,
+              f"straight and premultiplied resizes differ by {bleed.max()} at most where "
+              f"visible, {(bleed >= 16).sum()} pixels by 16 or more")
+        print(f"  without premultiplying: visible pixels off by up to {bleed.max()}, "
+              f"{(bleed >= 16).sum()} by 16 or more")
+        for fname, pf in FILTERS.items():
+            for tw, th in (small, (W * 9 // 5, H * 7 // 4), (W // 2, H * 3 // 2)):
+                got, _ = run("resize", src, "mode=exact", f"width={tw}", f"height={th}",
+                             f"filter={fname}", mode="RGBA")
+                compare(f"rgba resize {tw}x{th} {fname}", got, img.resize((tw, th), pf), 1.5)
+        for seed in range(3):
+            fname = list(FILTERS)[(seed + 1) % 5]
+            got, n = run("random_resized_crop", src, "width=96", "height=80",
+                         f"filter={fname}", f"seed={seed}", mode="RGBA")
+            want = img.crop((n["x"], n["y"], n["x"] + n["w"], n["y"] + n["h"])).resize(
+                (96, 80), FILTERS[fname])
+            compare(f"rgba rrc seed {seed} {fname}", got, want, 1.5)
+        # fill = 0: transparent black, which premultiplied or not is the same pixel (a fill
+        # level between 0 and 255 is kept as given; Pillow's premultiplied fillcolor would
+        # come back white at that alpha).
+        for angle, expand in ((30, False), (-77.5, True), (200, False)):
+            got, _ = run("rotate", src, f"min={angle}", f"max={angle}",
+                         f"expand={'true' if expand else 'false'}", "fill=0", mode="RGBA")
+            want = img.rotate(angle, Image.BILINEAR, expand=expand, fillcolor=(0, 0, 0, 0))
+            compare(f"rgba rotate {angle} expand={expand}", got, want, 1.0)
+        for seed in range(2):
+            got, n = run("affine", src, "degrees=25", "translate_x=0.1", "translate_y=0.2",
+                         "scale_min=0.7", "scale_max=1.3", "shear_x=10", "shear_y=5",
+                         f"seed={seed}", "fill=0", mode="RGBA")
+            m = tv_inverse_affine((W * 0.5, H * 0.5), -n["angle"], (n["tx"], n["ty"]),
+                                  n["scale"], (n["shear_x"], n["shear_y"]))
+            want = img.transform((W, H), Image.AFFINE, m, Image.BILINEAR,
+                                 fillcolor=(0, 0, 0, 0))
+            compare(f"rgba affine seed {seed}", got, want, 1.0)
+        got, n = run("perspective", src, "distortion_scale=0.6", "seed=1", mode="RGBA")
+        end = [(n["tl_x"], n["tl_y"]), (n["tr_x"], n["tr_y"]), (n["br_x"], n["br_y"]),
+               (n["bl_x"], n["bl_y"])]
+        c = perspective_coeffs([(0, 0), (W - 1, 0), (W - 1, H - 1), (0, H - 1)], end)
+        want = img.transform((W, H), Image.PERSPECTIVE, c, Image.BILINEAR,
+                             fillcolor=(0, 0, 0, 0))
+        compare("rgba perspective seed 1", got, want, 1.0)
 
 
 def tv_inverse_affine(center, angle, translate, scale, shear):

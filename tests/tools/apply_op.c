@@ -6,7 +6,8 @@
  *   apply_op STAGE IN.png OUT.png [option=value ...]
  *
  * Options are parsed by the stage's own table; `p` and `apply` (random stages) default to
- * 1 and all so the stage always acts; `seed=`, `key=` and `copy=` choose the stream. The
+ * 1 and all so the stage always acts; `seed=`, `key=` and `copy=` choose the stream;
+ * `background=` is [run] background for the decode (`keep`: RGBA in, RGBA out). The
  * parameters the stage drew are printed as a JSON object on stdout.
  */
 #include "internal.h"
@@ -42,6 +43,7 @@ int main(int argc, char **argv)
     uint64_t seed = 0;
     const char *key = "sample.png";
     uint32_t copy = 0;
+    uint32_t background = 0;
     for (int i = 4; i < argc; i++) {
         char *eq = strchr(argv[i], '=');
         if (!eq) {
@@ -52,6 +54,10 @@ int main(int argc, char **argv)
         const char *name = argv[i], *value = eq + 1;
         if (!strcmp(name, "seed")) {
             seed = strtoull(value, NULL, 10);
+            continue;
+        }
+        if (!strcmp(name, "background")) { /* [run] background for the PNG decode */
+            if (sp_background_parse(value, &background, &err) != SP_OK) return fail("background", &err);
             continue;
         }
         if (!strcmp(name, "key")) {
@@ -75,7 +81,7 @@ int main(int argc, char **argv)
     uint8_t *data = NULL;
     size_t len = 0;
     if (sp_read_file(argv[2], 1u << 30, &data, &len, &err) != SP_OK) return fail(argv[2], &err);
-    const sp_limits lim = {.max_pixels = 1u << 28, .max_file_bytes = 1u << 30, .max_dimension = 1u << 16, .max_scans = 1000};
+    const sp_limits lim = {.max_pixels = 1u << 28, .max_file_bytes = 1u << 30, .max_dimension = 1u << 16, .max_scans = 1000, .background = background};
     sp_image img = {0};
     if (sp_format_png.decode(data, len, &lim, &img, &err) != SP_OK) return fail(argv[2], &err);
     free(data);

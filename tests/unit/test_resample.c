@@ -9,6 +9,10 @@
  * every filter, shrinking and enlarging, one and three channels: any difference over one
  * level of rounding is a bug. Plus properties any resampler must have: identity copies,
  * nearest duplicates, constants stay constant, and a fine checkerboard averages to grey.
+ * Images with alpha are resampled premultiplied, as Pillow does (src/alpha.h): the
+ * conversions are checked against their arithmetic for every level, transparent colour
+ * must not reach visible pixels (resize, box and warp), and opaque alpha must give exactly
+ * the RGB pixels with alpha 255.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -23,6 +27,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "alpha.h"
+#include "geometry.h"
 #include "internal.h"
 #include "test_util.h"
 
@@ -589,6 +595,267 @@ static void test_scratch_grows_only(void **state)
     sp_scratch_free(&sc);
 }
 
+/* ---- alpha (src/alpha.h): premultiplied around every filter but nearest, as Pillow ---- */
+
+/* The conversions are Pillow's RGBA -> RGBa -> RGBA: c × a / 255 rounded to nearest, and
+ * back 255 c / a truncated (0 and 255 kept), checked for every pair of levels against the
+ * arithmetic in double; a round trip loses no more than the rounding of c × a / 255 can,
+ * and nothing at alpha 255. */
+static void test_premultiply_round_trip(void **state)
+{
+    (void)state;
+    for (uint32_t a = 0; a < 256; a++)
+        for (uint32_t c = 0; c < 256; c++) {
+            const uint32_t p = sp_premul8(c, a);
+            if (p != (uint32_t)floor(c * a / 255.0 + 0.5))
+                fail_msg("premultiply %u at alpha %u gave %u", c, a, p);
+            const double back = a == 0 || a == 255 ? c : fmin(255.0, floor(255.0 * c / a));
+            if (sp_unpremul8(c, a) != (uint32_t)back)
+                fail_msg("unpremultiply %u at alpha %u gave %u", c, a, sp_unpremul8(c, a));
+            const uint32_t rt = sp_unpremul8(p, a);
+            if (a == 255 && rt != c) fail_msg("alpha 255 changed %u to %u", c, rt);
+            if (a > 0 && fabs((double)rt - c) > 0.5 * 255.0 / a + 1.0)
+                fail_msg("round trip of %u at alpha %u gave %u", c, a, rt);
+        }
+    /* Whole images: an image premultiplied and back is the pixel-wise round trip. */
+    unsigned seed = test_seed("test_premultiply_round_trip");
+    sp_image img = {0};
+    assert_int_equal(sp_image_alloc(&img, 37, 23, 4), SP_OK);
+    for (size_t k = 0; k < img.stride * img.height; k++) img.data[k] = (uint8_t)rand_r(&seed);
+    uint8_t *buf = malloc((size_t)37 * 23 * 4);
+    assert_non_null(buf);
+    sp_image pm = sp_image_premultiply(&img, buf);
+    assert_false(sp_image_opaque(&img));
+    for (size_t k = 0; k < (size_t)37 * 23; k++) {
+        const uint8_t *o = img.data + 4 * k, *q = pm.data + 4 * k;
+        assert_int_equal(q[3], o[3]);
+        for (int c = 0; c < 3; c++) assert_int_equal(q[c], sp_premul8(o[c], o[3]));
+    }
+    sp_image_unpremultiply(&pm);
+    for (size_t k = 0; k < (size_t)37 * 23; k++)
+        for (int c = 0; c < 3; c++)
+            assert_int_equal(pm.data[4 * k + c],
+                             sp_unpremul8(sp_premul8(img.data[4 * k + c], img.data[4 * k + 3]),
+                                          img.data[4 * k + 3]));
+    free(buf);
+    sp_image_release(&img);
+}
+
+/* The opaque scan reads eight bytes at a time: any single alpha below 255, wherever it
+ * falls in a word or in a row's tail, is seen; colour bytes of any value are not alpha. */
+static void test_opaque_scan(void **state)
+{
+    (void)state;
+    for (uint32_t ch = 2; ch <= 4; ch += 2)
+        for (uint32_t w = 1; w <= 9; w++) {
+            sp_image img = {0};
+            assert_int_equal(sp_image_alloc(&img, w, 3, ch), SP_OK);
+            for (uint32_t y = 0; y < 3; y++)
+                for (uint32_t x = 0; x < w; x++)
+                    for (uint32_t c = 0; c < ch; c++)
+                        img.data[(size_t)y * img.stride + (size_t)x * ch + c] =
+                            c == ch - 1 ? 255 : (uint8_t)(x * 37 + c);
+            assert_true(sp_image_opaque(&img));
+            for (uint32_t y = 0; y < 3; y++)
+                for (uint32_t x = 0; x < w; x++) {
+                    uint8_t *a = img.data + (size_t)y * img.stride + (size_t)x * ch + ch - 1;
+                    *a = 254;
+                    if (sp_image_opaque(&img))
+                        fail_msg("%u channels, width %u: alpha 254 at %u,%u not seen", ch, w,
+                                 x, y);
+                    *a = 255;
+                }
+            sp_image_release(&img);
+        }
+    sp_image rgb = {0};
+    assert_int_equal(sp_image_alloc(&rgb, 5, 2, 3), SP_OK);
+    memset(rgb.data, 0, rgb.stride * rgb.height);
+    assert_true(sp_image_opaque(&rgb)); /* no alpha channel */
+    sp_image_release(&rgb);
+}
+
+/* The reviewer's case, for every filter and the warp: opaque red beside transparent pixels
+ * hiding green. Premultiplied, the green weighs nothing and red's colour equals its alpha
+ * in every pixel, so every visible output pixel is exactly (255, 0, 0, a) and every other
+ * one (0, 0, 0, 0); resampled straight, green would tint the edge (the old [223, 32, 0]). */
+static void check_no_bleed(const sp_image *out, const char *what, bool need_edge)
+{
+    size_t partial = 0;
+    for (uint32_t y = 0; y < out->height; y++)
+        for (uint32_t x = 0; x < out->width; x++) {
+            const uint8_t *p = out->data + (size_t)y * out->stride + (size_t)x * 4;
+            const bool ok = p[3] ? p[0] == 255 && p[1] == 0 && p[2] == 0
+                                 : p[0] == 0 && p[1] == 0 && p[2] == 0;
+            if (!ok)
+                fail_msg("%s: pixel %u,%u is %u,%u,%u,%u", what, x, y, p[0], p[1], p[2], p[3]);
+            partial += p[3] > 0 && p[3] < 255;
+        }
+    if (need_edge && !partial) fail_msg("%s: no partly transparent edge to check", what);
+}
+
+static void test_alpha_does_not_bleed(void **state)
+{
+    (void)state;
+    sp_image src = {0};
+    assert_int_equal(sp_image_alloc(&src, 64, 64, 4), SP_OK);
+    for (uint32_t y = 0; y < 64; y++)
+        for (uint32_t x = 0; x < 64; x++) {
+            uint8_t *p = src.data + (size_t)y * src.stride + (size_t)x * 4;
+            const uint8_t red[4] = {255, 0, 0, 255}, green[4] = {0, 255, 0, 0};
+            memcpy(p, x < 30 ? red : green, 4); /* 30: no filter lines up with it */
+        }
+    sp_error err;
+    sp_error_clear(&err);
+    char what[64];
+    const uint32_t sizes[][2] = {{16, 16}, {150, 70}, {23, 64}, {31, 9}};
+    for (int f = SP_FILTER_BILINEAR; f <= SP_FILTER_AREA; f++)
+        for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+            sp_image out = {0};
+            assert_int_equal(sp_resample(&src, sizes[i][0], sizes[i][1], (sp_filter)f, &out,
+                                         &err), SP_OK);
+            snprintf(what, sizeof what, "filter %d to %ux%u", f, sizes[i][0], sizes[i][1]);
+            /* the box filter enlarging copies pixels: no edge is blended */
+            check_no_bleed(&out, what, !(f == SP_FILTER_AREA && sizes[i][0] > 64));
+            sp_image_release(&out);
+        }
+    /* The sub-pixel box (a crop decoded at reduced scale) and a rotation by 30 degrees. */
+    const double box[4] = {20.25, 3.5, 50.75, 60};
+    sp_image out = {0};
+    assert_int_equal(sp_resample_box(&src, box, 17, 29, SP_FILTER_BICUBIC, &out, NULL, &err),
+                     SP_OK);
+    check_no_bleed(&out, "box", true);
+    double m[8];
+    sp_affine_inverse(32, 32, 30, 0, 0, 1, 0, 0, m);
+    assert_int_equal(sp_warp(&src, 64, 64, m, SP_BORDER_CONSTANT, 0, &out, &err), SP_OK);
+    check_no_bleed(&out, "rotate 30", true);
+    assert_int_equal(sp_warp(&src, 64, 64, m, SP_BORDER_REFLECT, 0, &out, &err), SP_OK);
+    check_no_bleed(&out, "rotate 30 reflect", true);
+    sp_image_release(&out);
+    sp_image_release(&src);
+}
+
+/* Premultiplied resampling is resampling the premultiplied colour and the alpha as images
+ * of their own, then going back to straight alpha: checked against that on random RGBA
+ * and gray + alpha, enlarging and shrinking one axis at a time (the passes then run in one
+ * order whatever the channel count). */
+static void test_premultiplied_matches_split(void **state)
+{
+    (void)state;
+    unsigned seed = test_seed("test_premultiplied_matches_split");
+    const uint32_t sizes[][4] = {{41, 29, 97, 61}, {41, 29, 13, 29}, {41, 29, 41, 10}};
+    for (uint32_t ch = 2; ch <= 4; ch += 2)
+        for (int f = SP_FILTER_BILINEAR; f <= SP_FILTER_AREA; f++)
+            for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+                const uint32_t w = sizes[i][0], h = sizes[i][1], ow = sizes[i][2],
+                               oh = sizes[i][3], ai = ch - 1;
+                sp_image src = {0}, col = {0}, al = {0};
+                assert_int_equal(sp_image_alloc(&src, w, h, ch), SP_OK);
+                assert_int_equal(sp_image_alloc(&col, w, h, ai), SP_OK);
+                assert_int_equal(sp_image_alloc(&al, w, h, 1), SP_OK);
+                for (uint32_t y = 0; y < h; y++)
+                    for (uint32_t x = 0; x < w; x++) {
+                        uint8_t *p = src.data + (size_t)y * src.stride + (size_t)x * ch;
+                        for (uint32_t c = 0; c < ch; c++) p[c] = (uint8_t)rand_r(&seed);
+                        if (rand_r(&seed) % 3 == 0) p[ai] = 0;
+                        if (rand_r(&seed) % 3 == 0) p[ai] = 255;
+                        for (uint32_t c = 0; c < ai; c++)
+                            col.data[(size_t)y * col.stride + (size_t)x * ai + c] =
+                                sp_premul8(p[c], p[ai]);
+                        al.data[(size_t)y * al.stride + x] = p[ai];
+                    }
+                sp_error err;
+                sp_error_clear(&err);
+                sp_image out = {0}, oc = {0}, oa = {0};
+                assert_int_equal(sp_resample(&src, ow, oh, (sp_filter)f, &out, &err), SP_OK);
+                assert_int_equal(sp_resample(&col, ow, oh, (sp_filter)f, &oc, &err), SP_OK);
+                assert_int_equal(sp_resample(&al, ow, oh, (sp_filter)f, &oa, &err), SP_OK);
+                for (uint32_t y = 0; y < oh; y++)
+                    for (uint32_t x = 0; x < ow; x++) {
+                        const uint8_t *p = out.data + (size_t)y * out.stride + (size_t)x * ch;
+                        const uint8_t a = oa.data[(size_t)y * oa.stride + x];
+                        assert_int_equal(p[ai], a);
+                        for (uint32_t c = 0; c < ai; c++) {
+                            const uint8_t want = sp_unpremul8(
+                                oc.data[(size_t)y * oc.stride + (size_t)x * ai + c], a);
+                            if (p[c] != want)
+                                fail_msg("%u channels, filter %d, %ux%u -> %ux%u: pixel %u,%u "
+                                         "channel %u is %u, expected %u", ch, f, w, h, ow, oh,
+                                         x, y, c, p[c], want);
+                        }
+                    }
+                sp_image_release(&src);
+                sp_image_release(&col);
+                sp_image_release(&al);
+                sp_image_release(&out);
+                sp_image_release(&oc);
+                sp_image_release(&oa);
+            }
+}
+
+/* Opaque alpha skips the conversions: an RGB image with alpha 255 added resamples (every
+ * filter, shrinking and enlarging, the box variant) and warps to exactly the RGB result
+ * with alpha 255, byte for byte. */
+static void check_rgb_plus_opaque(const sp_image *rgb, const sp_image *rgba, const char *what)
+{
+    assert_int_equal(rgba->channels, 4);
+    assert_int_equal(rgb->width, rgba->width);
+    assert_int_equal(rgb->height, rgba->height);
+    for (uint32_t y = 0; y < rgb->height; y++)
+        for (uint32_t x = 0; x < rgb->width; x++) {
+            const uint8_t *p = rgb->data + (size_t)y * rgb->stride + (size_t)x * 3;
+            const uint8_t *q = rgba->data + (size_t)y * rgba->stride + (size_t)x * 4;
+            if (memcmp(p, q, 3) || q[3] != 255)
+                fail_msg("%s: pixel %u,%u is %u,%u,%u,%u, RGB gives %u,%u,%u", what, x, y,
+                         q[0], q[1], q[2], q[3], p[0], p[1], p[2]);
+        }
+}
+
+static void test_opaque_alpha_is_rgb(void **state)
+{
+    (void)state;
+    unsigned seed = test_seed("test_opaque_alpha_is_rgb");
+    sp_image rgb = {0}, rgba = {0};
+    assert_int_equal(sp_image_alloc(&rgb, 53, 41, 3), SP_OK);
+    for (size_t k = 0; k < rgb.stride * rgb.height; k++) rgb.data[k] = (uint8_t)rand_r(&seed);
+    copy_image(&rgb, &rgba);
+    assert_int_equal(sp_image_add_alpha(&rgba), SP_OK);
+    assert_true(sp_image_opaque(&rgba));
+    sp_error err;
+    sp_error_clear(&err);
+    char what[64];
+    const uint32_t sizes[][2] = {{20, 15}, {120, 90}, {53, 200}, {7, 41}};
+    for (int f = SP_FILTER_NEAREST; f <= SP_FILTER_AREA; f++)
+        for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+            sp_image a = {0}, b = {0};
+            assert_int_equal(sp_resample(&rgb, sizes[i][0], sizes[i][1], (sp_filter)f, &a,
+                                         &err), SP_OK);
+            assert_int_equal(sp_resample(&rgba, sizes[i][0], sizes[i][1], (sp_filter)f, &b,
+                                         &err), SP_OK);
+            snprintf(what, sizeof what, "filter %d to %ux%u", f, sizes[i][0], sizes[i][1]);
+            check_rgb_plus_opaque(&a, &b, what);
+            const double box[4] = {3.25, 1.5, 50, 40.75};
+            assert_int_equal(sp_resample_box(&rgb, box, sizes[i][0], sizes[i][1],
+                                             (sp_filter)f, &a, NULL, &err), SP_OK);
+            assert_int_equal(sp_resample_box(&rgba, box, sizes[i][0], sizes[i][1],
+                                             (sp_filter)f, &b, NULL, &err), SP_OK);
+            check_rgb_plus_opaque(&a, &b, "box");
+            sp_image_release(&a);
+            sp_image_release(&b);
+        }
+    double m[8];
+    sp_affine_inverse(26, 20, -33, 2, -3, 1.2, 8, 0, m);
+    for (int border = SP_BORDER_CONSTANT; border <= SP_BORDER_REFLECT; border++) {
+        sp_image a = {0}, b = {0};
+        assert_int_equal(sp_warp(&rgb, 60, 45, m, (sp_border)border, 255, &a, &err), SP_OK);
+        assert_int_equal(sp_warp(&rgba, 60, 45, m, (sp_border)border, 255, &b, &err), SP_OK);
+        check_rgb_plus_opaque(&a, &b, "warp");
+        sp_image_release(&a);
+        sp_image_release(&b);
+    }
+    sp_image_release(&rgb);
+    sp_image_release(&rgba);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -602,6 +869,11 @@ int main(void)
         cmocka_unit_test(test_scratch_reuse_same_pixels),
         cmocka_unit_test(test_scratch_grows_only),
         cmocka_unit_test(test_box_matches_window),
+        cmocka_unit_test(test_premultiply_round_trip),
+        cmocka_unit_test(test_opaque_scan),
+        cmocka_unit_test(test_alpha_does_not_bleed),
+        cmocka_unit_test(test_premultiplied_matches_split),
+        cmocka_unit_test(test_opaque_alpha_is_rgb),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
