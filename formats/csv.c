@@ -21,7 +21,17 @@
  * A bad row (missing field, unterminated quote, unknown label, bad split, a path that
  * escapes the folder, a file that is missing, a row over max_line_bytes, a path listed
  * twice) is reported with the manifest's line number and skipped; the samples are files,
- * so the catalog cache holds per file, keyed by each file's stat.
+ * so the catalog cache holds per file, keyed by each file's stat. A path escapes the folder
+ * by text (absolute, ..) or by its real path: a symlink anywhere along it that leads out
+ * of the manifest folder's real path is unsafe_member, as in a folder source, and the
+ * file is never opened.
+ *
+ * Without a classes file, the classes are the labels of the rows accepted as samples:
+ * every row-level rejection (parser, repeated path, unsafe path or link, missing file, in
+ * an archive a row naming no member) comes first, so a rejected row declares no class —
+ * no class without samples, no shifted index for the classes after it. A file that is
+ * there but fails to decode later keeps its class, as in a class folder. A classes file
+ * is the class list as it is.
  */
 #include "input.h"
 #include "../stages/packed.h"
