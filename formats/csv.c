@@ -584,19 +584,19 @@ static int csv_enumerate(const sp_stage_env *env, const sp_input_opts *o, sp_cat
     if (!(cat->root = sp_path_dir(o->path))) return sp_fail(err, SP_E_NOMEM, "out of memory");
     const char *slash = strrchr(o->path, '/');
     const char *name = slash ? slash + 1 : o->path;
-    /* Resolved once: every row's real path is compared with it. */
-    char *real_root = realpath(cat->root, NULL);
-    if (!real_root) {
-        sp_error_set_path(err, cat->root);
-        return sp_fail(err, errno == ENOMEM ? SP_E_NOMEM : SP_E_IO,
-                       "cannot resolve the manifest's folder: %s", strerror(errno));
-    }
     rows rs = {0};
     int32_t *labels = NULL;
     struct stat *sts = NULL;
+    char *real_root = NULL;
     int rc = load_rows(env, o, o->path, name, cat, &rs, &labels, err);
     if (rc == SP_OK && !(sts = malloc((rs.n ? rs.n : 1) * sizeof(*sts))))
         rc = sp_fail(err, SP_E_NOMEM, "out of memory");
+    /* Resolved once: every row's real path is compared with it. */
+    if (rc == SP_OK && !(real_root = realpath(cat->root, NULL))) {
+        sp_error_set_path(err, cat->root);
+        rc = sp_fail(err, errno == ENOMEM ? SP_E_NOMEM : SP_E_IO,
+                     "cannot resolve the manifest's folder: %s", strerror(errno));
+    }
     resolver z = {real_root, name, NULL, NULL, 0};
     for (size_t i = 0; rc == SP_OK && i < rs.n; i++)
         if (rs.v[i].status == SP_OK && check_file(&z, &rs.v[i], &sts[i]) != SP_OK)
