@@ -21,7 +21,17 @@
  * A bad row (missing field, unterminated quote, unknown label, bad split, a path that
  * escapes the folder, a file that is missing, a row over max_line_bytes, a path listed
  * twice) is reported with the manifest's line number and skipped; the samples are files,
- * so the catalog cache holds per file, keyed by each file's stat.
+ * so the catalog cache holds per file, keyed by each file's stat. A path escapes the folder
+ * by text (absolute, ..) or by its real path: a symlink anywhere along it that leads out
+ * of the manifest folder's real path is unsafe_member, as in a folder source, and the
+ * file is never opened.
+ *
+ * Without a classes file, the classes are the labels of the rows accepted as samples:
+ * every row-level rejection (parser, repeated path, unsafe path or link, missing file, in
+ * an archive a row naming no member) comes first, so a rejected row declares no class —
+ * no class without samples, no shifted index for the classes after it. A file that is
+ * there but fails to decode later keeps its class, as in a class folder. A classes file
+ * is the class list as it is.
  */
 #include "input.h"
 #include "../stages/packed.h"
@@ -37,6 +47,7 @@ typedef struct row {
     char *path, *label, *split;
     int status; /* SP_OK or why the row is bad */
     char *why;
+    bool named_by_path; /* bad for its file, not its text: its sample is named by its path */
 } row;
 
 typedef struct rows {
@@ -179,7 +190,7 @@ static int add_row(rows *r, int line, char *path, char *label, char *split, int 
         r->v = v;
         r->cap = cap;
     }
-    r->v[r->n++] = (row){line, path, label, split, status, why ? sp_strdup(why) : NULL};
+    r->v[r->n++] = (row){line, path, label, split, status, why ? sp_strdup(why) : NULL, false};
     return SP_OK;
 }
 
@@ -324,12 +335,59 @@ static int parse(const char *text, size_t len, const char *name, const sp_limits
     return rc;
 }
 
-/* The catalog's classes, and each good row's label index (row->status set if unknown). */
+/* Gives each good row its label index in cat's classes (labels[i], -1 for a bad row); a
+ * label that is no class makes its row a bad_row. numbered: integer labels are indexes. */
+static int assign_labels(sp_catalog *cat, const sp_input_opts *o, rows *rs, const char *name,
+                         bool numbered, int32_t *labels, sp_error *err)
+{
+    /* Classes as given (a file's order) need a sorted index for name lookups:
+     * byname[j] is the name and index of a class, sorted by name, so a row's label is
+     * found in O(log classes). */
+    named *byname = malloc((cat->nclasses ? cat->nclasses : 1) * sizeof(named));
+    if (!byname) return sp_fail(err, SP_E_NOMEM, "out of memory");
+    for (size_t i = 0; i < cat->nclasses; i++) byname[i] = (named){cat->classes[i], i};
+    if (cat->nclasses > 1) qsort(byname, cat->nclasses, sizeof(named), cmp_named);
+    bool by_file = o->classes && o->classes[0];
+    for (size_t i = 0; i < rs->n; i++) {
+        row *r = &rs->v[i];
+        labels[i] = -1;
+        if (r->status != SP_OK) continue;
+        if (is_index(r->label) && (numbered || by_file)) {
+            long k = strtol(r->label, NULL, 10);
+            if (k >= 0 && (size_t)k < cat->nclasses) {
+                labels[i] = (int32_t)k;
+                continue;
+            }
+        } else {
+            named key = {r->label, 0};
+            named *hit = bsearch(&key, byname, cat->nclasses, sizeof(named), cmp_named);
+            if (hit) {
+                labels[i] = (int32_t)hit->idx;
+                continue;
+            }
+        }
+        char why[400];
+        snprintf(why, sizeof(why), "%s line %d: unknown label '%.100s' (%zu classes%s)", name,
+                 r->line, r->label, cat->nclasses, by_file ? " in the classes file" : "");
+        r->status = SP_E_BADROW;
+        free(r->why);
+        r->why = sp_strdup(why);
+    }
+    free(byname);
+    return SP_OK;
+}
+
+/* Makes cat's classes from the rows still good — the rows accepted as samples — unless a
+ * classes file gave them already (load_rows), then gives each good row its label index.
+ * Runs after every row-level rejection (parser, repeated path, unsafe path, missing file
+ * or member): a row rejected there declares no class, so it cannot add a class with no
+ * sample nor shift the index (.cls) of every class sorted after its label. */
 static int make_classes(sp_catalog *cat, const sp_input_opts *o, rows *rs, const char *name,
                         int32_t *labels, sp_error *err)
 {
+    if (o->classes && o->classes[0]) return assign_labels(cat, o, rs, name, false, labels, err);
     int rc = SP_OK;
-    bool numbered = !(o->classes && o->classes[0]);
+    bool numbered = true;
     long max = -1;
     /* Numbered only if every good label is an integer: a long number among class names
      * (a year, a product code) is a name like the others, whatever its size. */
@@ -349,10 +407,8 @@ static int make_classes(sp_catalog *cat, const sp_input_opts *o, rows *rs, const
     for (size_t i = 0; numbered && i < rs->n; i++)
         if (rs->v[i].status == SP_OK && strtol(rs->v[i].label, NULL, 10) > max)
             max = strtol(rs->v[i].label, NULL, 10);
-    if (o->classes && o->classes[0]) {
-        rc = sp_packed_class_file(cat, o->classes, err);
-    } else if (numbered) {
-        rc = sp_packed_numbered_classes(cat, (size_t)(max + 1), err);
+    if (numbered) {
+        if (max >= 0) rc = sp_packed_numbered_classes(cat, (size_t)(max + 1), err);
     } else {
         char **names = calloc(rs->n ? rs->n : 1, sizeof(char *));
         size_t nn = 0;
@@ -375,56 +431,13 @@ static int make_classes(sp_catalog *cat, const sp_input_opts *o, rows *rs, const
         free(names);
     }
     if (rc != SP_OK) return rc;
-    /* Classes as given (a file's order) need a sorted index for name lookups. */
-    size_t *order = malloc((cat->nclasses ? cat->nclasses : 1) * sizeof(size_t));
-    char **sorted = malloc((cat->nclasses ? cat->nclasses : 1) * sizeof(char *));
-    if (!order || !sorted) {
-        free(order), free(sorted);
-        return sp_fail(err, SP_E_NOMEM, "out of memory");
-    }
-    /* sorted[j] is the name of class order[j]: a row's label is found in O(log classes). */
-    named *byname = malloc((cat->nclasses ? cat->nclasses : 1) * sizeof(named));
-    if (!byname) {
-        free(order), free(sorted);
-        return sp_fail(err, SP_E_NOMEM, "out of memory");
-    }
-    for (size_t i = 0; i < cat->nclasses; i++) byname[i] = (named){cat->classes[i], i};
-    if (cat->nclasses > 1) qsort(byname, cat->nclasses, sizeof(named), cmp_named);
-    for (size_t j = 0; j < cat->nclasses; j++) sorted[j] = byname[j].name, order[j] = byname[j].idx;
-    free(byname);
-    for (size_t i = 0; i < rs->n; i++) {
-        row *r = &rs->v[i];
-        labels[i] = -1;
-        if (r->status != SP_OK) continue;
-        bool by_index = is_index(r->label) && (numbered || (o->classes && o->classes[0]));
-        if (by_index) {
-            long k = strtol(r->label, NULL, 10);
-            if (k >= 0 && (size_t)k < cat->nclasses) {
-                labels[i] = (int32_t)k;
-                continue;
-            }
-        } else {
-            char **hit = bsearch(&r->label, sorted, cat->nclasses, sizeof(char *), cmp_name);
-            if (hit) {
-                labels[i] = (int32_t)order[hit - sorted];
-                continue;
-            }
-        }
-        char why[400];
-        snprintf(why, sizeof(why), "%s line %d: unknown label '%.100s' (%zu classes%s)", name,
-                 r->line, r->label, cat->nclasses,
-                 o->classes && o->classes[0] ? " in the classes file" : "");
-        r->status = SP_E_BADROW;
-        free(r->why);
-        r->why = sp_strdup(why);
-    }
-    free(order);
-    free(sorted);
-    return SP_OK;
+    return assign_labels(cat, o, rs, name, numbered, labels, err);
 }
 
-/* Reads and parses the manifest at path, makes cat's classes, gives each row's label
- * (labels[i], malloc'd) and marks repeated paths. */
+/* Reads and parses the manifest at path and marks its bad rows: with a classes file, makes
+ * cat's classes from it and marks unknown labels; then marks repeated paths. labels
+ * (malloc'd, one per row) is filled by make_classes once the caller has rejected the rows
+ * whose file or member is unusable. */
 static int load_rows(const sp_stage_env *env, const sp_input_opts *o, const char *path,
                      const char *name, sp_catalog *cat, rows *rs, int32_t **labels_out,
                      sp_error *err)
@@ -439,7 +452,12 @@ static int load_rows(const sp_stage_env *env, const sp_input_opts *o, const char
     free(data);
     int32_t *labels = rc == SP_OK ? malloc((rs->n ? rs->n : 1) * sizeof(int32_t)) : NULL;
     if (rc == SP_OK && !labels) rc = sp_fail(err, SP_E_NOMEM, "out of memory");
-    if (rc == SP_OK) rc = make_classes(cat, o, rs, name, labels, err);
+    /* The classes file is the class list, whatever the rows: an unknown label is a bad row
+     * before repeated paths are looked for, so a later row of its path is kept. */
+    if (rc == SP_OK && o->classes && o->classes[0]) {
+        rc = sp_packed_class_file(cat, o->classes, err);
+        if (rc == SP_OK) rc = assign_labels(cat, o, rs, name, false, labels, err);
+    }
     /* A path listed twice: the first row is kept. */
     row **byp = rc == SP_OK ? malloc((rs->n ? rs->n : 1) * sizeof(row *)) : NULL;
     size_t nb = 0;
@@ -467,6 +485,99 @@ static int load_rows(const sp_stage_env *env, const sp_input_opts *o, const char
     return rc;
 }
 
+/* Resolves rows' files against the manifest folder's real path, resolved once. Rows of
+ * one folder usually follow each other: the last folder's real path is kept, so a row
+ * costs an lstat and a stat, not a walk of every component of its path. */
+typedef struct resolver {
+    const char *real_root, *name;
+    char *dir;  /* the last row's folder: its path up to the last '/' ("" for the root) */
+    char *real; /* that folder's real path; NULL when it cannot be resolved (dir_errno) */
+    int dir_errno;
+} resolver;
+
+static bool inside_root(const char *real, const char *real_root)
+{
+    size_t n = strlen(real_root);
+    return strncmp(real, real_root, n) == 0 &&
+           (real[n] == '\0' || real[n] == '/' || (n == 1 && real_root[0] == '/'));
+}
+
+/* Whether a good row's file can be a sample: st gets its stat, or the row is marked
+ * (io_error: missing, unreadable or not a regular file; unsafe_member: its real path —
+ * through a symlink in any component — leaves the manifest folder's real path). The file
+ * is never opened here: a link to /etc/passwd is refused by its path alone. SP_E_NOMEM
+ * when out of memory. */
+static int check_file(resolver *z, row *r, struct stat *st)
+{
+    const char *slash = strrchr(r->path, '/');
+    size_t dl = slash ? (size_t)(slash - r->path) : 0;
+    const char *base = slash ? slash + 1 : r->path;
+    if (!z->dir || strlen(z->dir) != dl || memcmp(z->dir, r->path, dl) != 0) {
+        free(z->dir);
+        free(z->real);
+        z->real = NULL;
+        if (!(z->dir = sp_strndup(r->path, dl))) return SP_E_NOMEM;
+        char *full = sp_path_join(z->real_root, z->dir);
+        if (!full) return SP_E_NOMEM;
+        errno = 0;
+        z->real = realpath(full, NULL);
+        z->dir_errno = errno;
+        free(full);
+        if (!z->real && z->dir_errno == ENOMEM) return SP_E_NOMEM;
+    }
+    char why[1200];
+    int status = SP_OK;
+    char *file = z->real ? sp_path_join(z->real, base) : NULL, *real = NULL;
+    if (z->real && !file) return SP_E_NOMEM;
+    if (!z->real) {
+        /* A missing folder, a dangling link or a link loop: the system's message says. */
+        snprintf(why, sizeof(why), "%s line %d: %s: %s", z->name, r->line, r->path,
+                 strerror(z->dir_errno));
+        status = SP_E_IO;
+    } else if (!inside_root(z->real, z->real_root)) {
+        snprintf(why, sizeof(why), "%s line %d: %s leads through a symlink to %.400s, outside "
+                 "the manifest's folder: not followed", z->name, r->line, r->path, file);
+        status = SP_E_UNSAFE;
+    } else if (lstat(file, st) != 0) {
+        snprintf(why, sizeof(why), "%s line %d: %s: %s", z->name, r->line, r->path,
+                 strerror(errno));
+        status = SP_E_IO;
+    } else if (S_ISLNK(st->st_mode)) {
+        errno = 0;
+        if (!(real = realpath(file, NULL))) {
+            if (errno == ENOMEM) {
+                free(file);
+                return SP_E_NOMEM;
+            }
+            snprintf(why, sizeof(why), "%s line %d: %s: %s", z->name, r->line, r->path,
+                     strerror(errno));
+            status = SP_E_IO;
+        } else if (!inside_root(real, z->real_root)) {
+            snprintf(why, sizeof(why), "%s line %d: %s leads through a symlink to %.400s, "
+                     "outside the manifest's folder: not followed", z->name, r->line, r->path,
+                     real);
+            status = SP_E_UNSAFE;
+        } else if (stat(real, st) != 0) {
+            snprintf(why, sizeof(why), "%s line %d: %s: %s", z->name, r->line, r->path,
+                     strerror(errno));
+            status = SP_E_IO;
+        }
+    }
+    if (status == SP_OK && !S_ISREG(st->st_mode)) {
+        snprintf(why, sizeof(why), "%s line %d: %s is not a regular file", z->name, r->line,
+                 r->path);
+        status = SP_E_IO;
+    }
+    free(real);
+    free(file);
+    if (status != SP_OK) {
+        r->status = status;
+        r->named_by_path = true;
+        if (!(r->why = sp_strdup(why))) return SP_E_NOMEM;
+    }
+    return SP_OK;
+}
+
 static int csv_enumerate(const sp_stage_env *env, const sp_input_opts *o, sp_catalog *cat,
                          sp_error *err)
 {
@@ -475,42 +586,44 @@ static int csv_enumerate(const sp_stage_env *env, const sp_input_opts *o, sp_cat
     const char *name = slash ? slash + 1 : o->path;
     rows rs = {0};
     int32_t *labels = NULL;
+    struct stat *sts = NULL;
+    char *real_root = NULL;
     int rc = load_rows(env, o, o->path, name, cat, &rs, &labels, err);
+    if (rc == SP_OK && !(sts = malloc((rs.n ? rs.n : 1) * sizeof(*sts))))
+        rc = sp_fail(err, SP_E_NOMEM, "out of memory");
+    /* Resolved once: every row's real path is compared with it. */
+    if (rc == SP_OK && !(real_root = realpath(cat->root, NULL))) {
+        sp_error_set_path(err, cat->root);
+        rc = sp_fail(err, errno == ENOMEM ? SP_E_NOMEM : SP_E_IO,
+                     "cannot resolve the manifest's folder: %s", strerror(errno));
+    }
+    resolver z = {real_root, name, NULL, NULL, 0};
+    for (size_t i = 0; rc == SP_OK && i < rs.n; i++)
+        if (rs.v[i].status == SP_OK && check_file(&z, &rs.v[i], &sts[i]) != SP_OK)
+            rc = sp_fail(err, SP_E_NOMEM, "out of memory");
+    free(z.dir);
+    free(z.real);
+    if (rc == SP_OK) rc = make_classes(cat, o, &rs, name, labels, err);
     size_t cap = 0;
     for (size_t i = 0; rc == SP_OK && i < rs.n; i++) {
         row *r = &rs.v[i];
         char at[64];
         snprintf(at, sizeof(at), "%s:%d", name, r->line);
-        /* A bad row's sample is named by its line: its path may be unusable or shared. */
-        const char *sp = r->status == SP_OK ? r->path : at;
-        struct stat st;
-        sp_sample *s = NULL;
+        /* A bad row's sample is named by its line (its path may be unusable or shared),
+         * unless its path was fine but its file is not: then by the path, as in a folder. */
+        const char *sp = r->status == SP_OK || r->named_by_path ? r->path : at;
+        sp_sample *s;
         if (r->status != SP_OK) {
             s = sp_input_add(cat, &cap, sp, -1, NULL, r->status, r->why ? r->why : "bad row");
         } else {
-            char *full = sp_path_join(cat->root, r->path);
-            if (!full) {
-                rc = sp_fail(err, SP_E_NOMEM, "out of memory");
-                break;
-            }
-            char why[600];
-            if (stat(full, &st) != 0) {
-                snprintf(why, sizeof(why), "%s line %d: %s: %s", name, r->line, r->path,
-                         strerror(errno));
-                s = sp_input_add(cat, &cap, sp, -1, NULL, SP_E_IO, why);
-            } else if (!S_ISREG(st.st_mode)) {
-                snprintf(why, sizeof(why), "%s line %d: %s is not a regular file", name,
-                         r->line, r->path);
-                s = sp_input_add(cat, &cap, sp, -1, NULL, SP_E_IO, why);
-            } else {
-                s = sp_input_add(cat, &cap, sp, labels[i], &st, SP_OK, NULL);
-                if (s && r->split && r->split[0])
-                    s->split_hint = sp_input_split_of(r->split, strlen(r->split));
-            }
-            free(full);
+            s = sp_input_add(cat, &cap, sp, labels[i], &sts[i], SP_OK, NULL);
+            if (s && r->split && r->split[0])
+                s->split_hint = sp_input_split_of(r->split, strlen(r->split));
         }
         if (!s) rc = sp_fail(err, SP_E_NOMEM, "out of memory");
     }
+    free(real_root);
+    free(sts);
     free(labels);
     rows_free(&rs);
     if (rc != SP_OK && !err->path[0]) sp_error_set_path(err, o->path);
@@ -522,6 +635,9 @@ static int cmp_row_key(const void *key, const void *elem)
     return strcmp((const char *)key, (*(row *const *)elem)->path);
 }
 
+/* Labels an archive's members (cat's samples so far) from the manifest o->manifest. Its
+ * paths are member paths, checked by the archive reader, not files: a row is accepted when
+ * it names a member, and only accepted rows make classes (make_classes). */
 int sp_csv_label_members(const sp_stage_env *env, const sp_input_opts *o, sp_catalog *cat,
                          size_t *cap, sp_error *err)
 {
@@ -530,16 +646,18 @@ int sp_csv_label_members(const sp_stage_env *env, const sp_input_opts *o, sp_cat
     rows rs = {0};
     int32_t *labels = NULL;
     int rc = load_rows(env, o, o->manifest, name, cat, &rs, &labels, err);
+    size_t nsamples = cat->nsamples; /* the members; bad rows are appended after them */
     row **byp = rc == SP_OK ? malloc((rs.n ? rs.n : 1) * sizeof(row *)) : NULL;
     bool *used = rc == SP_OK ? calloc(rs.n ? rs.n : 1, 1) : NULL;
+    size_t *rowof = rc == SP_OK ? malloc((nsamples ? nsamples : 1) * sizeof(size_t)) : NULL;
     size_t nb = 0;
-    if (rc == SP_OK && (!byp || !used)) rc = sp_fail(err, SP_E_NOMEM, "out of memory");
+    if (rc == SP_OK && (!byp || !used || !rowof)) rc = sp_fail(err, SP_E_NOMEM, "out of memory");
     for (size_t i = 0; rc == SP_OK && i < rs.n; i++)
         if (rs.v[i].status == SP_OK) byp[nb++] = &rs.v[i];
     if (nb > 1) qsort(byp, nb, sizeof(row *), cmp_rowpath);
-    size_t nsamples = cat->nsamples; /* the members; bad rows are appended after them */
     for (size_t i = 0; rc == SP_OK && i < nsamples; i++) {
         sp_sample *s = &cat->samples[i];
+        rowof[i] = SIZE_MAX;
         if (s->status != SP_OK) continue;
         row **hit = nb ? bsearch(s->path, byp, nb, sizeof(row *), cmp_row_key) : NULL;
         if (!hit) {
@@ -549,24 +667,43 @@ int sp_csv_label_members(const sp_stage_env *env, const sp_input_opts *o, sp_cat
             s->detail = sp_strdup(why);
             continue;
         }
-        size_t k = (size_t)(*hit - rs.v);
-        used[k] = true;
-        s->label = labels[k];
-        if ((*hit)->split && (*hit)->split[0])
-            s->split_hint = sp_input_split_of((*hit)->split, strlen((*hit)->split));
+        rowof[i] = (size_t)(*hit - rs.v);
+        used[rowof[i]] = true;
+    }
+    /* A row naming no member is rejected before the classes are made. */
+    for (size_t i = 0; rc == SP_OK && i < rs.n; i++) {
+        row *r = &rs.v[i];
+        if (r->status != SP_OK || used[i]) continue;
+        char why[600];
+        snprintf(why, sizeof(why), "%s line %d: the archive has no member %s", name, r->line,
+                 r->path);
+        r->status = SP_E_BADROW;
+        r->why = sp_strdup(why);
+    }
+    if (rc == SP_OK) rc = make_classes(cat, o, &rs, name, labels, err);
+    for (size_t i = 0; rc == SP_OK && i < nsamples; i++) {
+        if (rowof[i] == SIZE_MAX) continue;
+        sp_sample *s = &cat->samples[i];
+        row *r = &rs.v[rowof[i]];
+        if (r->status == SP_OK) {
+            s->label = labels[rowof[i]];
+            if (r->split && r->split[0])
+                s->split_hint = sp_input_split_of(r->split, strlen(r->split));
+        } else {
+            /* Its row was refused by make_classes (a label index over the limit). */
+            s->status = SP_E_NOLABEL;
+            s->detail = sp_strdup(r->why ? r->why : "bad row");
+        }
     }
     for (size_t i = 0; rc == SP_OK && i < rs.n; i++) {
         row *r = &rs.v[i];
-        if (r->status == SP_OK && used[i]) continue;
-        char at[64], why[600];
+        if (r->status == SP_OK || used[i]) continue;
+        char at[64];
         snprintf(at, sizeof(at), "%s:%d", name, r->line);
-        if (r->status == SP_OK)
-            snprintf(why, sizeof(why), "%s line %d: the archive has no member %s", name,
-                     r->line, r->path);
-        if (!sp_input_add(cat, cap, at, -1, NULL, r->status == SP_OK ? SP_E_BADROW : r->status,
-                          r->status == SP_OK ? why : r->why ? r->why : "bad row"))
+        if (!sp_input_add(cat, cap, at, -1, NULL, r->status, r->why ? r->why : "bad row"))
             rc = sp_fail(err, SP_E_NOMEM, "out of memory");
     }
+    free(rowof);
     free(byp);
     free(used);
     free(labels);

@@ -8,8 +8,10 @@ containers"). run_container_corpus.py builds each beside a good dataset and chec
 Writes DIR/good/ (a small class-folder dataset), one file or folder per case, and
 DIR/cases.json: [{name, path, options: {key: value}, run: {key: value}, expect}] where
 expect is {"outcome": "skip", "skips": [{reason, path, detail}], "records": N} (the case's
-source gives N good records and reports each listed sample, the detail a substring) or
-{"outcome": "refused", "message": substring} (the run stops, exit 1, naming the input).
+source gives N good records and reports each listed sample, the detail a substring;
+optionally "classes": the run's exact class list, and "labels": {source path: class}, each
+such record's class and .cls index in that list) or {"outcome": "refused", "message":
+substring} (the run stops, exit 1, naming the input).
 """
 
 import bz2
@@ -225,6 +227,30 @@ def main():
     cases.append({"name": "manifest/index.tsv", "path": os.path.join(mdir, "index.tsv"),
                   "options": {"classes": os.path.join(mdir, "classes.txt")}, "run": {},
                   "expect": skip(2, ("bad_row", "index.tsv:4", "line 4: unknown label '7'"))})
+
+    # Rows rejected before they are samples make no class (no phantom class, no .cls
+    # shifted); links are followed only inside the manifest's folder, never read outside.
+    os.symlink(os.path.join(out, "outside.png"), os.path.join(mdir, "img", "outside.png"))
+    os.symlink("/etc/passwd", os.path.join(mdir, "img", "evil.png"))
+    os.symlink("1.png", os.path.join(mdir, "img", "alias.png"))
+    open(os.path.join(mdir, "phantom.csv"), "w").write(
+        "path,label\n"
+        "img/0.png,cat\n"              # line 2: good
+        "img/1.png,dog\n"              # line 3: good
+        "img/missing.png,aardvark\n"   # line 4: missing file
+        "img/0.png,zebra\n"            # line 5: listed twice
+        "img/outside.png,yak\n"        # line 6: a link out of the folder
+        "img/evil.png,wolf\n"          # line 7: a link to /etc/passwd
+        "img/alias.png,dog\n")         # line 8: a link inside: good
+    cases.append({"name": "manifest/phantom.csv", "path": os.path.join(mdir, "phantom.csv"),
+                  "options": {}, "run": {}, "expect": dict(skip(
+                      3,
+                      ("io_error", "img/missing.png", "line 4: img/missing.png"),
+                      ("bad_row", "phantom.csv:5", "line 5: img/0.png is listed before, at line 2"),
+                      ("unsafe_member", "img/outside.png", "/outside.png, outside the manifest"),
+                      ("unsafe_member", "img/evil.png", "symlink to /etc/passwd, outside")),
+                      classes=["bird", "cat", "dog", "fish"],
+                      labels={"img/0.png": "cat", "img/1.png": "dog", "img/alias.png": "dog"})})
 
     # IDX: counts that disagree, and data shorter than the header says.
     def idx(magic, dims, data):

@@ -3,7 +3,8 @@
 dataset and checks its documented outcome: no crash, no hang (each build runs under
 `timeout`), and either the listed samples reported with their reason and a detail naming
 the member or manifest line while the good dataset and the case's good members still
-build, or the run refused (exit 1) with a message naming the input.
+build (and, when the case lists them, the run's classes and its records' .cls indexes),
+or the run refused (exit 1) with a message naming the input.
 
     /usr/bin/python3 tests/badinput/run_container_corpus.py SHARDPACK CORPUS_DIR [SECONDS]
 """
@@ -12,8 +13,35 @@ import json
 import os
 import subprocess
 import sys
+import tarfile
 
 GOOD_RECORDS = 6
+
+
+def check_labels(out, classes, labels):
+    """Each record whose source is in labels (path -> class) has that class in its .json
+    and that class's index in the run's class list in its .cls."""
+    problems, seen = [], set()
+    for name in sorted(os.listdir(out)):
+        if not name.endswith(".tar"):
+            continue
+        with tarfile.open(os.path.join(out, name)) as t:
+            files = {m.name: t.extractfile(m).read() for m in t.getmembers() if m.isfile()}
+        for key in files:
+            if not key.endswith(".json"):
+                continue
+            rec = json.loads(files[key])
+            want = labels.get(rec["source"])
+            if want is None:
+                continue
+            seen.add(rec["source"])
+            cls = files.get(key[:-len(".json")] + ".cls", b"").decode()
+            if rec["class"] != want or want not in classes or cls != str(classes.index(want)):
+                problems.append(f"{rec['source']}: class {rec['class']}, .cls {cls!r}; expected "
+                                f"{want}, .cls {classes.index(want) if want in classes else '?'}")
+    for path in sorted(set(labels) - seen):
+        problems.append(f"no record of {path}")
+    return problems
 
 
 def main():
@@ -64,6 +92,10 @@ def main():
                            want["detail"] in s["detail"]]
                     if not hit:
                         problems.append(f"no skip {want}; got {skips}")
+                if "classes" in exp and m["classes"] != exp["classes"]:
+                    problems.append(f"classes {m['classes']}, expected {exp['classes']}")
+                if "labels" in exp:
+                    problems += check_labels(out, exp.get("classes", m["classes"]), exp["labels"])
                 if len(skips) != len(exp["skips"]):
                     problems.append(f"{len(skips)} skips reported, expected {len(exp['skips'])}: {skips}")
         status = "ok" if not problems else "FAIL"

@@ -368,19 +368,40 @@ static void test_csv_many(void **state)
     }
 }
 
-/* 150k classes and one path listed 150k times (files not needed: labels and repeats are
- * settled before files are looked at). Both were quadratic (a scan of every class per
- * row, a walk back to the run's start per repeat: minutes); alarm() is the no-hang bound,
- * far above the second this takes. */
+static void link_at(const char *target, const char *rel)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "%s/%s", root, rel);
+    assert_int_equal(symlink(target, path), 0);
+}
+
+/* 150k classes and one path listed 150k times. Both were quadratic (a scan of every class
+ * per row, a walk back to the run's start per repeat: minutes); alarm() is the no-hang
+ * bound, far above the seconds this takes. Only rows whose file is there make classes, and
+ * 150k files take too long to make: the rows name 150 files through 1000 links to their
+ * folder (d/NNN -> e, inside the manifest's folder), d/NNN/fFFF. */
 static void test_csv_huge(void **state)
 {
     (void)state;
     char path[300];
-    snprintf(path, sizeof(path), "%s/huge.csv", root);
+    for (int k = 0; k < HUGE / 1000; k++) {
+        char rel[64];
+        snprintf(rel, sizeof(rel), "hg/e/f%03d", k);
+        put(rel, "x");
+    }
+    put("hg/d/.keep", "");
+    for (int k = 0; k < 1000; k++) {
+        char rel[64];
+        snprintf(rel, sizeof(rel), "hg/d/%03d", k);
+        link_at("../e", rel);
+    }
+    snprintf(path, sizeof(path), "%s/hg/huge.csv", root);
     FILE *m = fopen(path, "wb");
     assert_non_null(m);
     fputs("path,label\n", m);
-    for (int i = 0; i < HUGE; i++) fprintf(m, "%d,k%d\n", i, (int)((i * 7919L) % HUGE));
+    for (int i = 0; i < HUGE; i++)
+        fprintf(m, "d/%03d/f%03d,k%d\n", i / (HUGE / 1000), i % (HUGE / 1000),
+                (int)((i * 7919L) % HUGE));
     for (int i = 0; i < HUGE; i++) fputs("s,k1\n", m);
     fclose(m);
     sp_catalog cat;
@@ -392,21 +413,19 @@ static void test_csv_huge(void **state)
     alarm(0);
     max_file_bytes = 1u << 20;
     assert_int_equal(cat.nclasses, HUGE);
-    char at[32], want[64];
+    const sp_sample *s = find(&cat, "d/000/f003");
+    assert_int_equal(s->status, SP_OK);
+    char want[64];
+    snprintf(want, sizeof(want), "k%d", (int)(3 * 7919L % HUGE));
+    assert_string_equal(class_of(&cat, s), want);
+    char at[32];
     snprintf(at, sizeof(at), "huge.csv:%d", 2 * HUGE + 1);
     snprintf(want, sizeof(want), "line %d: s is listed before, at line %d", 2 * HUGE + 1,
              HUGE + 2);
-    const sp_sample *s = find(&cat, at);
+    s = find(&cat, at);
     assert_int_equal(s->status, SP_E_BADROW);
     assert_non_null(strstr(s->detail, want));
     sp_catalog_free(&cat);
-}
-
-static void link_at(const char *target, const char *rel)
-{
-    char path[512];
-    snprintf(path, sizeof(path), "%s/%s", root, rel);
-    assert_int_equal(symlink(target, path), 0);
 }
 
 static size_t count_ok(const sp_catalog *cat, const char *class_name)
@@ -482,6 +501,165 @@ static void test_folder_links(void **state)
     sp_catalog_free(&cat);
 }
 
+/* Only rows accepted as samples declare classes: a repeated path, a bad split, a missing
+ * field, a path or link leaving the folder and a missing file add no class, so the indexes
+ * (.cls) of the real classes do not shift. A classes file is the class list as it is. */
+static void test_csv_phantom_classes(void **state)
+{
+    (void)state;
+    put("ph/img/a.png", "x");
+    put("ph/img/b.png", "x");
+    put("ph/img/c.png", "x");
+    put("phaway/x.png", "x");
+    char target[400];
+    snprintf(target, sizeof(target), "%s/phaway/x.png", root);
+    link_at(target, "ph/img/out.png");
+    put("ph/list.csv", "path,label,split\n"
+                       "img/b.png,dog\n"           /* 2 */
+                       "img/a.png,cat\n"           /* 3 */
+                       "img/missing.png,aardvark\n" /* 4: no such file */
+                       "img/a.png,zebra\n"         /* 5: listed before */
+                       "img/c.png,emu,somewhere\n" /* 6: bad split */
+                       "../phaway/x.png,yak\n"     /* 7: escapes */
+                       "img/out.png,wolf\n"        /* 8: a link outside */
+                       "img/c.png\n");             /* 9: missing field */
+    char path[300];
+    snprintf(path, sizeof(path), "%s/ph/list.csv", root);
+    sp_catalog cat;
+    sp_error err;
+    sp_error_clear(&err);
+    assert_int_equal(enumerate(path, NULL, &cat, &err), SP_OK);
+    assert_int_equal(cat.nclasses, 2);
+    assert_string_equal(cat.classes[0], "cat");
+    assert_string_equal(cat.classes[1], "dog");
+    assert_int_equal(find(&cat, "img/a.png")->label, 0);
+    assert_int_equal(find(&cat, "img/b.png")->label, 1);
+    const sp_sample *s = find(&cat, "img/missing.png");
+    assert_int_equal(s->status, SP_E_IO);
+    assert_int_equal(s->label, -1);
+    assert_int_equal(find(&cat, "list.csv:5")->status, SP_E_BADROW);
+    assert_int_equal(find(&cat, "list.csv:6")->status, SP_E_BADROW);
+    assert_int_equal(find(&cat, "list.csv:7")->status, SP_E_UNSAFE);
+    assert_int_equal(find(&cat, "img/out.png")->status, SP_E_UNSAFE);
+    assert_int_equal(find(&cat, "list.csv:9")->status, SP_E_BADROW);
+    for (size_t i = 0; i < cat.nsamples; i++)
+        if (cat.samples[i].status == SP_OK) assert_true(cat.samples[i].label >= 0);
+    sp_catalog_free(&cat);
+
+    /* All-integer labels: a repeated row's name does not turn them into names, a missing
+     * file's index does not stretch 0..max. */
+    put("ph/nums.csv", "path,label\nimg/a.png,0\nimg/b.png,1\nimg/a.png,zebra\n"
+                       "img/missing.png,7\n");
+    snprintf(path, sizeof(path), "%s/ph/nums.csv", root);
+    assert_int_equal(enumerate(path, NULL, &cat, &err), SP_OK);
+    assert_int_equal(cat.nclasses, 2);
+    assert_string_equal(class_of(&cat, find(&cat, "img/a.png")), "0");
+    assert_string_equal(class_of(&cat, find(&cat, "img/b.png")), "1");
+    sp_catalog_free(&cat);
+
+    /* A classes file: its list, in its order, classes without samples included. */
+    put("ph/classes.txt", "zebra\ncat\ndog\naardvark\n");
+    char classes[300];
+    snprintf(classes, sizeof(classes), "%s/ph/classes.txt", root);
+    snprintf(path, sizeof(path), "%s/ph/list.csv", root);
+    assert_int_equal(enumerate(path, (const char *const[]){"classes", classes, NULL}, &cat, &err),
+                     SP_OK);
+    assert_int_equal(cat.nclasses, 4);
+    assert_string_equal(cat.classes[0], "zebra");
+    assert_string_equal(cat.classes[3], "aardvark");
+    assert_int_equal(find(&cat, "img/a.png")->label, 1);
+    assert_int_equal(find(&cat, "img/b.png")->label, 2);
+    assert_int_equal(find(&cat, "list.csv:5")->status, SP_E_BADROW);
+    sp_catalog_free(&cat);
+}
+
+/* A flat archive labelled by a manifest: a row naming no member, or a member named
+ * before, declares no class either. */
+static void test_csv_archive_manifest(void **state)
+{
+    (void)state;
+    char path[300], manifest[300];
+    snprintf(path, sizeof(path), "%s/flat.tar", root);
+    sp_tar_writer *w;
+    sp_error err;
+    sp_error_clear(&err);
+    assert_int_equal(sp_tar_open(path, &w, &err), SP_OK);
+    assert_int_equal(sp_tar_add(w, "a.png", "a", 1, &err), SP_OK);
+    assert_int_equal(sp_tar_add(w, "b.png", "b", 1, &err), SP_OK);
+    assert_int_equal(sp_tar_add(w, "c.png", "c", 1, &err), SP_OK);
+    uint64_t bytes;
+    assert_int_equal(sp_tar_finish(w, &bytes, &err), SP_OK);
+    sp_tar_free(&w);
+    put("flat.csv", "path,label,split\nb.png,dog,val\na.png,cat\ngone.png,aardvark\n"
+                    "a.png,zebra\n");
+    snprintf(manifest, sizeof(manifest), "%s/flat.csv", root);
+    sp_catalog cat;
+    assert_int_equal(enumerate(path, (const char *const[]){"manifest", manifest, NULL}, &cat,
+                               &err),
+                     SP_OK);
+    assert_int_equal(cat.nclasses, 2);
+    assert_string_equal(cat.classes[0], "cat");
+    assert_string_equal(cat.classes[1], "dog");
+    assert_int_equal(find(&cat, "a.png")->label, 0);
+    const sp_sample *s = find(&cat, "b.png");
+    assert_int_equal(s->label, 1);
+    assert_int_equal(s->split_hint, SP_SPLIT_VAL);
+    assert_int_equal(find(&cat, "c.png")->status, SP_E_NOLABEL);
+    s = find(&cat, "flat.csv:4");
+    assert_int_equal(s->status, SP_E_BADROW);
+    assert_non_null(strstr(s->detail, "no member gone.png"));
+    s = find(&cat, "flat.csv:5");
+    assert_int_equal(s->status, SP_E_BADROW);
+    assert_non_null(strstr(s->detail, "listed before, at line 3"));
+    sp_catalog_free(&cat);
+}
+
+/* A manifest path is followed only while its real path stays in the manifest's real
+ * folder (reached through a link itself here): a link out, to /etc/passwd, or through a
+ * linked folder is unsafe_member, named with its target; a link inside works. */
+static void test_csv_links(void **state)
+{
+    (void)state;
+    char target[400], path[300];
+    put("ml/img/in.png", "x");
+    put("mlaway/x.png", "x");
+    link_at("in.png", "ml/img/alias.png");
+    snprintf(target, sizeof(target), "%s/mlaway/x.png", root);
+    link_at(target, "ml/img/outside.png");
+    link_at("/etc/passwd", "ml/img/evil.png");
+    link_at("../mlaway", "ml/sub");
+    link_at("nothere.png", "ml/img/dangling.png");
+    link_at("ml", "mlvia");
+    put("ml/list.csv", "path,label\nimg/in.png,cat\nimg/alias.png,dog\nimg/outside.png,cat\n"
+                       "img/evil.png,cat\nsub/x.png,cat\nimg/dangling.png,cat\n");
+    snprintf(path, sizeof(path), "%s/mlvia/list.csv", root);
+    sp_catalog cat;
+    sp_error err;
+    sp_error_clear(&err);
+    assert_int_equal(enumerate(path, NULL, &cat, &err), SP_OK);
+    assert_int_equal(cat.nclasses, 2);
+    const sp_sample *s = find(&cat, "img/in.png");
+    assert_int_equal(s->status, SP_OK);
+    assert_string_equal(class_of(&cat, s), "cat");
+    s = find(&cat, "img/alias.png");
+    assert_int_equal(s->status, SP_OK);
+    assert_string_equal(class_of(&cat, s), "dog");
+    s = find(&cat, "img/outside.png");
+    assert_int_equal(s->status, SP_E_UNSAFE);
+    assert_non_null(strstr(s->detail, "line 4: img/outside.png leads through a symlink to "));
+    assert_non_null(strstr(s->detail, "mlaway/x.png, outside the manifest's folder"));
+    s = find(&cat, "img/evil.png");
+    assert_int_equal(s->status, SP_E_UNSAFE);
+    assert_non_null(strstr(s->detail, "/etc/passwd"));
+    s = find(&cat, "sub/x.png");
+    assert_int_equal(s->status, SP_E_UNSAFE);
+    assert_non_null(strstr(s->detail, "mlaway/x.png"));
+    s = find(&cat, "img/dangling.png");
+    assert_int_equal(s->status, SP_E_IO);
+    assert_non_null(strstr(s->detail, "line 7: img/dangling.png: No such file"));
+    sp_catalog_free(&cat);
+}
+
 static void test_path_safe(void **state)
 {
     (void)state;
@@ -502,6 +680,8 @@ int main(void)
         cmocka_unit_test(test_csv),           cmocka_unit_test(test_csv_indexes),
         cmocka_unit_test(test_path_safe),     cmocka_unit_test(test_csv_number_names),
         cmocka_unit_test(test_csv_many),        cmocka_unit_test(test_csv_huge),
+        cmocka_unit_test(test_csv_phantom_classes), cmocka_unit_test(test_csv_archive_manifest),
+        cmocka_unit_test(test_csv_links),
         cmocka_unit_test(test_folder_links),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
