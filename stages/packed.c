@@ -52,14 +52,6 @@ static bool listed(char *const *names, size_t n, const char *name)
     return false;
 }
 
-static int check_new_class(const sp_catalog *cat, const char *name, const char *what,
-                           sp_error *err)
-{
-    if (listed(cat->classes, cat->nclasses, name))
-        return sp_fail(err, SP_E_CONFIG, "%s names class '%s' twice", what, name);
-    return SP_OK;
-}
-
 int sp_packed_split(const char *list, const char *option, const char *noun, char ***names,
                     size_t *n, sp_error *err)
 {
@@ -99,33 +91,81 @@ int sp_packed_listed_classes(sp_catalog *cat, const char *list, const char *opti
     return sp_packed_split(list, option, "class", &cat->classes, &cat->nclasses, err);
 }
 
+/* A name and where it stands, for finding repeated class names by sorting. */
+typedef struct placed {
+    const char *name;
+    size_t at;
+} placed;
+
+static int cmp_placed(const void *a, const void *b)
+{
+    const placed *x = a, *y = b;
+    int c = strcmp(x->name, y->name);
+    return c ? c : (x->at > y->at) - (x->at < y->at);
+}
+
+/* The first name (in list order) that repeats an earlier one, or NULL. Sorting, not a
+ * scan per name: a classes file of ImageNet-21k's 21,841 names (or more) stays linear-
+ * logarithmic. */
+static const char *first_repeat(char *const *names, size_t n, bool *oom)
+{
+    *oom = false;
+    if (n < 2) return NULL;
+    placed *v = malloc(n * sizeof(*v));
+    if (!v) {
+        *oom = true;
+        return NULL;
+    }
+    for (size_t i = 0; i < n; i++) v[i] = (placed){names[i], i};
+    qsort(v, n, sizeof(*v), cmp_placed);
+    size_t first = SIZE_MAX;
+    for (size_t i = 1; i < n; i++)
+        if (strcmp(v[i].name, v[i - 1].name) == 0 && v[i].at < first) first = v[i].at;
+    free(v);
+    return first == SIZE_MAX ? NULL : names[first];
+}
+
 int sp_packed_class_file(sp_catalog *cat, const char *path, sp_error *err)
 {
     uint8_t *data;
     size_t len;
     int rc = sp_read_file(path, 1u << 20, &data, &len, err);
     if (rc != SP_OK) return rc;
+    /* The file's names go after the classes the catalog has (none, usually), and none may
+     * repeat another: all are collected, then checked at once. */
+    size_t had = cat->nclasses, cap = had;
     const char *s = (const char *)data;
     for (size_t pos = 0; rc == SP_OK && pos < len;) {
         const char *nl = memchr(s + pos, '\n', len - pos);
         size_t n = nl ? (size_t)(nl - (s + pos)) : len - pos;
         char *name = trimmed(s + pos, n);
-        if (!name) {
-            rc = sp_fail(err, SP_E_NOMEM, "out of memory");
-        } else if (!name[0]) {
-            free(name);
-        } else {
-            rc = check_new_class(cat, name, path, err);
-            if (rc == SP_OK) {
-                rc = add_class(cat, name, err);
-            } else {
-                free(name);
-            }
-        }
         pos += n + 1;
+        if (name && !name[0]) {
+            free(name);
+            continue;
+        }
+        if (name && cat->nclasses == cap) {
+            size_t grown = cap ? 2 * cap : 64;
+            char **v = realloc(cat->classes, grown * sizeof(*v));
+            if (v) cat->classes = v, cap = grown;
+        }
+        if (!name || cat->nclasses == cap) {
+            free(name);
+            rc = sp_fail(err, SP_E_NOMEM, "out of memory");
+        } else {
+            cat->classes[cat->nclasses++] = name;
+        }
     }
     free(data);
-    if (rc != SP_OK) sp_error_set_path(err, path);
+    bool oom = false;
+    const char *twice = rc == SP_OK ? first_repeat(cat->classes, cat->nclasses, &oom) : NULL;
+    if (oom) rc = sp_fail(err, SP_E_NOMEM, "out of memory");
+    else if (twice) rc = sp_fail(err, SP_E_CONFIG, "%s names class '%s' twice", path, twice);
+    if (rc != SP_OK) { /* the catalog as it was */
+        for (size_t i = had; i < cat->nclasses; i++) free(cat->classes[i]);
+        cat->nclasses = had;
+        sp_error_set_path(err, path);
+    }
     return rc;
 }
 

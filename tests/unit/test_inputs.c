@@ -268,6 +268,39 @@ static void test_csv_indexes(void **state)
     sp_catalog_free(&cat);
 }
 
+/* A classes file: a repeated name is refused, naming it (the first repeat in file order);
+ * a long one (ImageNet-21k has 21,841 names) loads, each name its index. */
+static void test_classes_file(void **state)
+{
+    (void)state;
+    put("cf/a.png", "x");
+    put("cf/list.csv", "path,label\na.png,1\n");
+    put("cf/twice.txt", "zero\none\ntwo\none\nzero\n");
+    char path[300], classes[300];
+    snprintf(path, sizeof(path), "%s/cf/list.csv", root);
+    snprintf(classes, sizeof(classes), "%s/cf/twice.txt", root);
+    sp_catalog cat;
+    sp_error err;
+    sp_error_clear(&err);
+    assert_int_equal(enumerate(path, (const char *const[]){"classes", classes, NULL}, &cat, &err),
+                     SP_E_CONFIG);
+    assert_non_null(strstr(err.msg, "names class 'one' twice"));
+    sp_catalog_free(&cat);
+    enum { N = 30000 };
+    char *text = malloc((size_t)N * 12), *p = text;
+    for (int i = 0; i < N; i++) p += sprintf(p, "n%08d\n", (i * 7919) % N);
+    put("cf/many.txt", text);
+    free(text);
+    snprintf(classes, sizeof(classes), "%s/cf/many.txt", root);
+    sp_error_clear(&err);
+    assert_int_equal(enumerate(path, (const char *const[]){"classes", classes, NULL}, &cat, &err),
+                     SP_OK);
+    assert_int_equal(cat.nclasses, N);
+    assert_string_equal(cat.classes[1], "n00007919");
+    assert_string_equal(class_of(&cat, find(&cat, "a.png")), "n00007919");
+    sp_catalog_free(&cat);
+}
+
 /* A long number among class names is a name; only an all-integer manifest has indexes. */
 static void test_csv_number_names(void **state)
 {
@@ -682,6 +715,7 @@ int main(void)
         cmocka_unit_test(test_csv_many),        cmocka_unit_test(test_csv_huge),
         cmocka_unit_test(test_csv_phantom_classes), cmocka_unit_test(test_csv_archive_manifest),
         cmocka_unit_test(test_csv_links),
+        cmocka_unit_test(test_classes_file),
         cmocka_unit_test(test_folder_links),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
