@@ -416,17 +416,18 @@ static int make_classes(sp_catalog *cat, const sp_input_opts *o, rows *rs, const
         for (size_t i = 0; i < rs->n; i++)
             if (rs->v[i].status == SP_OK) names[nn++] = rs->v[i].label;
         if (nn > 1) qsort(names, nn, sizeof(char *), cmp_name);
+        /* The distinct names, then one allocation for them (not one per class). */
+        size_t distinct = 0;
+        for (size_t i = 0; i < nn; i++) distinct += !i || strcmp(names[i], names[i - 1]) != 0;
+        char **v = distinct ? realloc(cat->classes, (cat->nclasses + distinct) * sizeof(*v))
+                            : cat->classes;
+        if (distinct && !v) rc = sp_fail(err, SP_E_NOMEM, "out of memory");
+        else cat->classes = v;
         for (size_t i = 0; rc == SP_OK && i < nn; i++) {
             if (i && strcmp(names[i], names[i - 1]) == 0) continue;
-            char **v = realloc(cat->classes, (cat->nclasses + 1) * sizeof(*v));
             char *c = sp_strdup(names[i]);
-            if (v) cat->classes = v;
-            if (!v || !c) {
-                free(c);
-                rc = sp_fail(err, SP_E_NOMEM, "out of memory");
-            } else {
-                cat->classes[cat->nclasses++] = c;
-            }
+            if (!c) rc = sp_fail(err, SP_E_NOMEM, "out of memory");
+            else cat->classes[cat->nclasses++] = c;
         }
         free(names);
     }
@@ -655,11 +656,14 @@ int sp_csv_label_members(const sp_stage_env *env, const sp_input_opts *o, sp_cat
     for (size_t i = 0; rc == SP_OK && i < rs.n; i++)
         if (rs.v[i].status == SP_OK) byp[nb++] = &rs.v[i];
     if (nb > 1) qsort(byp, nb, sizeof(row *), cmp_rowpath);
+    /* Every member is matched, a rejected one too (over max_file_bytes, unsafe): its row
+     * names a member that is there, so the row is good and the member keeps its class,
+     * as a loose file that fails later does. Only a good member can lack a row. */
     for (size_t i = 0; rc == SP_OK && i < nsamples; i++) {
         sp_sample *s = &cat->samples[i];
         rowof[i] = SIZE_MAX;
-        if (s->status != SP_OK) continue;
         row **hit = nb ? bsearch(s->path, byp, nb, sizeof(row *), cmp_row_key) : NULL;
+        if (!hit && s->status != SP_OK) continue;
         if (!hit) {
             char why[400];
             snprintf(why, sizeof(why), "member is not listed in %s", name);
@@ -689,7 +693,7 @@ int sp_csv_label_members(const sp_stage_env *env, const sp_input_opts *o, sp_cat
             s->label = labels[rowof[i]];
             if (r->split && r->split[0])
                 s->split_hint = sp_input_split_of(r->split, strlen(r->split));
-        } else {
+        } else if (s->status == SP_OK) {
             /* Its row was refused by make_classes (a label index over the limit). */
             s->status = SP_E_NOLABEL;
             s->detail = sp_strdup(r->why ? r->why : "bad row");

@@ -645,6 +645,30 @@ static void test_csv_archive_manifest(void **state)
     assert_int_equal(s->status, SP_E_BADROW);
     assert_non_null(strstr(s->detail, "listed before, at line 3"));
     sp_catalog_free(&cat);
+
+    /* A member rejected at scan (over max_file_bytes) is still there: its row is good, it
+     * keeps its class and its own reason, and no "no member" row is added. */
+    snprintf(path, sizeof(path), "%s/big.tar", root);
+    assert_int_equal(sp_tar_open(path, &w, &err), SP_OK);
+    static char big[5000];
+    assert_int_equal(sp_tar_add(w, "a.png", big, sizeof(big), &err), SP_OK);
+    assert_int_equal(sp_tar_add(w, "b.png", "b", 1, &err), SP_OK);
+    assert_int_equal(sp_tar_finish(w, &bytes, &err), SP_OK);
+    sp_tar_free(&w);
+    put("big.csv", "path,label\na.png,cat\nb.png,dog\n");
+    snprintf(manifest, sizeof(manifest), "%s/big.csv", root);
+    max_file_bytes = 1000;
+    assert_int_equal(enumerate(path, (const char *const[]){"manifest", manifest, NULL}, &cat,
+                               &err),
+                     SP_OK);
+    max_file_bytes = 1u << 20;
+    assert_int_equal(cat.nsamples, 2);
+    assert_int_equal(cat.nclasses, 2);
+    s = find(&cat, "a.png");
+    assert_int_equal(s->status, SP_E_MAX_FILE_BYTES);
+    assert_string_equal(class_of(&cat, s), "cat");
+    assert_string_equal(class_of(&cat, find(&cat, "b.png")), "dog");
+    sp_catalog_free(&cat);
 }
 
 /* A manifest path is followed only while its real path stays in the manifest's real
