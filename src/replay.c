@@ -28,7 +28,10 @@ static const sp_sink_plan *find_sink(const sp_job *run, const char *name, size_t
     return NULL;
 }
 
-/* The shard's record at `index` is `data`, byte for byte (for npy, its pixel rows). */
+/* The shard stores `data` for the record, byte for byte (for npy, its pixel rows). Found by
+ * key where records have one. An npy record is a position, and positions move up when the
+ * build left out a record before it (a failure with no stand-in): the record planned at
+ * `index` is stored at `index` or before, so those are compared, nearest first. */
 static int same_as_stored(sp_ctx *ctx, const char *shard_path, uint64_t index, const char *key,
                           const uint8_t *data, size_t len, const char *source)
 {
@@ -36,10 +39,20 @@ static int same_as_stored(sp_ctx *ctx, const char *shard_path, uint64_t index, c
     int rc = sp_reader_open(ctx, shard_path, &r);
     if (rc != SP_OK) return rc;
     sp_record_view v;
-    int got = sp_reader_seek(r, index);
-    if (got == SP_OK) got = sp_reader_next(r, &v);
-    bool same = got == 1 && v.image_len == len && memcmp(v.image, data, len) == 0 &&
-                (sp_reader_format(r) == SP_SHARD_NPY || strcmp(v.key, key) == 0);
+    int got;
+    bool same = false;
+    if (sp_reader_format(r) != SP_SHARD_NPY) {
+        got = sp_reader_find(r, key, &v);
+        same = got == 1 && v.image_len == len && memcmp(v.image, data, len) == 0;
+    } else {
+        got = 1;
+        for (uint64_t at = index + 1; at-- > 0 && got >= 0 && !same;) {
+            got = sp_reader_seek(r, at);
+            if (got == SP_OK) got = sp_reader_next(r, &v);
+            same = got == 1 && v.image_len == len && memcmp(v.image, data, len) == 0;
+            if (got == 0) got = 1; /* past the end: the shard lost records; look nearer */
+        }
+    }
     sp_reader_free(&r);
     if (got < 0) return got;
     if (!same)
