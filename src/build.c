@@ -574,8 +574,10 @@ static int clear_stale(sp_job *run)
     }
     free(stale);
     /* The bookkeeping folders: stamps a killed run was writing, and (whole builds only)
-     * the catalog cache's and partial manifests' temporaries. */
-    const char *sub[] = {".shardpack/stamps", ".shardpack", ".shardpack/parts"};
+     * the catalog cache's, partial manifests' and plan --depfile's slice files'
+     * temporaries. */
+    const char *sub[] = {".shardpack/stamps", ".shardpack", ".shardpack/parts",
+                         ".shardpack/slices"};
     for (size_t i = 0; i < SP_ARRAY_LEN(sub); i++) {
         if (i > 0 && !sp_resume_whole(run)) break;
         char *dir = sp_path_join(run->outdir, sub[i]);

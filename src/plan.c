@@ -298,7 +298,6 @@ static int assign_shards(sp_job *run, sp_sink_plan *sp)
     return name_shards(run, sp);
 }
 
-/* The sink's shape check (npy needs one fixed size) over the chains its records took. */
 /* background = keep makes every image RGBA; a sink that stores JPEG (no alpha) would
  * have to composite after all, so the combination is refused before anything is built,
  * naming the sink, rather than left to fail on every record. */
@@ -324,6 +323,7 @@ static int check_alpha(sp_job *run, const sp_sink_plan *sp)
     return SP_OK;
 }
 
+/* The sink's shape check (npy needs one fixed size) over the chains its records took. */
 static int check_sink(sp_job *run, sp_sink_plan *sp)
 {
     const sp_stage *st = &run->pipe->stages[sp->stage];

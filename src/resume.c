@@ -504,8 +504,7 @@ int sp_resume_slice_hex(sp_job *run, size_t sink, size_t shard, char hex[33])
 {
     int rc = resume_init(run);
     if (rc != SP_OK) return rc;
-    sp_hash128 h = run->resume->slice[global_index(run, sink, shard)];
-    snprintf(hex, 33, "%016llx%016llx", (unsigned long long)h.hi, (unsigned long long)h.lo);
+    sp_hash_hex(run->resume->slice[global_index(run, sink, shard)], hex);
     return SP_OK;
 }
 

@@ -226,8 +226,30 @@ def test_killat():
             left = temporaries(out)
             if left:
                 sys.exit("FAIL: %s: a rerun left temporary files: %s" % (what, left))
-    print("killat: %d builds killed, one at each rename and fsync; each rerun gave %d files "
-          "byte-identical to an uninterrupted build and no temporary file" % (kills, n))
+    # plan --depfile (deps.mk and the slice files, in the output as examples/make has them)
+    # killed at each rename: the next whole build leaves no temporary behind.
+    deps = os.path.join(out, "deps.mk")
+    subprocess.run(["strace", "-f", "-e", "trace=rename", "-o", trace, SP, "plan", cfg, "-q",
+                    "-o", out, "--depfile", deps], check=True)
+    renames = syscalls(trace, "rename")
+    for when in range(1, renames + 1):
+        shutil.rmtree(os.path.join(out, ".shardpack", "slices"), ignore_errors=True)
+        os.unlink(deps)
+        subprocess.run(["strace", "-f", "-o", os.devnull, "-e", "trace=rename",
+                        "-e", "inject=rename:signal=SIGKILL:when=%d" % when,
+                        SP, "plan", cfg, "-q", "-o", out, "--depfile", deps], capture_output=True)
+        if not temporaries(out):
+            sys.exit("FAIL: plan --depfile killed at rename #%d left no temporary: the kill "
+                     "missed" % when)
+        run("build", cfg, "-q", "-j", "1", "-o", out)
+        left = temporaries(out)
+        if left:
+            sys.exit("FAIL: plan --depfile killed at rename #%d: a build left %s" % (when, left))
+        kills += 1
+        run("plan", cfg, "-q", "-o", out, "--depfile", deps)
+    print("killat: %d processes killed, one at each rename and fsync of a build and at each "
+          "rename of plan --depfile; each rerun gave %d files byte-identical to an "
+          "uninterrupted build and no temporary file" % (kills, n))
 
 
 def test_parts():
