@@ -297,20 +297,34 @@ static int resample(const sp_image *src, const double *box, uint32_t dst_w, uint
     /* When both axes change and the height shrinks, the vertical pass goes first: it adds
      * whole rows (contiguous, vectorised) and leaves the horizontal pass, whose taps walk
      * one pixel at a time, only dst_h rows instead of src->height. */
+    /* The passes read only the pixels the box touches (coeffs_make): a view of them, and
+     * the box in its coordinates. Shifting by whole pixels is exact in doubles, so the
+     * coefficients are the same; only the view is checked for alpha and premultiplied, so
+     * a small crop of a large RGBA image costs the crop. */
+    const uint32_t ch = src->channels;
+    const uint32_t x0 = (uint32_t)floor(box[0]), y0 = (uint32_t)floor(box[1]);
+    const uint32_t x1 = box[2] < src->width ? (uint32_t)ceil(box[2]) : src->width;
+    const uint32_t y1 = box[3] < src->height ? (uint32_t)ceil(box[3]) : src->height;
+    sp_image view = {.width = x1 - x0, .height = y1 - y0, .channels = ch, .stride = src->stride,
+                     .data = src->data + (size_t)y0 * src->stride + (size_t)x0 * ch};
     /* Same size on both axes is a copy (as Pillow, which returns before converting). */
-    const bool premul = (do_h || do_v) && !sp_image_opaque(src);
+    const bool premul = (do_h || do_v) && x1 > x0 && y1 > y0 && !sp_image_opaque(&view);
     /* Premultiplied, the passes go in Pillow's order, columns first: the image between
      * them is rounded to 8 bits, and where alpha is small, taking the colour back to
      * straight alpha (× 255 / a) turns a level of rounding into many. */
     bool v_first = do_h && do_v && dst_h < box[3] - box[1] && !premul;
     sp_image pm;
+    double shifted[4];
     if (premul) {
-        uint64_t bytes = (uint64_t)src->width * src->channels * src->height;
+        uint64_t bytes = (uint64_t)view.width * ch * view.height;
         if (bytes > ((uint64_t)1 << 40) || bytes > SIZE_MAX) return SP_E_LIMIT;
         uint8_t *buf = sp_scratch_get(sc, SP_SCRATCH_PREMUL, (size_t)bytes);
         if (!buf) return SP_E_NOMEM;
-        pm = sp_image_premultiply(src, buf);
+        pm = sp_image_premultiply(&view, buf);
         src = &pm;
+        shifted[0] = box[0] - x0, shifted[1] = box[1] - y0;
+        shifted[2] = box[2] - x0, shifted[3] = box[3] - y0;
+        box = shifted;
     }
     int rc = sp_image_alloc(&out, dst_w, dst_h, src->channels);
     if (rc != SP_OK) return rc;

@@ -545,32 +545,36 @@ static void test_box_matches_window(void **state)
     (void)state;
     unsigned seed = test_seed("test_box_matches_window");
     sp_image src = {0};
-    assert_int_equal(sp_image_alloc(&src, 211, 157, 3), SP_OK);
-    for (size_t k = 0; k < src.stride * src.height; k++) src.data[k] = (uint8_t)rand_r(&seed);
-    for (int f = SP_FILTER_NEAREST; f <= SP_FILTER_AREA; f++)
-        for (int t = 0; t < 6; t++) {
-            uint32_t bw = 1 + (uint32_t)rand_r(&seed) % 211, bh = 1 + (uint32_t)rand_r(&seed) % 157;
-            uint32_t bx = (uint32_t)rand_r(&seed) % (211 - bw + 1);
-            uint32_t by = (uint32_t)rand_r(&seed) % (157 - bh + 1);
-            if (t == 0) bx = by = 0, bw = 211, bh = 157;
-            uint32_t w = 1 + (uint32_t)rand_r(&seed) % 120, h = 1 + (uint32_t)rand_r(&seed) % 90;
-            sp_image win = src, a = {0}, b = {0};
-            win.data = src.data + (size_t)by * src.stride + (size_t)bx * 3;
-            win.width = bw;
-            win.height = bh;
-            const double box[4] = {bx, by, bx + bw, by + bh};
-            sp_error err;
-            sp_error_clear(&err);
-            assert_int_equal(sp_resample(&win, w, h, (sp_filter)f, &a, &err), SP_OK);
-            assert_int_equal(sp_resample_box(&src, box, w, h, (sp_filter)f, &b, NULL, &err),
-                             SP_OK);
-            for (uint32_t y = 0; y < h; y++)
-                if (memcmp(a.data + y * a.stride, b.data + y * b.stride, (size_t)w * 3))
-                    fail_msg("filter %d box %u,%u %ux%u -> %ux%u: row %u differs", f, bx, by,
-                             bw, bh, w, h, y);
-            sp_image_release(&a);
-            sp_image_release(&b);
-        }
+    /* RGB, and RGBA with random alpha: premultiplied, only the box's pixels are. */
+    for (uint32_t ch = 3; ch <= 4; ch++) {
+        assert_int_equal(sp_image_alloc(&src, 211, 157, ch), SP_OK);
+        for (size_t k = 0; k < src.stride * src.height; k++) src.data[k] = (uint8_t)rand_r(&seed);
+        for (int f = SP_FILTER_NEAREST; f <= SP_FILTER_AREA; f++)
+            for (int t = 0; t < 6; t++) {
+                uint32_t bw = 1 + (uint32_t)rand_r(&seed) % 211;
+                uint32_t bh = 1 + (uint32_t)rand_r(&seed) % 157;
+                uint32_t bx = (uint32_t)rand_r(&seed) % (211 - bw + 1);
+                uint32_t by = (uint32_t)rand_r(&seed) % (157 - bh + 1);
+                if (t == 0) bx = by = 0, bw = 211, bh = 157;
+                uint32_t w = 1 + (uint32_t)rand_r(&seed) % 120, h = 1 + (uint32_t)rand_r(&seed) % 90;
+                sp_image win = src, a = {0}, b = {0};
+                win.data = src.data + (size_t)by * src.stride + (size_t)bx * ch;
+                win.width = bw;
+                win.height = bh;
+                const double box[4] = {bx, by, bx + bw, by + bh};
+                sp_error err;
+                sp_error_clear(&err);
+                assert_int_equal(sp_resample(&win, w, h, (sp_filter)f, &a, &err), SP_OK);
+                assert_int_equal(sp_resample_box(&src, box, w, h, (sp_filter)f, &b, NULL, &err),
+                                 SP_OK);
+                for (uint32_t y = 0; y < h; y++)
+                    if (memcmp(a.data + y * a.stride, b.data + y * b.stride, (size_t)w * ch))
+                        fail_msg("%u channels, filter %d box %u,%u %ux%u -> %ux%u: row %u "
+                                 "differs", ch, f, bx, by, bw, bh, w, h, y);
+                sp_image_release(&a);
+                sp_image_release(&b);
+            }
+    }
     const double bad[4] = {-1, 0, 10, 10};
     sp_image out = {0};
     sp_error err;
