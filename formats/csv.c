@@ -496,13 +496,6 @@ typedef struct resolver {
     int dir_errno;
 } resolver;
 
-static bool inside_root(const char *real, const char *real_root)
-{
-    size_t n = strlen(real_root);
-    return strncmp(real, real_root, n) == 0 &&
-           (real[n] == '\0' || real[n] == '/' || (n == 1 && real_root[0] == '/'));
-}
-
 /* Whether a good row's file can be a sample: st gets its stat, or the row is marked
  * (io_error: missing, unreadable or not a regular file; unsafe_member: its real path —
  * through a symlink in any component — leaves the manifest folder's real path). The file
@@ -535,7 +528,7 @@ static int check_file(resolver *z, row *r, struct stat *st)
         snprintf(why, sizeof(why), "%s line %d: %s: %s", z->name, r->line, r->path,
                  strerror(z->dir_errno));
         status = SP_E_IO;
-    } else if (!inside_root(z->real, z->real_root)) {
+    } else if (!sp_input_real_inside(z->real, z->real_root)) {
         snprintf(why, sizeof(why), "%s line %d: %s leads through a symlink to %.400s, outside "
                  "the manifest's folder: not followed", z->name, r->line, r->path, file);
         status = SP_E_UNSAFE;
@@ -553,7 +546,7 @@ static int check_file(resolver *z, row *r, struct stat *st)
             snprintf(why, sizeof(why), "%s line %d: %s: %s", z->name, r->line, r->path,
                      strerror(errno));
             status = SP_E_IO;
-        } else if (!inside_root(real, z->real_root)) {
+        } else if (!sp_input_real_inside(real, z->real_root)) {
             snprintf(why, sizeof(why), "%s line %d: %s leads through a symlink to %.400s, "
                      "outside the manifest's folder: not followed", z->name, r->line, r->path,
                      real);

@@ -107,10 +107,7 @@ static int entry_stat(const char *real_root, const char *full, struct stat *st, 
         snprintf(why, whylen, "%s", strerror(errno));
         return ENTRY_GONE;
     }
-    size_t n = real_root ? strlen(real_root) : 0;
-    bool inside = real_root && strncmp(real, real_root, n) == 0 &&
-                  (real[n] == '\0' || real[n] == '/' || (n == 1 && real_root[0] == '/'));
-    if (!inside) {
+    if (!real_root || !sp_input_real_inside(real, real_root)) {
         snprintf(why, whylen, "symlink to %.400s, outside the source folder: not followed", real);
         free(real);
         return ENTRY_OUTSIDE;

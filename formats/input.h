@@ -91,4 +91,8 @@ void sp_archive_filters(struct archive *a);
  * component. */
 bool sp_input_path_safe(const char *path);
 
+/* Whether a real path (realpath's) is real_root or under it: the containment test every
+ * source that follows symlinks (folder, CSV) applies, so they cannot drift apart. */
+bool sp_input_real_inside(const char *real, const char *real_root);
+
 #endif

@@ -193,6 +193,13 @@ sp_sample *sp_input_add(sp_catalog *cat, size_t *cap, const char *path, int32_t 
     return s;
 }
 
+bool sp_input_real_inside(const char *real, const char *real_root)
+{
+    size_t n = strlen(real_root);
+    return strncmp(real, real_root, n) == 0 &&
+           (real[n] == '\0' || real[n] == '/' || (n == 1 && real_root[0] == '/'));
+}
+
 bool sp_input_path_safe(const char *path)
 {
     if (!path[0] || path[0] == '/') return false;
