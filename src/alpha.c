@@ -7,7 +7,6 @@
 
 #include <string.h>
 
-
 bool sp_image_opaque(const sp_image *img)
 {
     const uint32_t ch = img->channels, ai = sp_alpha_index(ch);
