@@ -348,7 +348,7 @@ static int read_body(arc_walk *w, struct archive *a, struct archive_entry *e,
                 cap = (size_t)ncap;
             }
             inplace = false;
-            memcpy(b->owned + b->len, p, bn);
+            if (bn) memcpy(b->owned + b->len, p, bn); /* libarchive may hand an empty block as NULL */
             b->data = b->owned;
         } else if (b->len == 0) {
             b->data = p;
