@@ -348,7 +348,8 @@ static int read_body(arc_walk *w, struct archive *a, struct archive_entry *e,
                 cap = (size_t)ncap;
             }
             inplace = false;
-            if (bn) memcpy(b->owned + b->len, p, bn); /* libarchive may hand an empty block as NULL */
+            /* An empty block may come as NULL, which memcpy must not be given. */
+            if (bn) memcpy(b->owned + b->len, p, bn);
             b->data = b->owned;
         } else if (b->len == 0) {
             b->data = p;
