@@ -203,10 +203,12 @@ def test_killat():
         print("killat: strace cannot trace here (ptrace refused); skipped")
         sys.exit(77)
     data, cfg, ref, _ = setup(64, 16)
+    # LeakSanitizer cannot run under ptrace: a sanitizer build checks leaks elsewhere.
+    traced = dict(os.environ, ASAN_OPTIONS=os.environ.get("ASAN_OPTIONS", "") + ":detect_leaks=0")
     trace = os.path.join(WORK, "trace")
     probe = os.path.join(WORK, "probe")
     subprocess.run(["strace", "-f", "-e", "trace=rename,fsync", "-o", trace, SP, "build", cfg,
-                    "-q", "-j", "1", "-o", probe], check=True)
+                    "-q", "-j", "1", "-o", probe], check=True, env=traced)
     out = os.path.join(WORK, "out")
     kills = 0
     for call in ("rename", "fsync"):
@@ -215,7 +217,7 @@ def test_killat():
             p = subprocess.run(["strace", "-f", "-o", os.devnull, "-e", "trace=" + call,
                                 "-e", "inject=%s:signal=SIGKILL:when=%d" % (call, when),
                                 SP, "build", cfg, "-q", "-j", "1", "-o", out],
-                               capture_output=True, text=True)
+                               capture_output=True, text=True, env=traced)
             if "Killed" not in p.stderr and p.returncode == 0:
                 sys.exit("FAIL: %s #%d: the build was not killed" % (call, when))
             kills += 1
@@ -230,14 +232,15 @@ def test_killat():
     # killed at each rename: the next whole build leaves no temporary behind.
     deps = os.path.join(out, "deps.mk")
     subprocess.run(["strace", "-f", "-e", "trace=rename", "-o", trace, SP, "plan", cfg, "-q",
-                    "-o", out, "--depfile", deps], check=True)
+                    "-o", out, "--depfile", deps], check=True, env=traced)
     renames = syscalls(trace, "rename")
     for when in range(1, renames + 1):
         shutil.rmtree(os.path.join(out, ".shardpack", "slices"), ignore_errors=True)
         os.unlink(deps)
         subprocess.run(["strace", "-f", "-o", os.devnull, "-e", "trace=rename",
                         "-e", "inject=rename:signal=SIGKILL:when=%d" % when,
-                        SP, "plan", cfg, "-q", "-o", out, "--depfile", deps], capture_output=True)
+                        SP, "plan", cfg, "-q", "-o", out, "--depfile", deps], capture_output=True,
+                       env=traced)
         if not temporaries(out):
             sys.exit("FAIL: plan --depfile killed at rename #%d left no temporary: the kill "
                      "missed" % when)
