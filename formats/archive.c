@@ -285,7 +285,11 @@ static int read_body(arc_walk *w, struct archive *a, struct archive_entry *e,
             b->owned = NULL;
             return READ_REJECTED;
         }
-        if (b->len == 0 && bn) {
+        /* libarchive ends a stored zip member with an empty block (NULL, length 0): it
+         * adds nothing, and must not turn the member into unpacked bytes (copied to the
+         * heap and counted against max_unpacked_bytes) when it was read in place. */
+        if (bn == 0) continue;
+        if (b->len == 0) {
             b->is_archive = archive_magic(p, bn) || compression_magic(p, bn);
             if (!b->is_archive && declared > lim->max_file_bytes) {
                 *rc = reject(w, path, SP_E_MAX_FILE_BYTES, "member of %llu bytes is over "
@@ -348,8 +352,7 @@ static int read_body(arc_walk *w, struct archive *a, struct archive_entry *e,
                 cap = (size_t)ncap;
             }
             inplace = false;
-            /* An empty block may come as NULL, which memcpy must not be given. */
-            if (bn) memcpy(b->owned + b->len, p, bn);
+            memcpy(b->owned + b->len, p, bn);
             b->data = b->owned;
         } else if (b->len == 0) {
             b->data = p;

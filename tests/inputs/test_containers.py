@@ -216,6 +216,16 @@ def main():
         m = json.load(open(os.path.join(out, "manifest.json")))
         check(sorted(m["classes"]) == sorted(CLASSES), f"{name}: classes {m['classes']}")
         check(m["records"] == len(files), f"{name}: {m['records']} records")
+    # A zip of stored members (Python's default) is read in place, never unpacked: a
+    # max_unpacked_bytes below what its members add up to takes nothing from it.
+    out = os.path.join(work, "out-splitzip-inplace")
+    p = subprocess.run([sp, "build", os.path.join(work, "splitzip.ini"), "-o", out, "-v",
+                        "--set", "run.max_unpacked_bytes=1024"], capture_output=True, text=True,
+                       timeout=60)
+    m = json.load(open(os.path.join(out, "manifest.json"))) if p.returncode == 0 else {}
+    check(p.returncode == 0 and m["records"] == len(files) and not m["skipped"] and
+          "unpacked into memory" not in p.stderr,
+          f"stored zip: not read in place (exit {p.returncode}): {m.get('skipped')} {p.stderr[-400:]}")
 
     # A flat archive (ImageNet's val tar) labelled by a manifest of member paths; one row
     # names a member the archive lacks, one member is not listed.
