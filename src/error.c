@@ -28,6 +28,7 @@ static const struct {
     {SP_E_TOO_SMALL, "too_small", SP_SEV_SAMPLE},
     {SP_E_TOO_LARGE, "too_large", SP_SEV_SAMPLE},
     {SP_E_ASPECT, "bad_aspect", SP_SEV_SAMPLE},
+    {SP_E_UNDERSAMPLED, "undersampled", SP_SEV_SAMPLE},
     {SP_E_UNSAFE, "unsafe_member", SP_SEV_SAMPLE},
     {SP_E_BADROW, "bad_row", SP_SEV_SAMPLE},
     /* Each [run] limit's reason is its option's name (test_options checks they match). */
@@ -56,7 +57,7 @@ bool sp_is_limit(int code)
 static const int reasons[] = {SP_E_FORMAT,    SP_E_CORRUPT,   SP_E_LIMIT,     SP_RUN_LIMIT_CODES,
                               SP_E_CHANGED,   SP_E_NOLABEL,   SP_E_IO,        SP_E_UNSAFE,
                               SP_E_BADROW,    SP_E_DUPLICATE, SP_E_NEAR_DUPLICATE,
-                              SP_E_TOO_SMALL, SP_E_TOO_LARGE, SP_E_ASPECT};
+                              SP_E_TOO_SMALL, SP_E_TOO_LARGE, SP_E_ASPECT, SP_E_UNDERSAMPLED};
 
 const int *sp_reason_codes(size_t *n)
 {

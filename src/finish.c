@@ -109,6 +109,39 @@ static int cmp_skip(const void *a, const void *b)
     return strcmp(x->phase, y->phase);
 }
 
+/* A balance stage reports the samples it cuts, but the graph may write them anyway through
+ * another branch (the same source into an unbalanced sink): only those no sink writes
+ * were dropped. */
+static int forget_written_cuts(sp_job *run)
+{
+    bool any = false;
+    for (size_t i = 0; i < run->nskips && !any; i++)
+        any = run->skips[i].code == SP_E_UNDERSAMPLED;
+    if (!any) return SP_OK;
+    bool **written = calloc(run->ncatalogs ? run->ncatalogs : 1, sizeof(bool *));
+    bool ok = written != NULL;
+    for (size_t c = 0; ok && c < run->ncatalogs; c++)
+        ok = (written[c] = calloc(run->catalogs[c].nsamples + 1, sizeof(bool))) != NULL;
+    for (size_t s = 0; ok && s < run->nsinks; s++)
+        for (size_t i = 0; i < run->sinks[s].recs.n; i++) {
+            const sp_record *r = &run->sinks[s].recs.v[i];
+            written[r->source][r->sample] = true;
+        }
+    size_t u = 0;
+    for (size_t i = 0; ok && i < run->nskips; i++) {
+        const sp_skip *k = &run->skips[i];
+        if (k->code == SP_E_UNDERSAMPLED && written[k->source][k->sample]) {
+            free(k->detail);
+            continue;
+        }
+        run->skips[u++] = *k;
+    }
+    if (ok) run->nskips = u;
+    for (size_t c = 0; written && c < run->ncatalogs; c++) free(written[c]);
+    free(written);
+    return ok ? SP_OK : sp_fail(&run->ctx->err, SP_E_NOMEM, "out of memory");
+}
+
 /* The same sample can fail in several sinks; report it once per phase. */
 static void sort_skips(sp_job *run)
 {
@@ -224,6 +257,8 @@ static void log_summary(sp_job *run)
 
 int sp_finish(sp_job *run)
 {
+    int cut = forget_written_cuts(run);
+    if (cut != SP_OK) return cut;
     sort_skips(run);
     run->summary.samples_skipped = run->nskips;
     sp_buf b = {0};

@@ -819,9 +819,9 @@ typedef struct sp_cluster_member {
 uint64_t sp_plan_estimate(const sp_job *run, const sp_sink_plan *sp, const sp_record *r);
 
 /* The report (src/report.c): OUTDIR/report.tsv and the summary on stderr. */
-/* A sample a clean stage dropped: reported like a skip, but never an error, so
- * on_error = fail does not stop the run on it. */
-int sp_report_drop(sp_job *run, uint32_t source, uint32_t sample, int code,
+/* A sample a record stage dropped on purpose (phase "clean", "balance"): reported like a
+ * skip, but never an error, so on_error = fail does not stop the run on it. */
+int sp_report_drop(sp_job *run, const char *phase, uint32_t source, uint32_t sample, int code,
                    const char *detail);
 int sp_report_cluster(sp_job *run, uint32_t cluster, uint32_t source, uint32_t sample,
                       bool kept);

@@ -10,7 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-int sp_report_drop(sp_job *run, uint32_t source, uint32_t sample, int code, const char *detail)
+int sp_report_drop(sp_job *run, const char *phase, uint32_t source, uint32_t sample, int code,
+                   const char *detail)
 {
     if (run->nskips == run->capskips) {
         size_t cap = run->capskips ? run->capskips * 2 : 64;
@@ -22,12 +23,12 @@ int sp_report_drop(sp_job *run, uint32_t source, uint32_t sample, int code, cons
     sp_skip *k = &run->skips[run->nskips];
     k->source = source;
     k->sample = sample;
-    k->phase = "clean";
+    k->phase = phase;
     k->code = code;
     if (!(k->detail = sp_strdup(detail)))
         return sp_fail(&run->ctx->err, SP_E_NOMEM, "out of memory");
     run->nskips++;
-    sp_log(run->ctx, SP_LOG_DEBUG, "clean: %s/%s: %s: %s", run->catalogs[source].source,
+    sp_log(run->ctx, SP_LOG_DEBUG, "%s: %s/%s: %s: %s", phase, run->catalogs[source].source,
            run->catalogs[source].samples[sample].path, sp_strerror(code), detail);
     return SP_OK;
 }

@@ -157,7 +157,7 @@ static int balance_plan(const sp_stage_env *env, const void *opts, sp_recvec *re
                         sp_error *err)
 {
     const balance_opts *o = opts;
-    const sp_job *run = env->run;
+    sp_job *run = env->run;
     size_t n = recs->n;
     if (n == 0) return SP_OK;
     uint64_t seed = o->seed >= 0 ? (uint64_t)o->seed : env->seed;
@@ -273,6 +273,16 @@ static int balance_plan(const sp_stage_env *env, const void *opts, sp_recvec *re
             order_for_cut(cu, cn);
             for (size_t i = 0; i < cn; i++) u[cu[i].index].uses = (uint32_t)(base + (i < extra));
             free(cu);
+            /* Each sample cut is reported (finish keeps only those no sink writes). */
+            char detail[300];
+            snprintf(detail, sizeof(detail), "[%s] cut class '%s' from %llu to %llu samples",
+                     env->stage->name, names[c], (unsigned long long)cn, (unsigned long long)want);
+            for (size_t i = 0; rc == SP_OK && i < cn; i++) {
+                const sp_record *r = &recs->v[u[ci[i]].index];
+                if (u[ci[i]].uses == 0)
+                    rc = sp_report_drop(run, "balance", r->source, r->sample, SP_E_UNDERSAMPLED,
+                                        detail);
+            }
         } else {
             for (size_t i = 0; i < cn; i++) u[ci[i]].uses = (uint32_t)(base + (i < extra));
         }

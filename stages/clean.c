@@ -367,7 +367,7 @@ static int clean_plan(const sp_stage_env *env, const void *opts, sp_recvec *recs
                      u[i].cluster, (long long)o->max_distance);
         else
             size_problem(o, s, &u[i].code, detail, sizeof(detail));
-        rc = sp_report_drop(run, u[i].source, u[i].sample, u[i].code, detail);
+        rc = sp_report_drop(run, "clean", u[i].source, u[i].sample, u[i].code, detail);
     }
     if (rc != SP_OK && !err->msg[0]) sp_fail(err, rc, "out of memory");
     /* Records keep their order; those of dropped samples go. */

@@ -53,6 +53,7 @@ typedef enum sp_status {
     SP_E_TOO_SMALL = -22,      /* under the clean stage's min_width / min_height */
     SP_E_TOO_LARGE = -23,      /* over its max_width / max_height */
     SP_E_ASPECT = -24,         /* over its max_aspect */
+    SP_E_UNDERSAMPLED = -25,   /* cut by a balance stage's undersampling, written by no sink */
     SP_E_UNSAFE = -12,   /* an archive member or manifest path that escapes its root, or a
                           * link or device in an archive (never followed) */
     SP_E_BADROW = -13,   /* a manifest row that cannot be read (missing field, bad quote,

@@ -373,5 +373,44 @@ expect 2 "a plan-time config error" "$SP" plan --dry-run pipeline.ini \
 has "$W/err" "pipeline.ini:" "a plan-time config error names the config"
 has "$W/err" "[balance]: classes: class 'dogs' is not in the data" "and the stage and the reason"
 
+# --- undersampling: every sample cut is reported, unless another sink writes it --------
+expect 0 "undersampled build" "$SP" build pipeline.ini -o "$W/under" --set balance.mode=under \
+  --set balance.target=min
+$PY - "$W/under" <<'PY' && ok || bad "undersampled samples in the manifest and report.tsv"
+import json, sys
+out = sys.argv[1]
+m = json.load(open(out + "/manifest.json"))
+cut = sorted(s["path"] for s in m["skipped"] if s["reason"] == "undersampled")
+train = next(s for s in m["splits"] if s["split"] == "train")
+rows = [l.split("\t") for l in open(out + "/report.tsv")][1:]
+tsv = sorted(r[2] for r in rows if r[0] == "balance" and r[4] == "undersampled")
+assert cut and len(cut) == train["dropped"] == len(tsv) and cut == tsv, (len(cut), train, len(tsv))
+assert all(s["phase"] == "balance" for s in m["skipped"] if s["reason"] == "undersampled")
+PY
+has "$W/err" "undersampled" "the summary counts undersampled samples"
+# The same source also into a plain sink: what balance cuts is written there, not dropped.
+cat >"$W/fanout-under.ini" <<INI
+[source]
+path = examples/data
+
+[balance]
+mode = under
+target = min
+
+[cut]
+type = tar
+input = balance
+
+[all]
+type = tar
+input = source
+INI
+expect 0 "undersampled with a second sink" "$SP" build "$W/fanout-under.ini" -o "$W/under2"
+$PY -c "
+import json, sys
+m = json.load(open('$W/under2/manifest.json'))
+sys.exit(any(s['reason'] == 'undersampled' for s in m['skipped']))" && ok ||
+  bad "a sample another sink writes is not reported as undersampled"
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
