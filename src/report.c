@@ -1,9 +1,9 @@
 /*
  * The report: every sample a run dropped or could not use, with the phase that decided
- * (scan, clean, build), the reason code (sp_strerror's names: corrupt, duplicate,
+ * (scan, clean, balance, build), the reason code (sp_strerror's names: corrupt, duplicate,
  * near_duplicate, too_small, ...) and a detail; the near-duplicate clusters the clean
- * stages found; and the written samples the decoder altered (src/altered.c). It goes to OUTDIR/report.tsv (one row per sample, for grep and
- * spreadsheets), to manifest.json ("skipped" and "clusters"), and as a summary to stderr.
+ * stages found; and the written samples the decoder altered (src/altered.c). It goes to
+ * OUTDIR/report.tsv (one row per sample, for grep and spreadsheets), to manifest.json ("skipped" and "clusters"), and as a summary to stderr.
  */
 #include "internal.h"
 

@@ -62,33 +62,18 @@ const sp_option sp_run_options[] = {
 int sp_run_add_skip(sp_job *run, uint32_t source, uint32_t sample, const char *phase, int code,
                     const char *detail)
 {
-    if (run->nskips == run->capskips) {
-        size_t cap = run->capskips ? run->capskips * 2 : 64;
-        sp_skip *v = realloc(run->skips, cap * sizeof(*v));
-        if (!v) return sp_fail(&run->ctx->err, SP_E_NOMEM, "out of memory");
-        run->skips = v;
-        run->capskips = cap;
-    }
+    /* Noted as a record stage's drop is; then, unlike a drop, it can stop the run. */
+    int rc = sp_report_drop(run, phase, source, sample, code, detail);
+    if (rc != SP_OK || run->pipe->run.on_error != SP_ON_ERROR_FAIL) return rc;
     const sp_catalog *cat = &run->catalogs[source];
-    sp_skip *k = &run->skips[run->nskips++];
-    k->source = source;
-    k->sample = sample;
-    k->phase = phase;
-    k->code = code;
-    k->detail = sp_strdup(detail);
     const char *path = cat->samples[sample].path;
-    sp_log(run->ctx, SP_LOG_DEBUG, "%s: %s/%s: %s: %s", phase, cat->source, path,
-           sp_strerror(code), detail);
-    if (run->pipe->run.on_error == SP_ON_ERROR_FAIL) {
-        sp_error e;
-        sp_error_clear(&e);
-        char *full = sp_path_join(cat->root, path);
-        sp_error_set_path(&e, full ? full : path);
-        free(full);
-        sp_fail(&e, code, "%s: %s (on_error = fail)", sp_strerror(code), detail);
-        return sp_ctx_error(run->ctx, &e);
-    }
-    return SP_OK;
+    sp_error e;
+    sp_error_clear(&e);
+    char *full = sp_path_join(cat->root, path);
+    sp_error_set_path(&e, full ? full : path);
+    free(full);
+    sp_fail(&e, code, "%s: %s (on_error = fail)", sp_strerror(code), detail);
+    return sp_ctx_error(run->ctx, &e);
 }
 
 void sp_job_free(sp_job *run)
