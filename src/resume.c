@@ -31,7 +31,8 @@
 #define XXH_STATIC_LINKING_ONLY
 #include <xxhash.h>
 
-#define STAMP_VERSION 3 /* 2: stand-ins ("substs"); 3: a code per [run] limit */
+#define STAMP_VERSION 4 /* 2: stand-ins ("substs"); 3: a code per [run] limit; 4: sidecar
+                          * mtimes (npy labels are data: an edit of the same size counts) */
 
 struct sp_resume {
     size_t nshards;     /* over every sink */
@@ -432,10 +433,10 @@ static cJSON *load_stamp(sp_job *run, size_t s, const sp_shard *sh, sp_hash128 s
              sh->count + (uint64_t)cJSON_GetArraySize(substs);
     cJSON_ArrayForEach(it, (ok ? side : NULL))
     {
-        const char *n = json_s(it, "path"), *sx = json_s(it, "xxh3");
-        ok = ok && n && !strchr(n, '/') && sx && sp_hash_parse(sx, &h) == SP_OK &&
+        const char *n = json_s(it, "path"), *sx = json_s(it, "xxh3"), *smt = json_s(it, "mtime");
+        ok = ok && n && !strchr(n, '/') && sx && sp_hash_parse(sx, &h) == SP_OK && smt &&
              json_u64(cJSON_GetObjectItemCaseSensitive(it, "bytes"), &b2) &&
-             file_matches(run, n, b2, NULL);
+             file_matches(run, n, b2, smt);
     }
     ok = ok && skips_fit(run, s, sh, skips);
     cJSON_ArrayForEach(it, (ok ? substs : NULL)) ok = ok && subst_current(run, s, it);
@@ -741,10 +742,21 @@ int sp_resume_stamp(sp_job *run, size_t sink, size_t shard, size_t skips_from,
                   (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
     for (size_t k = 0; k < sh->nsidecars; k++) {
         sp_hash_hex(sh->sidecar_hash[k], hex);
+        char *side = sp_path_join(run->outdir, sh->sidecars[k]);
+        struct stat ss;
+        if (!side || stat(side, &ss) != 0) {
+            sp_error_set_path(&err, side ? side : sh->sidecars[k]);
+            free(side);
+            sp_buf_free(&b);
+            return sp_ctx_error(run->ctx,
+                                (sp_fail(&err, SP_E_IO, "cannot stat the new sidecar"), &err));
+        }
+        free(side);
         sp_buf_puts(&b, k ? ", {\"path\": " : "{\"path\": ");
         sp_json_str(&b, sh->sidecars[k]);
-        sp_buf_printf(&b, ", \"bytes\": %llu, \"xxh3\": \"%s\"}",
-                      (unsigned long long)sh->sidecar_bytes[k], hex);
+        sp_buf_printf(&b, ", \"bytes\": %llu, \"xxh3\": \"%s\", \"mtime\": \"%lld.%09ld\"}",
+                      (unsigned long long)sh->sidecar_bytes[k], hex, (long long)ss.st_mtim.tv_sec,
+                      ss.st_mtim.tv_nsec);
     }
     sp_buf_puts(&b, "],\n \"skips\": [");
     for (size_t k = skips_from; k < run->nskips; k++) {
