@@ -26,6 +26,8 @@
 #include "internal.h"
 
 #include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -187,6 +189,18 @@ static char *write_slice(sp_job *run, size_t sink, size_t shard)
     int rc = path ? sp_mkdirs(dir, &err) : sp_fail(&err, SP_E_NOMEM, "out of memory");
     if (rc == SP_OK) rc = sp_write_file_if_changed(path, hex, strlen(hex), &err);
     free(dir);
+    /* A shard that is there but not current by its stamp (a sidecar deleted or edited,
+     * the file replaced) has to be remade although its slice did not move: its slice
+     * file is made newer than it. Once rebuilt, the shard is current and newer again. */
+    char *file = rc == SP_OK ? sp_path_join(run->outdir, run->sinks[sink].shards[shard].path)
+                             : NULL;
+    struct stat st;
+    if (file && stat(file, &st) == 0 && !sp_resume_current(run, sink, shard) &&
+        utimensat(AT_FDCWD, path, NULL, 0) != 0) {
+        sp_error_set_path(&err, path);
+        rc = sp_fail(&err, SP_E_IO, "cannot touch: %s", strerror(errno));
+    }
+    free(file);
     if (rc == SP_OK) return path;
     free(path);
     sp_ctx_error(run->ctx, &err);
@@ -195,6 +209,8 @@ static char *write_slice(sp_job *run, size_t sink, size_t shard)
 
 int sp_depfile_write(sp_job *run, const char *path)
 {
+    /* The stamps say which shards on disk are current (write_slice). */
+    if (sp_resume_begin(run) != SP_OK) return run->ctx->err.code;
     sp_buf b = {0};
     strvec *packed = calloc(run->ncatalogs ? run->ncatalogs : 1, sizeof(strvec));
     strvec all = {0}, shards = {0};

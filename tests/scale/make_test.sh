@@ -150,3 +150,19 @@ $MC -j2 >"$C/make2.log" 2>&1 || { cat "$C/make2.log"; exit 1; }
 grep -q -- "--shard" "$C/make2.log" || { echo "FAIL: a relabelled CSV row remade nothing"; cat "$C/make2.log"; exit 1; }
 same_as_plain "$C/csv.ini" "$C/labels.csv" "$C/out" "a relabelled CSV row"
 echo "a relabelled CSV row: $(grep -c -- "--shard" "$C/make2.log") shard(s) remade, output byte-identical to a plain build"
+
+# A sidecar deleted (an npy shard's labels): the shard is not current by its stamp, so
+# plan --depfile makes its slice file newer and make remakes it; then nothing to do.
+N="$W/npy"
+mkdir -p "$N"
+printf '[source]\npath = %s/data\n\n[resize]\nsize = 32\n\n[crop]\nwidth = 32\nheight = 32\n\n[arr]\ntype = npy\nmax_records = 30\n' "$W" >"$N/npy.ini"
+MN="make -f examples/make/Makefile SHARDPACK=$SP CONFIG=$N/npy.ini OUT=$N/out"
+$MN -j2 >"$N/make1.log" 2>&1 || { cat "$N/make1.log"; exit 1; }
+rm "$N/out/arr-000001.labels.npy"
+$MN -j2 >"$N/make2.log" 2>&1 || { cat "$N/make2.log"; exit 1; }
+grep -q -- "--shard arr-000001.images.npy" "$N/make2.log" ||
+  { echo "FAIL: a deleted labels file remade nothing"; cat "$N/make2.log"; exit 1; }
+"$SP" verify -q "$N/out" || { echo "FAIL: the output does not verify after make"; exit 1; }
+$MN -j2 >"$N/make3.log" 2>&1 || { cat "$N/make3.log"; exit 1; }
+grep -q "Nothing to be done" "$N/make3.log" || { echo "FAIL: make after the repair:"; cat "$N/make3.log"; exit 1; }
+echo "a deleted npy labels file: its shard remade, the output verifies, then nothing to do"
