@@ -791,6 +791,16 @@ static void parse_variants(cfg *c, const cfg_section *s, sp_stage *st)
                       s->entries[i].key);
             continue;
         }
+        /* A group's members are linked once for the section: per class they would be
+         * accepted and ignored. Weights, n and p may vary per class; membership may not. */
+        if (st->desc->link && (size_t)(at - s->entries[i].key) == strlen("stages") &&
+            !strncmp(s->entries[i].key, "stages", 6)) {
+            cfg_error(c, s->entries[i].line,
+                      "[%s] %s: a group's members are the same for every class (give the "
+                      "class its own weights, or p = 0 to a member with p@CLASS)",
+                      s->name, s->entries[i].key);
+            continue;
+        }
         bool seen = false;
         for (size_t v = 0; v < st->nvariants; v++) seen |= !strcmp(st->variants[v].name, at + 1);
         if (seen) continue;

@@ -89,9 +89,21 @@ static int group_link(void *opts, const sp_stage *const *members, size_t n, sp_e
     if (k != n)
         return sp_fail(err, SP_E_CONFIG, "weights = %s has %zu values for %zu members",
                        o->weights, k, n);
-    double sum = 0;
-    for (size_t i = 0; i < n; i++) sum += o->w[i];
-    if (!(sum > 0)) return sp_fail(err, SP_E_CONFIG, "weights = %s add up to 0", o->weights);
+    /* Relative to the largest, so no sum overflows (1e308 twice is infinity, and a draw
+     * against an infinite total always fell through to the last member). */
+    double top = 0;
+    for (size_t i = 0; i < n; i++) top = o->w[i] > top ? o->w[i] : top;
+    if (!(top > 0)) return sp_fail(err, SP_E_CONFIG, "weights = %s add up to 0", o->weights);
+    size_t positive = 0;
+    for (size_t i = 0; i < n; i++) {
+        o->w[i] /= top;
+        positive += o->w[i] > 0;
+    }
+    /* some_of runs n distinct members: members of weight 0 are never drawn. */
+    if (o->n > (int64_t)positive)
+        return sp_fail(err, SP_E_CONFIG, "n = %lld, but %zu of its members have a weight above "
+                                         "0 (weights = %s)",
+                       (long long)o->n, positive, o->weights);
     return SP_OK;
 }
 

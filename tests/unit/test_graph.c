@@ -408,6 +408,15 @@ static void test_groups(void **state)
                "[m4]\ntype = mark\n[m8]\ntype = mark\nsize = 8\np = 0\n",
                "seq8", 8, &n, &marked, &notes, "\"m4\"");
     assert_int_equal(marked, 0); /* m8 has p = 0 */
+    /* Weights too large to add up (1e308 twice) still draw by their proportions: the
+     * member of weight 1 is (all but) never picked. */
+    run_marked("[aug]\ntype = one_of\napply = all\nstages = m4, m4b, m8\n"
+               "weights = 1e308, 1e308, 1\n[m4]\ntype = mark\n[m4b]\ntype = mark\n"
+               "[m8]\ntype = mark\nsize = 8\n",
+               "huge", 8, &n, &marked, &notes, "\"m8\"");
+    assert_int_equal(n, 15);
+    assert_int_equal(marked, 0);
+    assert_false(notes);
 }
 
 /* ---- a custom input format: "TINY" + width + height bytes + gray pixels ------------ */
