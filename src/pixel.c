@@ -102,8 +102,16 @@ int sp_pixel_run_member(sp_pixel_ctx *group, const sp_stage *member, sp_image *i
     pc.cls = group->cls;
     pc.scratch = group->scratch;
     const sp_stage *v = sp_stage_for_class(member, group->cls);
-    /* Inside a group the group decides which records it acts on; a member keeps its p. */
-    if (!sp_pixel_applies(member->desc, v->p, SP_APPLY_ALL, &pc)) return SP_OK;
+    /* Inside a group the group decides which records it acts on; a member keeps its p.
+     * A member run whose p did not fire is noted too, so a record says which member a
+     * one_of picked even when that member then did nothing. */
+    if (!sp_pixel_applies(member->desc, v->p, SP_APPLY_ALL, &pc)) {
+        if (group->notes) {
+            note_name(group, member->name);
+            sp_buf_puts(group->notes, "{\"acted\": 0}");
+        }
+        return SP_OK;
+    }
     int rc = member->desc->process(v->opts, img, &pc, err);
     if (rc == SP_OK && group->notes) {
         note_name(group, member->name);

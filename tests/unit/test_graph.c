@@ -408,6 +408,12 @@ static void test_groups(void **state)
                "[m4]\ntype = mark\n[m8]\ntype = mark\nsize = 8\np = 0\n",
                "seq8", 8, &n, &marked, &notes, "\"m4\"");
     assert_int_equal(marked, 0); /* m8 has p = 0 */
+    /* The member a one_of picks is named even when its own p keeps it from acting. */
+    run_marked("[aug]\ntype = one_of\napply = all\nstages = m4, m8\nweights = 1, 0\n"
+               "[m4]\ntype = mark\np = 0\n[m8]\ntype = mark\nsize = 8\n",
+               "oneof-p0", 4, &n, &marked, &notes, "\"m4\": {\"acted\": 0}");
+    assert_int_equal(marked, 0);
+    assert_true(notes);
     /* Weights too large to add up (1e308 twice) still draw by their proportions: the
      * member of weight 1 is (all but) never picked. */
     run_marked("[aug]\ntype = one_of\napply = all\nstages = m4, m4b, m8\n"
