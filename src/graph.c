@@ -47,6 +47,23 @@ static void changed_options(const sp_stage *st, sp_buf *b)
         if (st->p != 1.0) sp_buf_printf(b, "%sp=%g", b->len ? " " : "", st->p);
         if (st->apply == SP_APPLY_ALL) sp_buf_printf(b, "%sapply=all", b->len ? " " : "");
     }
+    /* Per-class values: what each class's copy of the options changes (OPTION@CLASS). */
+    for (size_t v = 0; v < st->nvariants; v++) {
+        const sp_stage *x = &st->variants[v];
+        for (const sp_option *o = st->desc->options; o->name; o++) {
+            sp_buf now = {0}, base = {0};
+            sp_option_format(o, x->opts, &now);
+            sp_option_format(o, st->opts, &base);
+            if (now.data && (!base.data || strcmp(now.data, base.data) != 0))
+                sp_buf_printf(b, "%s%s@%s=%s", b->len ? " " : "", o->name, x->name, now.data);
+            sp_buf_free(&now);
+            sp_buf_free(&base);
+        }
+        if (x->p != st->p) sp_buf_printf(b, "%sp@%s=%g", b->len ? " " : "", x->name, x->p);
+        if (x->apply != st->apply)
+            sp_buf_printf(b, "%sapply@%s=%s", b->len ? " " : "", x->name,
+                          x->apply == SP_APPLY_ALL ? "all" : "copies");
+    }
     sp_options_free(st->desc->options, defs);
     free(defs);
 }

@@ -412,5 +412,10 @@ m = json.load(open('$W/under2/manifest.json'))
 sys.exit(any(s['reason'] == 'undersampled' for s in m['skipped']))" && ok ||
   bad "a sample another sink writes is not reported as undersampled"
 
+# --- check shows per-class values ---------------------------------------------------
+printf '[source]\npath = examples/data\n[er]\ntype = erase\np = 0.3\np@stars = 1\nscale_max@stars = 0.4\n[shards]\ntype = tar\n' >"$W/perclass.ini"
+expect 0 "check with per-class values" "$SP" check "$W/perclass.ini"
+has "$W/out" "p=0.3 scale_max@stars=0.4 p@stars=1" "check lists per-class values"
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
