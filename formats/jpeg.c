@@ -173,6 +173,19 @@ static unsigned dct_scale(uint32_t w, uint32_t h, uint32_t min_w, uint32_t min_h
     return 8;
 }
 
+/* After the caller's setjmp (libjpeg's errors jump there): the decoder set up, the header
+ * read, and the dimensions held against the limits before anything is allocated. On a
+ * limit the decoder is destroyed and the code returned. */
+static int jdec_start(jdec *d, const uint8_t *data, size_t len, const sp_limits *lim,
+                      sp_error *err)
+{
+    jdec_init(d, data, len, lim);
+    jpeg_read_header(&d->cinfo, TRUE);
+    int rc = check_dims(d->cinfo.image_width, d->cinfo.image_height, lim, err);
+    if (rc != SP_OK) jpeg_destroy_decompress(&d->cinfo);
+    return rc;
+}
+
 /* Decodes at scale n/8 of the full size when min_w/min_h allow (0, 0: full size). */
 static int decode_at(const uint8_t *data, size_t len, const sp_limits *lim, uint32_t min_w,
                      uint32_t min_h, sp_image *out, sp_error *err)
@@ -186,13 +199,8 @@ static int decode_at(const uint8_t *data, size_t len, const sp_limits *lim, uint
         sp_image_release(&img);
         return sp_fail(err, d.err.code, "%s", d.err.msg);
     }
-    jdec_init(&d, data, len, lim);
-    jpeg_read_header(&d.cinfo, TRUE);
-    int rc = check_dims(d.cinfo.image_width, d.cinfo.image_height, lim, err);
-    if (rc != SP_OK) {
-        jpeg_destroy_decompress(&d.cinfo);
-        return rc;
-    }
+    int rc = jdec_start(&d, data, len, lim, err);
+    if (rc != SP_OK) return rc;
     bool cmyk = d.cinfo.jpeg_color_space == JCS_CMYK || d.cinfo.jpeg_color_space == JCS_YCCK;
     d.cinfo.out_color_space = cmyk ? JCS_CMYK : JCS_RGB;
     int orientation = orientation_of(&d.cinfo);
@@ -312,13 +320,8 @@ static int decode_region(const uint8_t *data, size_t len, const sp_limits *lim,
         sp_image_release(&img);
         return sp_fail(err, d.err.code, "%s", d.err.msg);
     }
-    jdec_init(&d, data, len, lim);
-    jpeg_read_header(&d.cinfo, TRUE);
-    int rc = check_dims(d.cinfo.image_width, d.cinfo.image_height, lim, err);
-    if (rc != SP_OK) {
-        jpeg_destroy_decompress(&d.cinfo);
-        return rc;
-    }
+    int rc = jdec_start(&d, data, len, lim, err);
+    if (rc != SP_OK) return rc;
     const uint32_t W = d.cinfo.image_width, H = d.cinfo.image_height;
     if (!region_decodable(&d.cinfo)) {
         jpeg_destroy_decompress(&d.cinfo);
