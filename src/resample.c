@@ -354,17 +354,25 @@ static int resample(const sp_image *src, const double *box, uint32_t dst_w, uint
     return SP_OK;
 }
 
-int sp_resample_scratch(const sp_image *src, uint32_t dst_w, uint32_t dst_h, sp_filter filter,
-                        sp_image *dst, sp_scratch *scratch, sp_error *err)
+/* The public entry points: an empty target refused, a scratch of its own when the caller
+ * gives none, failures described. box is checked by the caller (NULL: the whole image). */
+static int resample_api(const sp_image *src, const double *box, uint32_t dst_w, uint32_t dst_h,
+                        sp_filter filter, sp_image *dst, sp_scratch *scratch, sp_error *err)
 {
     if (dst_w == 0 || dst_h == 0) return sp_fail(err, SP_E_USAGE, "resize to an empty image");
     sp_scratch own = {0};
-    int rc = resample(src, NULL, dst_w, dst_h, filter, dst, scratch ? scratch : &own);
+    int rc = resample(src, box, dst_w, dst_h, filter, dst, scratch ? scratch : &own);
     sp_scratch_free(&own);
     if (rc != SP_OK)
         return sp_fail(err, rc, "cannot resample %ux%u to %ux%u", src->width, src->height,
                        dst_w, dst_h);
     return SP_OK;
+}
+
+int sp_resample_scratch(const sp_image *src, uint32_t dst_w, uint32_t dst_h, sp_filter filter,
+                        sp_image *dst, sp_scratch *scratch, sp_error *err)
+{
+    return resample_api(src, NULL, dst_w, dst_h, filter, dst, scratch, err);
 }
 
 int sp_resample(const sp_image *src, uint32_t dst_w, uint32_t dst_h, sp_filter filter,
@@ -376,16 +384,9 @@ int sp_resample(const sp_image *src, uint32_t dst_w, uint32_t dst_h, sp_filter f
 int sp_resample_box(const sp_image *src, const double box[4], uint32_t dst_w, uint32_t dst_h,
                     sp_filter filter, sp_image *dst, sp_scratch *scratch, sp_error *err)
 {
-    if (dst_w == 0 || dst_h == 0) return sp_fail(err, SP_E_USAGE, "resize to an empty image");
     if (!(box[0] >= 0 && box[1] >= 0 && box[2] > box[0] && box[3] > box[1] &&
           box[2] <= src->width && box[3] <= src->height))
         return sp_fail(err, SP_E_USAGE, "box %g,%g-%g,%g outside the %ux%u image", box[0],
                        box[1], box[2], box[3], src->width, src->height);
-    sp_scratch own = {0};
-    int rc = resample(src, box, dst_w, dst_h, filter, dst, scratch ? scratch : &own);
-    sp_scratch_free(&own);
-    if (rc != SP_OK)
-        return sp_fail(err, rc, "cannot resample %ux%u to %ux%u", src->width, src->height,
-                       dst_w, dst_h);
-    return SP_OK;
+    return resample_api(src, box, dst_w, dst_h, filter, dst, scratch, err);
 }
